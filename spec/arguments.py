@@ -1,0 +1,68 @@
+"""The guide's rules on argument values, as pure predicates.
+
+They are kept apart from the charts because the reference client, the platform simulator and
+the validator all need the same answer to "is this a valid dial message?".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .vocabulary import CallIssue
+
+# Guide 4.3.1: "All alphanumeric characters are allowed along with comma `,` colon `:` and all
+# kinds of brackets - { } ( ) [ ]". Nothing else, not even a space.
+_MESSAGE = re.compile(r"[A-Za-z0-9,:{}()\[\]]*")
+_SUBSCRIBER = re.compile(r"[A-Za-z0-9]+")
+_DTMF = re.compile(r"[0-9*#]")
+
+
+def dial_message_problem(message: Any) -> str | None:
+    """Why a dial message is not allowed, or None. An absent message is allowed (optional)."""
+    if message is None:
+        return None
+    if not isinstance(message, str):
+        return f"message must be a string, not {type(message).__name__}"
+    bad = sorted({c for c in message if not _MESSAGE.fullmatch(c)})
+    if bad:
+        return "message has characters the guide does not allow: " + " ".join(repr(c) for c in bad)
+    return None
+
+
+def remote_id_problem(remote_id: Any) -> str | None:
+    if not isinstance(remote_id, str) or not remote_id.strip():
+        return "remoteId must be a non-empty string"
+    return None
+
+
+def subscriber_name_problem(name: Any) -> str | None:
+    """Guide 9.3 a / FACTS.md: alphanumeric, at most 16 bytes."""
+    if not isinstance(name, str) or not name:
+        return "subscriber name must be a non-empty string"
+    if not _SUBSCRIBER.fullmatch(name):
+        return f"subscriber name {name!r} is not alphanumeric"
+    if len(name.encode("utf-8")) > 16:
+        return f"subscriber name {name!r} is longer than 16 bytes"
+    return None
+
+
+def rating_problem(rating: Any) -> str | None:
+    """Guide 4.11: a quality score from 1 to 5."""
+    if isinstance(rating, bool) or not isinstance(rating, int):
+        return f"rating must be a whole number from 1 to 5, not {rating!r}"
+    if not 1 <= rating <= 5:
+        return f"rating {rating} is outside 1..5"
+    return None
+
+
+def issue_problem(issue: Any) -> str | None:
+    if issue not in CallIssue.names():
+        return f"issue {issue!r} is not a CallIssue ({', '.join(CallIssue.names())})"
+    return None
+
+
+def dtmf_problem(digit: Any) -> str | None:
+    if not isinstance(digit, str) or not _DTMF.fullmatch(digit):
+        return f"DTMF digit {digit!r} is not one of 0-9 * #"
+    return None

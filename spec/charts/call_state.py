@@ -1,0 +1,276 @@
+"""The call-state chart: guide 4.3 and 4.5 and the Call State Flow diagram.
+
+One region of the composed client model. Its states are the twelve CallState values plus
+`no_call`, the configuration before the first call exists (getCallState() has nothing to
+return then). Edges named after a callback are the SDK announcing a network happening (the
+`cause`); EARLY and CONNECTING have no callback, so their edges are internal network events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statemachine import State
+from statemachine.transition_list import TransitionList
+
+from .. import rules as R
+from ..base import tag
+from ..vocabulary import CallDirection, CallEndReason, CallState, ErrorType, Network
+
+
+def edges(sources: list[State], target: State | None, **kw: Any) -> TransitionList:
+    """One transition from each source; a None target means a self-loop on each source."""
+    out: TransitionList | None = None
+    for s in sources:
+        t = s.to.itself(**kw) if target is None else s.to(target, **kw)
+        out = t if out is None else out | t
+    assert out is not None
+    return out
+
+
+# End reasons each kind of ending may carry (an absent endReason is always allowed).
+_E = CallEndReason
+END_REASONS_OUTGOING = frozenset(
+    {_E.BUSY, _E.TIMEOUT, _E.UNREACHABLE, _E.FAILURE, _E.REMOTE_HANGUP, _E.INVALID_DIAL_INFO,
+     _E.THROTTLED, _E.NONE}
+)
+END_REASONS_INCOMING = frozenset({_E.REMOTE_HANGUP, _E.TIMEOUT, _E.FAILURE, _E.NONE})
+END_REASONS_ESTABLISHED = frozenset(
+    {_E.REMOTE_HANGUP, _E.FAILURE, _E.TIMEOUT, _E.MEDIA_FAILED_HANGUP, _E.NONE}
+)
+END_REASONS_MEDIA = frozenset({_E.MEDIA_TIMEOUT, _E.MEDIA_FAILED_HANGUP})
+FAILED_ERRORS = frozenset(
+    {ErrorType.CONGESTION_ERROR, ErrorType.NETWORK_ERROR, ErrorType.SERVER_ERROR,
+     ErrorType.INVALID_DIAL_INFO, ErrorType.INTERNAL_ERROR, ErrorType.AUTHENTICATION_EXPIRED_TOKEN,
+     ErrorType.AUTHENTICATION_INVALID_TOKEN}
+)
+
+
+def _names(values: frozenset) -> str:
+    return ", ".join(sorted(v.value for v in values))
+
+
+class CallRegion(State.Compound, name="call state"):
+    no_call = State("no call", initial=True)
+    none = State(CallState.NONE.value, value=CallState.NONE.value)
+    outgoing_initiated = State(CallState.OUTGOING_INITIATED.value, value=CallState.OUTGOING_INITIATED.value)
+    early = State(CallState.EARLY.value, value=CallState.EARLY.value)
+    ringing = State(CallState.RINGING.value, value=CallState.RINGING.value)
+    connecting = State(CallState.CONNECTING.value, value=CallState.CONNECTING.value)
+    incoming = State(CallState.INCOMING.value, value=CallState.INCOMING.value)
+    answering = State(CallState.ANSWERING.value, value=CallState.ANSWERING.value)
+    established = State(CallState.ESTABLISHED.value, value=CallState.ESTABLISHED.value)
+    media_disrupted = State(CallState.MEDIA_DISRUPTED.value, value=CallState.MEDIA_DISRUPTED.value)
+    renewing_media = State(CallState.RENEWING_MEDIA.value, value=CallState.RENEWING_MEDIA.value)
+    ending = State(CallState.ENDING.value, value=CallState.ENDING.value)
+    ended = State(CallState.ENDED.value, value=CallState.ENDED.value)
+
+    # --- outgoing (4.3.1) ---
+    dial = tag(
+        edges([no_call, ended], outgoing_initiated, cond="accepted", on="start_outgoing"),
+        R.CALL_DIAL, emits="onCallInitiated", guard="accepted",
+    )
+    onCallInitiated = tag(
+        outgoing_initiated.to.itself(cond=["outgoing", "unannounced"], on="announce"),
+        R.CALL_INITIATED, cause="call sent to the platform", guard="not yet announced",
+    )
+    net_early_media = tag(
+        outgoing_initiated.to(early, cond="announced"), R.CALL_EARLY, cause="183 early media",
+    )
+    onCallRinging = tag(
+        edges([outgoing_initiated, early], ringing, cond=["outgoing", "announced"]),
+        R.CALL_RINGING, cause="180 Ringing", guard="outgoing call",
+    )
+    net_connecting = tag(
+        edges([outgoing_initiated, early, ringing], connecting, cond="announced"),
+        R.CALL_CONNECTING, cause="callee answered",
+    )
+    onCallEstablished = tag(
+        edges([outgoing_initiated, early, ringing, connecting], established, cond="announced"),
+        R.CALL_ESTABLISHED_OUT, cause="200 OK, media up",
+    )
+
+    # --- incoming (4.3.2) ---
+    relaySessionData = tag(
+        edges([no_call, ended], none, cond=["accepted", "relay_yields_call"], on="start_incoming"),
+        R.CALL_RELAY, emits="onIncomingCall", guard="valid push, system idle",
+    )
+    onIncomingCall = tag(
+        none.to(incoming, on="announce"),
+        R.CALL_INCOMING, cause="session confirmed by the platform",
+    )
+    onMissedCall = tag(
+        none.to(no_call, cond="no_missed_due"),
+        R.CALL_MISSED, cause="session over before it was announced",
+    )
+    answer = tag(incoming.to(answering, cond="accepted"), R.CALL_ANSWER, guard="accepted")
+    onCallEstablished |= tag(
+        answering.to(established), R.CALL_ESTABLISHED_IN, cause="200 OK, media up",
+    )
+
+    # --- media (4.5) ---
+    onMediaDisrupted = tag(
+        established.to(media_disrupted), R.CALL_MEDIA_DISRUPTED, cause=Network.net_rtp_lost.value,
+    )
+    onRenewingMedia = tag(
+        media_disrupted.to(renewing_media), R.CALL_MEDIA_RENEWING, cause=Network.net_rtp_renewing.value,
+    )
+    onCallEstablished |= tag(
+        edges([media_disrupted, renewing_media], established),
+        R.CALL_MEDIA_RESTORED, cause=Network.net_rtp_restored.value,
+    )
+
+    # --- ending ---
+    hangup = tag(
+        edges([outgoing_initiated, early, ringing, connecting, incoming, answering, established,
+               media_disrupted, renewing_media], ending, cond="accepted", on="end_locally"),
+        R.CALL_HANGUP, emits="onCallEnded", guard="accepted",
+    )
+    hangup |= tag(
+        ending.to.itself(cond="accepted"), R.CALL_OP_STATE,
+        guard="already ending: no-op",
+    )
+    pstnAnswered = tag(
+        edges([outgoing_initiated, early, ringing, connecting, incoming, answering, established,
+               media_disrupted, renewing_media], ending, cond="sdk_resolves_pstn", on="end_for_pstn"),
+        R.PSTN_VOIP_TERMINATED, emits="onCallEnded", guard="without CallKit",
+    )
+    reset = tag(
+        edges([none, outgoing_initiated, early, ringing, connecting, incoming, answering,
+               established, media_disrupted, renewing_media], ending, cond="accepted",
+              on="end_locally"),
+        R.LC_RESET, emits="onCallEnded", guard="accepted",
+    )
+    onCallEnded = tag(
+        ending.to(ended, cond="end_reason_matches_cause"), R.CALL_ENDED_LOCAL,
+        cause="call torn down", note="LOCAL_HANGUP, PSTN_HANGUP or NONE",
+    )
+    onCallEnded |= tag(
+        edges([media_disrupted, renewing_media], ended, cond="end_reason_media"),
+        R.CALL_MEDIA_TIMEOUT, cause=Network.net_media_timeout.value, note=_names(END_REASONS_MEDIA),
+    )
+    onCallEnded |= tag(
+        edges([outgoing_initiated, early, ringing, connecting], ended, cond="end_reason_outgoing"),
+        R.CALL_REMOTE_END_OUT, cause="busy, no answer, unreachable, rejected",
+        note=_names(END_REASONS_OUTGOING),
+    )
+    onCallEnded |= tag(
+        edges([incoming, answering], ended, cond="end_reason_incoming"),
+        R.CALL_REMOTE_END_IN, cause="caller hung up first", note=_names(END_REASONS_INCOMING),
+    )
+    onCallEnded |= tag(
+        edges([established, media_disrupted, renewing_media], ended, cond="end_reason_established"),
+        R.CALL_REMOTE_END_EST, cause=Network.net_remote_hangup.value,
+        note=_names(END_REASONS_ESTABLISHED),
+    )
+    onCallFailed = tag(
+        edges([outgoing_initiated, early, ringing, connecting], ended, cond="failed_error_ok"),
+        R.CALL_FAILED, cause="rate limit, network or server failure",
+        note="CONGESTION_ERROR, NETWORK_ERROR, SERVER_ERROR, ...",
+    )
+
+
+LIVE = frozenset(
+    {CallState.OUTGOING_INITIATED, CallState.EARLY, CallState.RINGING, CallState.CONNECTING,
+     CallState.INCOMING, CallState.ANSWERING, CallState.ESTABLISHED, CallState.MEDIA_DISRUPTED,
+     CallState.RENEWING_MEDIA}
+)
+"""States in which the app holds a call it can act on (hangup, mute, speaker...)."""
+
+OUTGOING_PHASE = frozenset(
+    {CallState.OUTGOING_INITIATED, CallState.EARLY, CallState.RINGING, CallState.CONNECTING}
+)
+
+SYSTEM_STATE: dict[CallState | None, str] = {
+    None: "IDLE",
+    CallState.NONE: "INCOMING_CALL",
+    CallState.OUTGOING_INITIATED: "OUTGOING_CALL",
+    CallState.EARLY: "OUTGOING_CALL",
+    CallState.RINGING: "OUTGOING_CALL",
+    CallState.CONNECTING: "OUTGOING_CALL",
+    CallState.INCOMING: "INCOMING_CALL",
+    CallState.ANSWERING: "INCOMING_CALL",
+    CallState.ESTABLISHED: "IN_CALL",
+    CallState.MEDIA_DISRUPTED: "IN_CALL",
+    CallState.RENEWING_MEDIA: "IN_CALL",
+    CallState.ENDING: "IN_CALL",
+    CallState.ENDED: "IDLE",
+}
+"""FACTS.md: dial sets OUTGOING_CALL, relay INCOMING_CALL, ESTABLISHED IN_CALL, ENDED IDLE.
+ENDING keeps whatever the call had; IN_CALL stands for it here since a hangup that was not
+yet confirmed still blocks a new call."""
+
+
+class CallGuards:
+    """Guards and actions of the call region; mixed into the composed model."""
+
+    v: Any
+
+    # guards
+    def outgoing(self) -> bool:
+        return self.deny_unless(self.v.direction == CallDirection.OUTGOING, R.CALL_RINGING,
+                                "the call is incoming")
+
+    def unannounced(self) -> bool:
+        return self.deny_unless(not self.v.announced, R.CALL_INITIATED, "already announced")
+
+    def announced(self) -> bool:
+        return self.deny_unless(self.v.announced, R.CALL_INITIATED,
+                                "onCallInitiated has not been seen for this call")
+
+    def no_missed_due(self) -> bool:
+        return not self.in_state("missed_due")  # type: ignore[attr-defined]
+
+    def _end_reason(self, params: dict | None, allowed: frozenset, r: R.Rule) -> bool:
+        reason = (params or {}).get("endReason")
+        if reason is None:
+            return True
+        return self.deny_unless(reason in {a.value for a in allowed}, r,
+                                f"endReason {reason} is not one of {_names(allowed)}")
+
+    def end_reason_matches_cause(self, params: dict | None = None, **_: Any) -> bool:
+        allowed = frozenset({self.v.end_cause, CallEndReason.NONE})
+        return self._end_reason(params, allowed, R.CALL_ENDED_LOCAL)
+
+    def end_reason_media(self, params: dict | None = None, **_: Any) -> bool:
+        return self._end_reason_strict(params, END_REASONS_MEDIA, R.CALL_MEDIA_TIMEOUT)
+
+    def _end_reason_strict(self, params: dict | None, allowed: frozenset, r: R.Rule) -> bool:
+        reason = (params or {}).get("endReason")
+        return self.deny_unless(reason in {a.value for a in allowed}, r,
+                                f"endReason {reason} is not one of {_names(allowed)}")
+
+    def end_reason_outgoing(self, params: dict | None = None, **_: Any) -> bool:
+        return self._end_reason(params, END_REASONS_OUTGOING, R.CALL_REMOTE_END_OUT)
+
+    def end_reason_incoming(self, params: dict | None = None, **_: Any) -> bool:
+        return self._end_reason(params, END_REASONS_INCOMING, R.CALL_REMOTE_END_IN)
+
+    def end_reason_established(self, params: dict | None = None, **_: Any) -> bool:
+        return self._end_reason(params, END_REASONS_ESTABLISHED, R.CALL_REMOTE_END_EST)
+
+    def failed_error_ok(self, params: dict | None = None, **_: Any) -> bool:
+        err = (params or {}).get("error")
+        return self.deny_unless(err is None or err in {e.value for e in FAILED_ERRORS}, R.CALL_FAILED,
+                                f"onCallFailed error {err} is not a call failure")
+
+    # actions
+    def start_outgoing(self, call: str | None = None, **_: Any) -> None:
+        self.v.new_call(call, CallDirection.OUTGOING)
+
+    def start_incoming(self, **_: Any) -> None:
+        self.v.new_call(None, CallDirection.INCOMING)
+
+    def announce(self, call: str | None = None, **_: Any) -> None:
+        self.v.announced = True
+        if call is not None and self.v.call_id is None:
+            self.v.call_id = call
+
+    def end_locally(self, **_: Any) -> None:
+        self.v.end_cause = CallEndReason.LOCAL_HANGUP
+
+    def end_for_pstn(self, **_: Any) -> None:
+        self.v.end_cause = CallEndReason.PSTN_HANGUP
+
+    def deny_unless(self, ok: bool, rule: R.Rule, detail: str) -> bool:  # provided by the model
+        raise NotImplementedError

@@ -1,0 +1,239 @@
+"""The CallKit lifecycle chart: guide 4.3.3 and 4.9, the CallKit lifecycle diagram, FACTS.md.
+
+In force only when the app integrates CallKit (a trace's meta line, or --callkit). The region
+follows the one active CallKit UUID; the action the delegate is performing (at most one at a
+time: the sample's delegate fulfils each before returning) and whether its SDK call was made
+are model variables, so that "fulfilled or failed exactly once" is checked per action.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statemachine import State
+
+from .. import rules as R
+from ..base import tag
+from ..vocabulary import CallKit, CallState
+from .call_state import edges
+
+START = CallKit.CXStartCallAction.value
+ANSWER = CallKit.CXAnswerCallAction.value
+END = CallKit.CXEndCallAction.value
+MUTED = CallKit.CXSetMutedCallAction.value
+HELD = CallKit.CXSetHeldCallAction.value
+
+
+class CallKitRegion(State.Compound, name="CallKit"):
+    ck_idle = State("no CallKit call", initial=True)
+    ck_outgoing = State("outgoing (UUID active)")
+    ck_incoming = State("incoming reported")
+    ck_active = State("connected")
+
+    CXStartCallAction = tag(
+        ck_idle.to(ck_outgoing, cond=["callkit_on", "dialled_call_live", "no_action_pending"],
+                   on="ck_begin_start"),
+        R.CK_START, guard="after dial()",
+    )
+    reportNewIncomingCall = tag(
+        ck_idle.to(ck_incoming, cond=["callkit_on", "can_report_incoming"], on="ck_begin"),
+        R.CK_REPORT_INCOMING, guard="after onIncomingCall or a VoIP push",
+    )
+    CXAnswerCallAction = tag(
+        ck_incoming.to.itself(cond=["callkit_on", "uuid_ok", "no_action_pending"],
+                              on="ck_pend"),
+        R.CK_ANSWER, emits="answer",
+    )
+    answer = tag(
+        ck_incoming.to.itself(cond=["pending_answer", "api_valid"], on="ck_sdk_done"),
+        R.CK_ANSWER, guard="CXAnswerCallAction pending",
+    )
+    CXEndCallAction = tag(
+        edges([ck_outgoing, ck_incoming, ck_active], None,
+              cond=["callkit_on", "uuid_ok", "no_action_pending"], on="ck_pend"),
+        R.CK_END, emits="hangup",
+    )
+    hangup = tag(
+        edges([ck_outgoing, ck_incoming, ck_active], None, cond=["pending_end", "api_valid"],
+              on="ck_sdk_done"),
+        R.CK_END, guard="CXEndCallAction pending",
+    )
+    CXSetMutedCallAction = tag(
+        edges([ck_outgoing, ck_active], None, cond=["callkit_on", "uuid_ok", "no_action_pending"],
+              on="ck_pend"),
+        R.CK_MUTE, emits="mute / unmute",
+    )
+    mute = tag(
+        edges([ck_outgoing, ck_active], None, cond=["pending_muted", "api_valid"], on="ck_sdk_done"),
+        R.CK_MUTE, guard="CXSetMutedCallAction pending",
+    )
+    unmute = tag(
+        edges([ck_outgoing, ck_active], None, cond=["pending_muted", "api_valid"], on="ck_sdk_done"),
+        R.CK_MUTE, guard="CXSetMutedCallAction pending",
+    )
+    CXSetHeldCallAction = tag(
+        edges([ck_outgoing, ck_active], None, cond=["callkit_on", "uuid_ok", "no_action_pending"],
+              on="ck_pend"),
+        R.CK_HOLD,
+    )
+    actionFulfilled = tag(
+        ck_incoming.to(ck_active, cond=["fulfils_pending", "pending_answer", "sdk_done"], on="ck_clear"),
+        R.CK_ANSWER, guard="answer() called",
+    )
+    actionFulfilled |= tag(
+        edges([ck_outgoing, ck_incoming, ck_active], ck_idle,
+              cond=["fulfils_pending", "pending_end", "sdk_done"], on="ck_release"),
+        R.CK_END, guard="hangup() called",
+    )
+    actionFulfilled |= tag(
+        edges([ck_outgoing, ck_active], None, cond=["fulfils_pending", "pending_simple"], on="ck_clear"),
+        R.CK_ACTION_ONCE, guard="start, mute or hold pending",
+    )
+    actionFailed = tag(
+        ck_outgoing.to(ck_idle, cond=["fulfils_pending", "pending_start"], on="ck_release"),
+        R.CK_ACTION_ONCE, guard="CXStartCallAction failed",
+    )
+    actionFailed |= tag(
+        edges([ck_outgoing, ck_incoming, ck_active], None, cond="fulfils_pending", on="ck_clear"),
+        R.CK_ACTION_ONCE, guard="action failed",
+    )
+    reportOutgoingCallStartedConnecting = tag(
+        ck_outgoing.to.itself(cond=["callkit_on", "uuid_ok", "call_rang"]),
+        R.CK_REPORT_CONNECTING, guard="after onCallRinging",
+    )
+    reportOutgoingCallConnected = tag(
+        ck_outgoing.to(ck_active, cond=["callkit_on", "uuid_ok", "call_established"]),
+        R.CK_REPORT_CONNECTED, guard="after onCallEstablished",
+    )
+    reportCallEnded = tag(
+        edges([ck_outgoing, ck_incoming, ck_active], ck_idle, cond=["callkit_on", "uuid_ok"],
+              on="ck_release"),
+        R.CK_REPORT_ENDED,
+    )
+    providerDidReset = tag(
+        edges([ck_idle, ck_outgoing, ck_incoming, ck_active], ck_idle, cond="callkit_on",
+              on="ck_release"),
+        R.CK_RESET, emits="hangup",
+    )
+
+
+class PushKitRegion(State.Compound, name="VoIP push"):
+    pk_idle = State("no push", initial=True)
+    pk_open = State("push handler running")
+    pk_reported = State("push reported to CallKit")
+
+    voipPushReceived = tag(
+        edges([pk_idle, pk_reported], pk_open, cond="callkit_on"), R.CK_PUSH, cause="PushKit",
+    )
+    reportNewIncomingCall = tag(
+        pk_open.to(pk_reported, cond=["callkit_on", "can_report_incoming"]), R.CK_PUSH,
+    )
+    voipPushCompleted = tag(pk_reported.to(pk_idle, cond="callkit_on"), R.CK_PUSH,
+                            guard="reported first")
+
+
+class CallKitGuards:
+    v: Any
+
+    def _uuid(self, params: dict | None) -> Any:
+        return (params or {}).get("uuid")
+
+    def callkit_on(self) -> bool:
+        return self.deny_unless(self.v.callkit, R.CK_MODE,
+                                "the trace does not say the app integrates CallKit")
+
+    def dialled_call_live(self) -> bool:
+        return self.deny_unless(
+            self.v.direction == "OUTGOING" and self.call_state in (
+                CallState.OUTGOING_INITIATED, CallState.EARLY, CallState.RINGING,
+                CallState.CONNECTING, CallState.ESTABLISHED),
+            R.CK_START, "no dialled call to start in CallKit")
+
+    def can_report_incoming(self, params: dict | None = None, **_: Any) -> bool:
+        if not self.deny_unless(self.in_state("ck_idle"), R.CK_ONE_UUID,
+                                f"UUID {self.v.ck_uuid} is still active"):
+            return False
+        announced_incoming = self.call_state in (CallState.INCOMING, CallState.NONE) and \
+            self.v.direction == "INCOMING"
+        return self.deny_unless(announced_incoming or self.in_state("pk_open"),
+                                R.CK_REPORT_INCOMING, "no incoming call and no VoIP push to report")
+
+    def uuid_ok(self, params: dict | None = None, **_: Any) -> bool:
+        uuid = self._uuid(params)
+        return self.deny_unless(uuid is None or uuid == self.v.ck_uuid, R.CK_ONE_UUID,
+                                f"UUID {uuid} is not the active UUID {self.v.ck_uuid}")
+
+    def no_action_pending(self) -> bool:
+        return self.deny_unless(self.v.ck_pending is None, R.CK_ACTION_ONCE,
+                                f"{self.v.ck_pending} is still neither fulfilled nor failed")
+
+    def _pending(self, action: str) -> bool:
+        return self.v.ck_pending == action
+
+    def pending_answer(self) -> bool:
+        return self._pending(ANSWER)
+
+    def pending_end(self) -> bool:
+        return self._pending(END)
+
+    def pending_muted(self) -> bool:
+        return self._pending(MUTED)
+
+    def pending_start(self) -> bool:
+        return self._pending(START)
+
+    def pending_simple(self) -> bool:
+        return self.v.ck_pending in (START, MUTED, HELD)
+
+    def sdk_done(self) -> bool:
+        rule = R.CK_ANSWER if self.v.ck_pending == ANSWER else R.CK_END
+        call = "answer()" if self.v.ck_pending == ANSWER else "hangup()"
+        return self.deny_unless(self.v.ck_sdk_done, rule,
+                                f"{self.v.ck_pending} fulfilled before {call} was called")
+
+    def fulfils_pending(self, params: dict | None = None, **_: Any) -> bool:
+        action = (params or {}).get("action")
+        if not self.uuid_ok(params):
+            return False
+        return self.deny_unless(
+            self.v.ck_pending is not None and action == self.v.ck_pending, R.CK_ACTION_ONCE,
+            f"{action} is not the pending action ({self.v.ck_pending or 'none pending'})")
+
+    def call_rang(self) -> bool:
+        return self.deny_unless(self.v.rang, R.CK_REPORT_CONNECTING, "onCallRinging not seen yet")
+
+    def call_established(self) -> bool:
+        return self.deny_unless(self.call_state == CallState.ESTABLISHED, R.CK_REPORT_CONNECTED,
+                                "the call is not ESTABLISHED")
+
+    def ck_begin(self, params: dict | None = None, **_: Any) -> None:
+        self.v.ck_uuid = self._uuid(params)
+
+    def ck_begin_start(self, params: dict | None = None, **_: Any) -> None:
+        self.v.ck_uuid = self._uuid(params)
+        self.v.ck_pending = START
+        self.v.ck_sdk_done = False
+
+    def ck_pend(self, event: Any = None, **_: Any) -> None:
+        self.v.ck_pending = event.id
+        self.v.ck_sdk_done = False
+
+    def ck_sdk_done(self, **_: Any) -> None:
+        self.v.ck_sdk_done = True
+
+    def ck_clear(self, **_: Any) -> None:
+        self.v.ck_pending = None
+        self.v.ck_sdk_done = False
+
+    def ck_release(self, **_: Any) -> None:
+        self.ck_clear()
+        self.v.ck_uuid = None
+
+    # provided by the model
+    call_state: CallState | None
+
+    def in_state(self, state_id: str) -> bool:
+        raise NotImplementedError
+
+    def deny_unless(self, ok: bool, rule: R.Rule, detail: str) -> bool:
+        raise NotImplementedError

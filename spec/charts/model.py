@@ -1,0 +1,242 @@
+"""The composed model of one client instance: every chart as a parallel region of one
+StateChart, driven by the trace vocabulary.
+
+An event is a trace name (api, callback, env, callkit) or an internal network event. Each
+region that has an enabled transition for it takes it (SCXML parallel semantics); if none
+does, the event is not allowed and `ClientModel.send` raises SpecViolation naming the states,
+the event and the rules whose guards refused it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, fields
+from typing import Any, Iterable
+
+from statemachine import State
+from statemachine.exceptions import TransitionNotAllowed
+
+from .. import rules as R
+from ..base import SpecChart, SpecViolation, TransitionSpec
+from ..vocabulary import CALL_CALLBACKS, OBSERVABLE_EVENTS, Api, CallDirection, CallState, Kind
+from .call_state import LIVE, SYSTEM_STATE, CallGuards, CallRegion
+from .callkit import CallKitGuards, CallKitRegion, PushKitRegion
+from .environment import BluetoothRegion, NetworkRegion, PstnRegion
+from .lifecycle import LifecycleGuards, LifecycleRegion, LogsRegion
+from .system import ApiRegion, MissedRegion, SystemGuards
+
+
+@dataclass
+class Vars:
+    """The model's data beside its configuration. Finite except for the ids, which the
+    validator abstracts (same as the active one, or another)."""
+
+    callkit: bool = False
+    subscriber: str | None = None
+    subscriber_problem: str | None = None
+    deinit_due: bool = False
+    call_id: str | None = None
+    past_calls: frozenset[str] = frozenset()
+    direction: str | None = None
+    announced: bool = False
+    rang: bool = False
+    end_cause: str | None = None
+    ck_uuid: str | None = None
+    ck_pending: str | None = None
+    ck_sdk_done: bool = False
+
+    def new_call(self, call_id: str | None, direction: CallDirection) -> None:
+        if self.call_id is not None:
+            self.past_calls = self.past_calls | {self.call_id}
+        self.call_id = call_id
+        self.direction = direction.value
+        self.announced = False
+        self.rang = False
+        self.end_cause = None
+
+    def key(self) -> tuple:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+# Call-scoped operations: the line's `call` must name the latest call.
+CALL_OPS = frozenset(
+    {Api.answer, Api.hangup, Api.mute, Api.unmute, Api.enableSpeaker, Api.disableSpeaker,
+     Api.enableBluetooth, Api.disableBluetooth, Api.sendDtmf, Api.postFeedback}
+)
+
+
+class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, SpecChart):
+    """One Exotel Voice client instance as the guide specifies it."""
+
+    class client(State.Parallel, name="client"):
+        lifecycle = LifecycleRegion
+        call = CallRegion
+        pstn = PstnRegion
+        callkit = CallKitRegion
+        pushkit = PushKitRegion
+        missed = MissedRegion
+        logs = LogsRegion
+        bluetooth = BluetoothRegion
+        network = NetworkRegion
+        api = ApiRegion
+
+    def __init__(self, callkit: bool = False, **kwargs: Any) -> None:
+        self.v = Vars(callkit=callkit)
+        self._denials: list[tuple[R.Rule, str]] = []
+        super().__init__(**kwargs)
+
+    # --- queries used by guards, reports and the reference client -------------------------
+    def in_state(self, state_id: str) -> bool:
+        return state_id in self.configuration_values
+
+    @property
+    def call_state(self) -> CallState | None:
+        for value in self.configuration_values:
+            if value in CallState._value2member_map_:
+                return CallState(value)
+        return None
+
+    @property
+    def system_state(self) -> str:
+        return SYSTEM_STATE[self.call_state]
+
+    @property
+    def call_exists(self) -> bool:
+        return self.system_state != "IDLE"
+
+    @property
+    def call_live(self) -> bool:
+        return self.call_state in LIVE
+
+    @property
+    def pstn_active(self) -> bool:
+        return self.in_state("pstn_active")
+
+    @property
+    def pstn_in_progress(self) -> bool:
+        return self.in_state("pstn_active") or self.in_state("pstn_ringing")
+
+    def leaf_states(self) -> list[str]:
+        """The active atomic state of every region, in document order."""
+        active = set(self.configuration_values)
+        return [s.id for s in type(self).states_map.values() if s.value in active and not s.states]
+
+    def key(self) -> tuple:
+        """Everything that decides what may happen next: hashable, for tables and tests."""
+        return (tuple(sorted(self.configuration_values)), self.v.key())
+
+    # --- guards' bookkeeping -------------------------------------------------------------
+    def deny(self, rule: R.Rule, detail: str) -> None:
+        self._denials.append((rule, detail))
+
+    def deny_unless(self, ok: bool, rule: R.Rule, detail: str) -> bool:
+        if not ok:
+            self.deny(rule, detail)
+        return ok
+
+    # --- driving -------------------------------------------------------------------------
+    def fire(self, event: str, *, result: str = "ok", params: dict | None = None,
+             call: str | None = None) -> None:
+        try:
+            self._fire(event, result=result, params=params, call=call)
+        except SpecViolation as v:
+            v.expected = tuple(self.allowed_events())
+            raise
+
+    def _fire(self, event: str, *, result: str = "ok", params: dict | None = None,
+              call: str | None = None) -> None:
+        """Apply one event; raise SpecViolation when the spec does not allow it here.
+
+        `result` is "ok" or the ErrorType of a refused API call; `params` the line's args.
+        """
+        params = dict(params or {})
+        if event not in OBSERVABLE_EVENTS and event not in self._internal:
+            raise SpecViolation(event, self.leaf_states(), [], "not an event of the spec")
+        self._check_call_ref(event, call, result)
+        self._denials = []
+        try:
+            self.send(event, result=result, params=params, call=call)
+        except TransitionNotAllowed:
+            rules = [r for r, _ in self._denials] or self._home_rules(event)
+            detail = "; ".join(d for _, d in self._denials) or "no transition for it here"
+            raise SpecViolation(event, self.leaf_states(), rules, detail) from None
+        if event == "onCallRinging":
+            self.v.rang = True
+
+    def _check_call_ref(self, event: str, call: str | None, result: str) -> None:
+        """SYS-ONE-CALL / CALL-ENDED-TERMINAL: lines name the latest call."""
+        if call is None:
+            return
+        v = self.v
+        starts_call = event in ("dial", "onIncomingCall") and result == "ok"
+        if starts_call:
+            if call in v.past_calls or (call == v.call_id and event == "dial"):
+                raise SpecViolation(event, self.leaf_states(), [R.SYS_ONE_CALL],
+                                    f"call id {call!r} was used by an earlier call")
+            return
+        scoped = event in CALL_OPS or event in CALL_CALLBACKS
+        if not scoped or v.call_id is None:
+            return
+        if call != v.call_id:
+            rule = R.CALL_ENDED_TERMINAL if call in v.past_calls else R.SYS_ONE_CALL
+            raise SpecViolation(event, self.leaf_states(), [rule],
+                                f"line names call {call!r} but the latest call is {v.call_id!r}")
+
+    @property
+    def _internal(self) -> frozenset[str]:
+        from ..vocabulary import INTERNAL_EVENTS
+
+        return frozenset(INTERNAL_EVENTS)
+
+    @classmethod
+    def _home_rules(cls, event: str) -> list[R.Rule]:
+        """The rules of every transition the event could take anywhere: what it needs."""
+        return list(dict.fromkeys(spec.rule for _t, spec in transitions_of(cls, event)))
+
+    def allowed_events(self) -> list[str]:
+        """Observable and internal events this configuration accepts (with an ok result and
+        no arguments); used to tell a client developer what the spec expected instead."""
+        out = []
+        for name in list(OBSERVABLE_EVENTS) + list(self._internal):
+            trial = copy.deepcopy(self)
+            try:
+                trial._fire(name)
+            except SpecViolation:
+                continue
+            out.append(name)
+        return out
+
+    def obligations(self) -> list[tuple[R.Rule, str]]:
+        """What must still happen for the trace to be complete (--complete)."""
+        owed: list[tuple[R.Rule, str]] = []
+        cs = self.call_state
+        if cs is not None and cs not in (CallState.ENDED,):
+            owed.append((R.CALL_ENDED_TERMINAL, f"call {self.v.call_id or ''} is {cs.value}, not ENDED"))
+        if self.v.ck_pending:
+            owed.append((R.CK_ACTION_ONCE, f"{self.v.ck_pending} was neither fulfilled nor failed"))
+        if self.in_state("missed_due"):
+            owed.append((R.SYS_RELAY_BUSY, "a relayed push was never reported through onMissedCall"))
+        if self.in_state("pk_open"):
+            owed.append((R.CK_PUSH, "a VoIP push was never reported to CallKit"))
+        if self.in_state("logs_uploading"):
+            owed.append((R.LOG_UPLOAD, "uploadLogs() was never answered"))
+        if self.in_state("initializing"):
+            owed.append((R.LC_INIT, "initialize() was never answered"))
+        return owed
+
+
+def transitions_of(chart: type, event: str | None = None) -> Iterable[tuple[Any, TransitionSpec]]:
+    """Every tagged transition of a chart (optionally for one event), in document order."""
+    seen: set[int] = set()
+    for state in chart.states_map.values():
+        for t in state.transitions:
+            spec = getattr(t, "spec", None)
+            if spec is None or id(t) in seen:
+                continue
+            seen.add(id(t))
+            if event is None or event in t.events:
+                yield t, spec
+
+
+def event_kind(name: str) -> Kind | None:
+    return OBSERVABLE_EVENTS.get(name)

@@ -1,0 +1,212 @@
+"""System-state rules (FACTS.md), the refusal rules of every API call, and missed calls.
+
+An API line carries its result: "ok" or {"error": ErrorType}. Each refusal below says when the
+SDK refuses a call and with which errors. `must` refusals make an "ok" result a violation;
+optional ones (where the sources conflict) allow both outcomes. A refusal whose error no
+applicable refusal lists is a violation too: the SDK does not refuse without a reason the
+spec knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from statemachine import State
+
+from .. import rules as R
+from ..arguments import (
+    dial_message_problem,
+    dtmf_problem,
+    issue_problem,
+    rating_problem,
+    remote_id_problem,
+    subscriber_name_problem,
+)
+from ..base import tag
+from ..vocabulary import Api, CallState, ErrorType
+from .call_state import LIVE, edges
+
+if TYPE_CHECKING:
+    from .model import ClientModel
+
+E = ErrorType
+
+
+@dataclass(frozen=True)
+class Refusal:
+    rule: R.Rule
+    ops: frozenset[str]
+    applies: Callable[["ClientModel", dict], str | None]  # why it applies, or None
+    errors: frozenset[str] | None  # None: the guide names no ErrorType, any is allowed
+    must: bool = True
+
+
+def _ops(*ops: Api) -> frozenset[str]:
+    return frozenset(o.value for o in ops)
+
+
+def _when(cond: Callable[["ClientModel"], bool], why: str) -> Callable[["ClientModel", dict], str | None]:
+    return lambda m, p: why if cond(m) else None
+
+
+def _errs(*errors: ErrorType) -> frozenset[str]:
+    return frozenset(e.value for e in errors)
+
+
+AUDIO_OPS = _ops(Api.mute, Api.unmute, Api.enableSpeaker, Api.disableSpeaker,
+                 Api.enableBluetooth, Api.disableBluetooth, Api.sendDtmf)
+
+REFUSALS: tuple[Refusal, ...] = (
+    Refusal(R.SYS_UNINIT, _ops(Api.dial, Api.relaySessionData),
+            _when(lambda m: not m.in_state("initialized"), "the client is not initialized"),
+            _errs(E.SDK_UNINITIALIZED)),
+    Refusal(R.SYS_BUSY, _ops(Api.dial), _when(lambda m: m.call_exists, "a call exists"),
+            _errs(E.SYSTEM_BUSY)),
+    Refusal(R.PSTN_NO_DIAL, _ops(Api.dial),
+            _when(lambda m: m.pstn_in_progress, "a PSTN call is in progress"),
+            _errs(E.PSTN_CALL_INPROGRESS)),
+    Refusal(R.ARG_DIAL_REMOTE, _ops(Api.dial), lambda m, p: remote_id_problem(p.get("remoteId")),
+            _errs(E.INVALID_DIAL_INFO, E.INVALID_PARAMETER)),
+    Refusal(R.ARG_DIAL_MESSAGE, _ops(Api.dial), lambda m, p: dial_message_problem(p.get("message")),
+            _errs(E.INVALID_PARAMETER, E.INVALID_DIAL_INFO)),
+    Refusal(R.NET_ENV, _ops(Api.dial),
+            _when(lambda m: m.in_state("net_down"), "the network is lost"),
+            _errs(E.NETWORK_ERROR), must=False),
+    Refusal(R.SYS_RELAY_BUSY, _ops(Api.relaySessionData),
+            _when(lambda m: m.call_exists, "a call exists"), _errs(E.SYSTEM_BUSY), must=False),
+    Refusal(R.PSTN_AUTO_DECLINE, _ops(Api.relaySessionData),
+            _when(lambda m: m.pstn_in_progress and not m.v.callkit, "a PSTN call is in progress"),
+            _errs(E.PSTN_CALL_INPROGRESS), must=False),
+    Refusal(R.SYS_PAYLOAD, _ops(Api.relaySessionData),
+            lambda m, p: "the payload may be malformed", _errs(E.PAYLOAD_ERROR), must=False),
+    Refusal(R.SYS_PAYLOAD, _ops(Api.relaySessionData),
+            lambda m, p: (f"the push is for {p.get('subscriberName')!r}, not the signed-in "
+                          f"{m.v.subscriber!r}")
+            if m.v.subscriber is not None and p.get("subscriberName") not in (None, m.v.subscriber)
+            else None,
+            _errs(E.PAYLOAD_ERROR, E.INVALID_PARAMETER)),
+    Refusal(R.CALL_OP_STATE, _ops(Api.answer),
+            _when(lambda m: m.call_state != CallState.INCOMING, "the call is not INCOMING"), None),
+    Refusal(R.CALL_OP_STATE, _ops(Api.hangup),
+            _when(lambda m: m.call_state not in LIVE and m.call_state != CallState.ENDING,
+                  "no live call"), None),
+    Refusal(R.CALL_OP_STATE, _ops(Api.hangup),
+            _when(lambda m: m.call_state == CallState.ENDING, "the call is already ending"),
+            None, must=False),
+    Refusal(R.AUDIO_LIVE, AUDIO_OPS,
+            _when(lambda m: m.call_state not in LIVE, "no live call"), None),
+    Refusal(R.AUDIO_BT, _ops(Api.enableBluetooth),
+            _when(lambda m: not m.in_state("bt_on"), "no Bluetooth device is connected"), None),
+    Refusal(R.ARG_DTMF, _ops(Api.sendDtmf), lambda m, p: dtmf_problem(p.get("digit")),
+            _errs(E.INVALID_PARAMETER)),
+    Refusal(R.ARG_RATING, _ops(Api.postFeedback), lambda m, p: rating_problem(p.get("rating")),
+            _errs(E.INVALID_PARAMETER)),
+    Refusal(R.ARG_ISSUE, _ops(Api.postFeedback), lambda m, p: issue_problem(p.get("issue")),
+            _errs(E.INVALID_PARAMETER)),
+    Refusal(R.ARG_FEEDBACK_ENDED, _ops(Api.postFeedback),
+            _when(lambda m: m.call_state != CallState.ENDED, "the latest call has not ENDED"), None),
+    Refusal(R.ARG_SUBSCRIBER, _ops(Api.initialize),
+            lambda m, p: subscriber_name_problem(p.get("subscriberName"))
+            if "subscriberName" in p else None,
+            _errs(E.INVALID_PARAMETER), must=False),
+    Refusal(R.LC_STOP, _ops(Api.stop), _when(lambda m: m.call_exists, "a call exists"),
+            _errs(E.SYSTEM_BUSY)),
+    Refusal(R.LOG_UNINIT, _ops(Api.uploadLogs),
+            _when(lambda m: not m.in_state("initialized"), "the client is not initialized"),
+            _errs(E.SDK_UNINITIALIZED), must=False),
+)
+
+# API calls that change no region's state when accepted: the api region accepts them itself.
+STATELESS_OPS = AUDIO_OPS | _ops(Api.postFeedback)
+
+
+class ApiRegion(State.Compound, name="API refusals"):
+    """One state: every API call may be refused here, and the stateless ones accepted."""
+
+    sdk = State("SDK API", initial=True)
+    for _op in Api:
+        vars()[_op.value] = tag(sdk.to.itself(cond="refusal_allowed"),
+                                R.API_REFUSAL, guard="refusal rule applies")
+        if _op.value in STATELESS_OPS:
+            vars()[_op.value] |= tag(sdk.to.itself(cond="accepted"), R.AUDIO_LIVE
+                                     if _op.value in AUDIO_OPS else R.ARG_FEEDBACK_ENDED,
+                                     guard="accepted")
+    del _op
+
+
+class MissedRegion(State.Compound, name="missed calls"):
+    """Pushes that must be reported through onMissedCall (SYS-RELAY-BUSY, PSTN-AUTO-DECLINE)."""
+
+    push_idle = State("nothing owed", initial=True)
+    missed_due = State("onMissedCall owed")
+
+    relaySessionData = tag(
+        edges([push_idle, missed_due], missed_due, cond=["accepted", "relay_is_missed"]),
+        R.SYS_RELAY_BUSY, emits="onMissedCall", guard="call exists, or PSTN without CallKit",
+    )
+    onMissedCall = tag(missed_due.to(push_idle), R.SYS_RELAY_BUSY, cause="push declined")
+
+
+class SystemGuards:
+    v: Any
+
+    def applicable_refusals(self, op: str, params: dict) -> list[tuple[Refusal, str]]:
+        out = []
+        for r in REFUSALS:
+            if op in r.ops:
+                why = r.applies(self, params)  # type: ignore[arg-type]
+                if why is not None:
+                    out.append((r, why))
+        return out
+
+    def accepted(self, event: Any, result: str = "ok", params: dict | None = None, **_: Any) -> bool:
+        if result != "ok":
+            return False
+        for r, why in self.applicable_refusals(event.id, params or {}):
+            if r.must:
+                self.deny(r.rule, f"{event.id} must be refused: {why}")
+                return False
+        return True
+
+    def refusal_allowed(self, event: Any, result: str = "ok", params: dict | None = None,
+                        **_: Any) -> bool:
+        if result == "ok":
+            return False
+        found = self.applicable_refusals(event.id, params or {})
+        for r, _why in found:
+            if r.errors is None or result in r.errors:
+                return True
+        if found:
+            listed = sorted({e for r, _ in found for e in (r.errors or ())})
+            for r, why in found:
+                self.deny(r.rule, f"refused with {result}, but {why} calls for {', '.join(listed)}")
+        else:
+            self.deny(R.API_REFUSAL, f"refused with {result}, but the spec gives no reason to "
+                      f"refuse {event.id} here")
+        return False
+
+    def api_valid(self, event: Any, result: str = "ok", params: dict | None = None, **kw: Any) -> bool:
+        if result == "ok":
+            return self.accepted(event, result, params)
+        return self.refusal_allowed(event, result, params)
+
+    def relay_is_missed(self) -> bool:
+        return self.call_exists or (self.pstn_active and not self.v.callkit)
+
+    def relay_yields_call(self) -> bool:
+        return not self.relay_is_missed()
+
+    def sdk_resolves_pstn(self) -> bool:
+        return self.deny_unless(not self.v.callkit, R.PSTN_CALLKIT,
+                                "with CallKit the user resolves the collision")
+
+    # provided by the model
+    call_exists: bool
+    pstn_active: bool
+
+    def deny(self, rule: R.Rule, detail: str) -> None:
+        raise NotImplementedError
+
+    def deny_unless(self, ok: bool, rule: R.Rule, detail: str) -> bool:
+        raise NotImplementedError
