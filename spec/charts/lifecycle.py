@@ -24,9 +24,13 @@ class LifecycleRegion(State.Compound, name="client lifecycle"):
     init_failed = State("failed")
 
     initialize = tag(
-        edges([not_initialized, initializing, initialized, init_failed], initializing,
+        edges([not_initialized, initializing, initialized], initializing,
               cond="accepted", on="start_init"),
         R.LC_INIT, guard="accepted",
+    )
+    initialize |= tag(
+        init_failed.to(initializing, cond="accepted", on="start_init"), R.LC_REINIT,
+        guard="new token",
     )
     onInitializationSuccess = tag(
         initializing.to(initialized, cond="subscriber_valid"), R.LC_INIT_OK,

@@ -98,6 +98,7 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
 
     @property
     def system_state(self) -> str:
+        """SYS-STATE: derived from the call state, never stored, so the two cannot disagree."""
         return SYSTEM_STATE[self.call_state]
 
     @property
