@@ -207,9 +207,10 @@ class CallGuards:
     v: Any
 
     # guards
-    def outgoing(self) -> bool:
-        return self.deny_unless(self.v.direction == CallDirection.OUTGOING, R.CALL_RINGING,
-                                "the call is incoming")
+    def outgoing(self, event: Any = None, **_: Any) -> bool:
+        rule = R.CALL_RINGING if event is not None and event.id == "onCallRinging" else R.CALL_INITIATED
+        return self.deny_unless(self.v.direction == CallDirection.OUTGOING, rule,
+                                f"{event.id if event is not None else 'it'} is for outgoing calls only")
 
     def unannounced(self) -> bool:
         return self.deny_unless(not self.v.announced, R.CALL_INITIATED, "already announced")

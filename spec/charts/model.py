@@ -159,7 +159,7 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
             self.send(event, result=result, params=params, call=call)
         except TransitionNotAllowed:
             rules = [r for r, _ in self._denials] or self._home_rules(event)
-            detail = "; ".join(d for _, d in self._denials) or "no transition for it here"
+            detail = "; ".join(d for _, d in self._denials) or self._needs(event)
             raise SpecViolation(event, self.leaf_states(), rules, detail) from None
         if event == "onCallRinging":
             self.v.rang = True
@@ -193,6 +193,12 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
     def _home_rules(cls, event: str) -> list[R.Rule]:
         """The rules of every transition the event could take anywhere: what it needs."""
         return list(dict.fromkeys(spec.rule for _t, spec in transitions_of(cls, event)))
+
+    @classmethod
+    def _needs(cls, event: str) -> str:
+        """Where an event would be allowed, for an event with no transition from here."""
+        sources = list(dict.fromkeys(t.source.name for t, _ in transitions_of(cls, event)))
+        return f"it is allowed only in: {', '.join(sources)}" if sources else "no transition"
 
     def allowed_events(self) -> list[str]:
         """Observable and internal events this configuration accepts (with an ok result and
