@@ -27,6 +27,16 @@ class TransitionSpec:
     emits: str | None = None  # the callback the app must see next (an obligation)
     guard: str | None = None  # the guard in the guide's words, for diagrams
     note: str | None = None  # the end reasons or errors a guarded edge admits, for diagrams
+    causes: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """Network happenings (spec.vocabulary.Network) that take this edge, each with the callback
+    arguments it brings (e.g. net_busy -> endReason BUSY): how a client turns what its SIP
+    stack saw into the callback the spec says comes next."""
+
+    def cause_params(self, cause: str) -> dict[str, str] | None:
+        for c, params in self.causes:
+            if c == cause:
+                return dict(params)
+        return None
 
 
 def tag(
@@ -37,9 +47,16 @@ def tag(
     emits: str | None = None,
     guard: str | None = None,
     note: str | None = None,
+    causes: dict[str, dict[str, str]] | None = None,
 ) -> TransitionList:
     """Attach a rule (and the guide's words for the edge) to every transition of a list."""
-    meta = TransitionSpec(rule, cause, emits, guard, note)
+    from .vocabulary import NETWORK_LABEL
+
+    frozen = tuple((str(c), tuple(sorted((k, str(v)) for k, v in (p or {}).items())))
+                   for c, p in (causes or {}).items())
+    if cause is None and frozen:
+        cause = ", ".join(NETWORK_LABEL[c] for c, _ in frozen)
+    meta = TransitionSpec(rule, cause, emits, guard, note, frozen)
     for t in transitions.transitions:
         t.spec = meta  # type: ignore[attr-defined]
     return transitions

@@ -223,6 +223,8 @@ class Network(_Named):
     net_congestion = "net_congestion"  # 503 / rate limit
     net_push_valid = "net_push_valid"  # the relayed push named a live session
     net_push_stale = "net_push_stale"  # the session was over before it could be announced
+    net_call_sent = "net_call_sent"  # the INVITE reached the platform
+    net_bye_done = "net_bye_done"  # a local hangup completed
     net_initialized = "net_initialized"
     net_init_failed = "net_init_failed"
     net_token_rejected = "net_token_rejected"
@@ -255,6 +257,34 @@ OBSERVABLE_EVENTS: dict[str, Kind] = {
     for kind in (Kind.API, Kind.CALLBACK, Kind.ENV, Kind.CALLKIT)
     for name in KIND_NAMES[kind]
 }
+# What a diagram writes for each network happening.
+NETWORK_LABEL: dict[str, str] = {
+    "net_early_media": "183 early media",
+    "net_ringing": "180 Ringing",
+    "net_connecting": "callee answered",
+    "net_answered": "200 OK, media up",
+    "net_rtp_lost": "RTP loss",
+    "net_rtp_renewing": "RTP resuming / port renewal",
+    "net_rtp_restored": "RTP back",
+    "net_media_timeout": "media never restored",
+    "net_remote_hangup": "remote hangup",
+    "net_busy": "486 busy",
+    "net_no_answer": "no answer in max_ringing_duration",
+    "net_unreachable": "unreachable",
+    "net_failure": "failure",
+    "net_congestion": "rate limit",
+    "net_push_valid": "session confirmed",
+    "net_push_stale": "session already over",
+    "net_call_sent": "call reached the platform",
+    "net_bye_done": "hangup completed",
+    "net_initialized": "registration ok",
+    "net_init_failed": "initialization failed",
+    "net_token_rejected": "token rejected",
+    "net_upload_done": "upload done",
+    "net_upload_failed": "upload failed",
+}
+assert set(NETWORK_LABEL) == set(Network.names()), "every network happening needs a label"
+
 # Network causes that change a state without any callback: the only events the composed model
 # takes that no trace line can name.
 INTERNAL_EVENTS: tuple[str, ...] = (Network.net_early_media.value, Network.net_connecting.value)

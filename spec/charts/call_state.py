@@ -72,22 +72,22 @@ class CallRegion(State.Compound, name="call state"):
     )
     onCallInitiated = tag(
         outgoing_initiated.to.itself(cond=["outgoing", "unannounced"], on="announce"),
-        R.CALL_INITIATED, cause="call sent to the platform", guard="not yet announced",
+        R.CALL_INITIATED, causes={Network.net_call_sent: {}}, guard="not yet announced",
     )
     net_early_media = tag(
-        outgoing_initiated.to(early, cond="announced"), R.CALL_EARLY, cause="183 early media",
+        outgoing_initiated.to(early, cond="announced"), R.CALL_EARLY, causes={Network.net_early_media: {}},
     )
     onCallRinging = tag(
         edges([outgoing_initiated, early], ringing, cond=["outgoing", "announced"]),
-        R.CALL_RINGING, cause="180 Ringing", guard="outgoing call",
+        R.CALL_RINGING, causes={Network.net_ringing: {}}, guard="outgoing call",
     )
     net_connecting = tag(
         edges([outgoing_initiated, early, ringing], connecting, cond="announced"),
-        R.CALL_CONNECTING, cause="callee answered",
+        R.CALL_CONNECTING, causes={Network.net_connecting: {}},
     )
     onCallEstablished = tag(
         edges([outgoing_initiated, early, ringing, connecting], established, cond="announced"),
-        R.CALL_ESTABLISHED_OUT, cause="200 OK, media up",
+        R.CALL_ESTABLISHED_OUT, causes={Network.net_answered: {}},
     )
 
     # --- incoming (4.3.2) ---
@@ -97,27 +97,27 @@ class CallRegion(State.Compound, name="call state"):
     )
     onIncomingCall = tag(
         none.to(incoming, on="announce"),
-        R.CALL_INCOMING, cause="session confirmed by the platform",
+        R.CALL_INCOMING, causes={Network.net_push_valid: {}},
     )
     onMissedCall = tag(
         none.to(no_call, cond="no_missed_due"),
-        R.CALL_MISSED, cause="session over before it was announced",
+        R.CALL_MISSED, causes={Network.net_push_stale: {}},
     )
     answer = tag(incoming.to(answering, cond="accepted"), R.CALL_ANSWER, guard="accepted")
     onCallEstablished |= tag(
-        answering.to(established), R.CALL_ESTABLISHED_IN, cause="200 OK, media up",
+        answering.to(established), R.CALL_ESTABLISHED_IN, causes={Network.net_answered: {}},
     )
 
     # --- media (4.5) ---
     onMediaDisrupted = tag(
-        established.to(media_disrupted), R.CALL_MEDIA_DISRUPTED, cause=Network.net_rtp_lost.value,
+        established.to(media_disrupted), R.CALL_MEDIA_DISRUPTED, causes={Network.net_rtp_lost: {}},
     )
     onRenewingMedia = tag(
-        media_disrupted.to(renewing_media), R.CALL_MEDIA_RENEWING, cause=Network.net_rtp_renewing.value,
+        media_disrupted.to(renewing_media), R.CALL_MEDIA_RENEWING, causes={Network.net_rtp_renewing: {}},
     )
     onCallEstablished |= tag(
         edges([media_disrupted, renewing_media], established),
-        R.CALL_MEDIA_RESTORED, cause=Network.net_rtp_restored.value,
+        R.CALL_MEDIA_RESTORED, causes={Network.net_rtp_restored: {}},
     )
 
     # --- ending ---
@@ -143,29 +143,39 @@ class CallRegion(State.Compound, name="call state"):
     )
     onCallEnded = tag(
         ending.to(ended, cond="end_reason_matches_cause"), R.CALL_ENDED_LOCAL,
-        cause="call torn down", note="LOCAL_HANGUP, PSTN_HANGUP or NONE",
+        causes={Network.net_bye_done: {}}, note="LOCAL_HANGUP, PSTN_HANGUP or NONE",
     )
     onCallEnded |= tag(
         edges([media_disrupted, renewing_media], ended, cond="end_reason_media"),
-        R.CALL_MEDIA_TIMEOUT, cause=Network.net_media_timeout.value, note=_names(END_REASONS_MEDIA),
+        R.CALL_MEDIA_TIMEOUT, causes={Network.net_media_timeout: {"endReason": "MEDIA_TIMEOUT"}},
+        note=_names(END_REASONS_MEDIA),
     )
     onCallEnded |= tag(
         edges([outgoing_initiated, early, ringing, connecting], ended, cond="end_reason_outgoing"),
-        R.CALL_REMOTE_END_OUT, cause="busy, no answer, unreachable, rejected",
+        R.CALL_REMOTE_END_OUT,
+        causes={Network.net_busy: {"endReason": "BUSY"}, Network.net_no_answer: {"endReason": "TIMEOUT"},
+                Network.net_unreachable: {"endReason": "UNREACHABLE"},
+                Network.net_remote_hangup: {"endReason": "REMOTE_HANGUP"},
+                Network.net_failure: {"endReason": "FAILURE"}},
         note=_names(END_REASONS_OUTGOING),
     )
     onCallEnded |= tag(
         edges([incoming, answering], ended, cond="end_reason_incoming"),
-        R.CALL_REMOTE_END_IN, cause="caller hung up first", note=_names(END_REASONS_INCOMING),
+        R.CALL_REMOTE_END_IN,
+        causes={Network.net_remote_hangup: {"endReason": "REMOTE_HANGUP"},
+                Network.net_no_answer: {"endReason": "TIMEOUT"}, Network.net_failure: {"endReason": "FAILURE"}},
+        note=_names(END_REASONS_INCOMING),
     )
     onCallEnded |= tag(
         edges([established, media_disrupted, renewing_media], ended, cond="end_reason_established"),
-        R.CALL_REMOTE_END_EST, cause=Network.net_remote_hangup.value,
+        R.CALL_REMOTE_END_EST,
+        causes={Network.net_remote_hangup: {"endReason": "REMOTE_HANGUP"},
+                Network.net_failure: {"endReason": "FAILURE"}},
         note=_names(END_REASONS_ESTABLISHED),
     )
     onCallFailed = tag(
         edges([outgoing_initiated, early, ringing, connecting], ended, cond="failed_error_ok"),
-        R.CALL_FAILED, cause="rate limit, network or server failure",
+        R.CALL_FAILED, causes={Network.net_congestion: {"error": "CONGESTION_ERROR"}},
         note="CONGESTION_ERROR, NETWORK_ERROR, SERVER_ERROR, ...",
     )
 

@@ -34,14 +34,14 @@ class LifecycleRegion(State.Compound, name="client lifecycle"):
     )
     onInitializationSuccess = tag(
         initializing.to(initialized, cond="subscriber_valid"), R.LC_INIT_OK,
-        cause=Network.net_initialized.value,
+        causes={Network.net_initialized: {}},
     )
     onInitializationFailure = tag(
-        initializing.to(init_failed), R.LC_INIT_FAIL, cause=Network.net_init_failed.value,
+        initializing.to(init_failed), R.LC_INIT_FAIL, causes={Network.net_init_failed: {"error": "INTERNAL_ERROR"}},
     )
     onAuthenticationFailure = tag(
         edges([initializing, initialized], init_failed, cond="auth_error_ok"), R.LC_AUTH_FAIL,
-        cause=Network.net_token_rejected.value, note="AUTHENTICATION_INVALID_TOKEN | _EXPIRED_TOKEN",
+        causes={Network.net_token_rejected: {"error": "AUTHENTICATION_EXPIRED_TOKEN"}}, note="AUTHENTICATION_INVALID_TOKEN | _EXPIRED_TOKEN",
     )
     reset = tag(
         edges([not_initialized, initializing, initialized, init_failed], not_initialized,
@@ -65,9 +65,9 @@ class LogsRegion(State.Compound, name="log upload"):
 
     uploadLogs = tag(logs_idle.to(logs_uploading, cond="accepted"), R.LOG_UPLOAD, guard="accepted")
     onUploadLogSuccess = tag(logs_uploading.to(logs_idle), R.LOG_UPLOAD,
-                             cause=Network.net_upload_done.value)
+                             causes={Network.net_upload_done: {}})
     onUploadLogFailure = tag(logs_uploading.to(logs_idle), R.LOG_UPLOAD,
-                             cause=Network.net_upload_failed.value)
+                             causes={Network.net_upload_failed: {"error": "UPLOAD_LOG_FAILURE"}})
 
 
 class LifecycleGuards:

@@ -164,6 +164,24 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
         if event == "onCallRinging":
             self.v.rang = True
 
+    def on_network(self, cause: str, call: str | None = None) -> tuple[str, dict[str, str]] | None:
+        """Apply a network happening (spec.vocabulary.Network) and return the callback, with its
+        arguments, that the spec says the app gets for it here; None when no edge of the
+        current configuration answers that happening. Internal edges (EARLY, CONNECTING)
+        return their own internal event name. This is how a client's SIP stack drives the
+        spec instead of a second hand-written state machine."""
+        for t, spec in transitions_of(type(self)):
+            params = spec.cause_params(cause)
+            if params is None or not self.in_state(t.source.value):
+                continue
+            for event in t.events:
+                try:
+                    self._fire(str(event), params=params, call=call)
+                except SpecViolation:
+                    continue
+                return str(event), params
+        return None
+
     def _check_call_ref(self, event: str, call: str | None, result: str) -> None:
         """SYS-ONE-CALL / CALL-ENDED-TERMINAL: lines name the latest call."""
         if call is None:

@@ -24,7 +24,7 @@ from ..arguments import (
     subscriber_name_problem,
 )
 from ..base import tag
-from ..vocabulary import Api, CallState, ErrorType
+from ..vocabulary import Api, CallState, ErrorType, Network
 from .call_state import LIVE, edges
 
 if TYPE_CHECKING:
@@ -145,7 +145,8 @@ class MissedRegion(State.Compound, name="missed calls"):
         edges([push_idle, missed_due], missed_due, cond=["accepted", "relay_is_missed"]),
         R.SYS_RELAY_BUSY, emits="onMissedCall", guard="call exists, or PSTN without CallKit",
     )
-    onMissedCall = tag(missed_due.to(push_idle), R.SYS_RELAY_BUSY, cause="push declined")
+    onMissedCall = tag(missed_due.to(push_idle), R.SYS_RELAY_BUSY,
+                       causes={Network.net_push_valid: {}}, cause="push declined: busy or PSTN")
 
 
 class SystemGuards:
