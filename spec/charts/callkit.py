@@ -112,7 +112,7 @@ class CallKitRegion(State.Compound, name="CallKit"):
     )
     providerDidReset = tag(
         edges([ck_idle, ck_outgoing, ck_incoming, ck_active], ck_idle, cond="callkit_on",
-              on="ck_release"),
+              on="ck_reset"),
         R.CK_RESET, emits="hangup",
     )
 
@@ -229,7 +229,13 @@ class CallKitGuards:
         self.ck_clear()
         self.v.ck_uuid = None
 
+    def ck_reset(self, **_: Any) -> None:
+        """CK-RESET: every CallKit call and action is gone; a live VoIP call is owed a hangup."""
+        self.ck_release()
+        self.v.hangup_owed = self.call_live
+
     # provided by the model
+    call_live: bool
     call_state: CallState | None
 
     def in_state(self, state_id: str) -> bool:

@@ -44,6 +44,7 @@ class Vars:
     ck_uuid: str | None = None
     ck_pending: str | None = None
     ck_sdk_done: bool = False
+    hangup_owed: bool = False
 
     def new_call(self, call_id: str | None, direction: CallDirection) -> None:
         if self.call_id is not None:
@@ -163,6 +164,8 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
             raise SpecViolation(event, self.leaf_states(), rules, detail) from None
         if event == "onCallRinging":
             self.v.rang = True
+        if self.v.hangup_owed and (event == "hangup" or not self.call_live):
+            self.v.hangup_owed = False
 
     def on_network(self, cause: str, call: str | None = None) -> tuple[str, dict[str, str]] | None:
         """Apply a network happening (spec.vocabulary.Network) and return the callback, with its
@@ -239,6 +242,8 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
             owed.append((R.CALL_ENDED_TERMINAL, f"call {self.v.call_id or ''} is {cs.value}, not ENDED"))
         if self.v.ck_pending:
             owed.append((R.CK_ACTION_ONCE, f"{self.v.ck_pending} was neither fulfilled nor failed"))
+        if self.v.hangup_owed:
+            owed.append((R.CK_RESET, "providerDidReset, but the call was never hung up"))
         if self.in_state("missed_due"):
             owed.append((R.SYS_RELAY_BUSY, "a relayed push was never reported through onMissedCall"))
         if self.in_state("pk_open"):
