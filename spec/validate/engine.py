@@ -1,0 +1,157 @@
+"""Trace inclusion against the composed spec, with unobserved internal steps.
+
+The judge keeps the set of spec configurations consistent with the trace so far. Network
+happenings without a callback (early media, connecting) are never written in a trace, so
+before each line every configuration may take any number of them. A line that leaves the set
+empty is a violation. This is the reference interpretation: it drives python-statemachine,
+and the compiled tables are held to its verdicts.
+
+After the first violation a trace is no longer judged: the set of configurations would have
+to be guessed, and every later finding would be a consequence of the guess.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..base import SpecViolation
+from ..charts.model import ClientModel
+from ..rules import Rule
+from ..vocabulary import INTERNAL_EVENTS
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One finding, as data: the CLI turns it into text or JSON."""
+
+    line: int
+    rule: str
+    section: str
+    message: str
+    expected: tuple[str, ...] = ()
+    states: tuple[tuple[str, ...], ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"line": self.line, "rule": self.rule, "section": self.section,
+                "message": self.message, "expected": list(self.expected),
+                "states": [list(s) for s in self.states]}
+
+
+@dataclass
+class Coverage:
+    states: set[str] = field(default_factory=set)
+    events: set[str] = field(default_factory=set)
+
+
+class Judge:
+    """Judges one trace line by line; feed() returns the violation a line causes, if any."""
+
+    def __init__(self, *, callkit: bool = False, complete: bool = False) -> None:
+        self.force_callkit = callkit
+        self.complete = complete
+        self.configs: list[ClientModel] | None = None
+        self.violation: Violation | None = None
+        self.coverage = Coverage()
+        self._last_line = 0
+
+    # --- set-up --------------------------------------------------------------------------
+    def _start(self, callkit: bool) -> None:
+        self.configs = [ClientModel(callkit=callkit)]
+
+    def _closure(self, configs: list[ClientModel]) -> list[ClientModel]:
+        seen: dict[tuple, ClientModel] = {}
+        todo = list(configs)
+        while todo:
+            m = todo.pop()
+            k = m.key()
+            if k in seen:
+                continue
+            seen[k] = m
+            for ev in INTERNAL_EVENTS:
+                trial = copy.deepcopy(m)
+                try:
+                    trial._fire(ev)
+                except SpecViolation:
+                    continue
+                todo.append(trial)
+        return list(seen.values())
+
+    # --- judging -------------------------------------------------------------------------
+    def feed(self, line: int, kind: str, name: str, call: str | None = None,
+             args: dict | None = None, result: str = "ok") -> Violation | None:
+        if self.violation is not None:
+            return None
+        self._last_line = line
+        if kind == "meta":
+            if self.configs is None:
+                meta_ck = (args or {}).get("callkit")
+                self._start(bool(meta_ck) if meta_ck is not None else self.force_callkit)
+            return None
+        if self.configs is None:
+            self._start(self.force_callkit)
+        assert self.configs is not None
+        before = self.configs
+        configs = self._closure(before)
+        if kind == "state":
+            kept = [m for m in configs if m.call_state is not None and m.call_state.value == name
+                    and (call is None or m.v.call_id in (None, call))]
+            if not kept:
+                return self._fail(line, configs, SpecViolation(
+                    f"state {name}", before[0].leaf_states(), [_rule("SYS-STATE")],
+                    "getCallState() cannot return " + name + " here; the call could be "
+                    + " or ".join(sorted({m.call_state.value if m.call_state else "no call"
+                                          for m in configs}))))
+            self.configs = kept
+            return None
+        nxt: dict[tuple, ClientModel] = {}
+        first_error: SpecViolation | None = None
+        for m in configs:
+            trial = copy.deepcopy(m)
+            try:
+                trial._fire(name, result=result, params=args or {}, call=call)
+            except SpecViolation as e:
+                first_error = first_error or e
+                continue
+            nxt.setdefault(trial.key(), trial)
+        if not nxt:
+            assert first_error is not None
+            return self._fail(line, configs, first_error)
+        self.configs = list(nxt.values())
+        self.coverage.events.add(name)
+        for m in self.configs:
+            self.coverage.states.update(m.leaf_states())
+        return None
+
+    def _fail(self, line: int, configs: list[ClientModel], err: SpecViolation) -> Violation:
+        expected: list[str] = []
+        for m in configs:
+            for ev in m.allowed_events():
+                if ev not in expected and ev not in INTERNAL_EVENTS:
+                    expected.append(ev)
+        r = err.rule or _rule("API-REFUSAL")
+        self.violation = Violation(
+            line=line, rule=r.id, section=r.section, message=str(err),
+            expected=tuple(expected),
+            states=tuple(tuple(m.leaf_states()) for m in configs),
+        )
+        return self.violation
+
+    def finish(self) -> list[Violation]:
+        """Completeness (--complete): what every configuration still owes."""
+        if self.violation is not None or not self.complete or self.configs is None:
+            return []
+        owing = [m.obligations() for m in self._closure(self.configs)]
+        if any(not o for o in owing):
+            return []
+        rule, text = owing[0][0]
+        return [Violation(line=self._last_line, rule=rule.id, section=rule.section,
+                          message=f"trace ends incomplete: {text}",
+                          states=tuple(tuple(m.leaf_states()) for m in self.configs))]
+
+
+def _rule(rule_id: str) -> Rule:
+    from ..rules import RULES
+
+    return RULES[rule_id]
