@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import __version__
 
@@ -66,6 +67,109 @@ def _cmd_diagrams(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _colour(stream: object) -> Callable[[str, str], str]:
+    on = hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ  # type: ignore[attr-defined]
+    codes = {"red": "31", "green": "32", "yellow": "33", "dim": "2", "bold": "1"}
+    return (lambda text, c: f"\033[{codes[c]}m{text}\033[0m") if on else (lambda text, c: text)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validate.run import Options, validate
+
+    opts = Options(callkit=args.callkit, complete=args.complete, coverage=args.coverage)
+    paint = _colour(sys.stdout)
+    counts = {"conformant": 0, "non-conformant": 0, "unusable": 0}
+    fired_all: dict[str, int] = {}
+    states_all: set[str] = set()
+    show_progress = args.format == "text" and sys.stderr.isatty()
+
+    def progress(i: int) -> None:
+        if show_progress and i % 100 == 0:
+            print(f"\r{i} traces judged", end="", file=sys.stderr, flush=True)
+
+    try:
+        for v in validate(args.paths, opts, jobs=args.jobs, progress=progress):
+            if v.unusable is not None:
+                counts["unusable"] += 1
+                print(f"exovoice: {v.unusable}", file=sys.stderr)
+            elif v.conformant:
+                counts["conformant"] += 1
+            else:
+                counts["non-conformant"] += 1
+            for tid, n in v.fired.items():
+                fired_all[tid] = fired_all.get(tid, 0) + n
+            states_all.update(v.states)
+            if args.format == "json":
+                print(json.dumps(v.as_json(opts.coverage)), flush=True)
+                continue
+            if v.conformant is False:
+                for x in v.violations:
+                    print(paint(f"{v.trace}:{x.line}: ", "bold") + paint(f"{x.rule}", "red")
+                          + f" (§{x.section}) " if x.section[0].isdigit() else
+                          paint(f"{v.trace}:{x.line}: ", "bold") + paint(x.rule, "red")
+                          + f" ({x.section}) ", end="")
+                    print(x.message)
+                    if x.expected:
+                        print(paint("  the spec allowed here: ", "dim") + ", ".join(x.expected))
+                    for i, st in enumerate(x.states[:3]):
+                        print(paint("  the client could have been in: " if i == 0 else
+                                    "                           or: ", "dim") + ", ".join(st))
+    except KeyboardInterrupt:
+        print("exovoice: interrupted", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if show_progress:
+        print("\r", end="", file=sys.stderr)
+    total = sum(counts.values())
+    if args.coverage:
+        _print_coverage(fired_all, states_all, args.format)
+    if args.format == "text":
+        print(f"{total} traces: {counts['conformant']} conformant, "
+              f"{counts['non-conformant']} non-conformant, {counts['unusable']} unusable")
+    if total == 0:
+        print("exovoice: no trace files found in " + " ".join(args.paths), file=sys.stderr)
+        return EXIT_UNUSABLE
+    if counts["unusable"]:
+        return EXIT_UNUSABLE
+    return EXIT_NONCONFORMANT if counts["non-conformant"] else EXIT_OK
+
+
+def _print_coverage(fired: dict[str, int], states: set[str], fmt: str) -> None:
+    from .charts.index import rule_uses
+    from .charts.model import ClientModel, transitions_of
+    from .base import transition_id
+
+    all_t = sorted({transition_id(t) for t, _ in transitions_of(ClientModel)})
+    all_s = sorted(s.id for s in ClientModel.states_map.values() if not s.states)
+    uses = rule_uses()
+    rules_hit = sorted(r for r, where in uses.items()
+                       if any(w in fired for w in where))
+    report = {
+        "transitions": {"exercised": sorted(fired), "never": [t for t in all_t if t not in fired]},
+        "states": {"exercised": sorted(states), "never": [s for s in all_s if s not in states]},
+        "rules": {"exercised": rules_hit,
+                  "never_on_a_transition": [r for r in uses if r not in rules_hit
+                                            and any(":" in w for w in uses[r])]},
+    }
+    if fmt == "json":
+        print(json.dumps({"summary": {"coverage": report}}))
+        return
+    for what in ("states", "transitions"):
+        ex, nv = report[what]["exercised"], report[what]["never"]
+        print(f"coverage: {len(ex)}/{len(ex) + len(nv)} {what} exercised")
+        if nv:
+            print("  never: " + ", ".join(nv))
+    print(f"coverage: {len(rules_hit)} rules exercised on transitions; never: "
+          + (", ".join(report["rules"]["never_on_a_transition"]) or "none"))
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .trace.model import trace_json_schema
+
+    json.dump(trace_json_schema(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="exovoice",
@@ -93,6 +197,34 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if DIR differs from what the spec draws now")
     d.set_defaults(func=_cmd_diagrams)
+
+    v = sub.add_parser(
+        "validate", help="judge recorded traces (trace format v1) against the spec",
+        description="Judge each trace: does some run of the spec, with unobserved network "
+        "steps between lines, produce it? Each violation names the line, the rule and guide "
+        "section, what happened, what the spec allowed there and the states the client could "
+        "have been in. A trace is judged up to its first violation.",
+        epilog="Exit status: 0 every trace conforms, 1 some trace does not, 2 some input is "
+        "unusable (a one-line reason names the file and line; other files are still judged).")
+    v.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a trace file, a directory of *.jsonl files, or - for standard input")
+    v.add_argument("--complete", action="store_true",
+                   help="also require every call ended, every CallKit action answered and "
+                   "every obligation met by the end of the trace")
+    v.add_argument("--callkit", action="store_true",
+                   help="apply the CallKit rules to traces without a meta line saying so")
+    v.add_argument("--coverage", action="store_true",
+                   help="report which states, transitions and rules the traces exercised")
+    v.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: one object per trace per line")
+    v.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="processes to spread files over (default: one per core)")
+    v.set_defaults(func=_cmd_validate)
+
+    sc = sub.add_parser("schema", help="print a JSON Schema",
+                        description="Print the JSON Schema of one line of trace format v1.")
+    sc.add_argument("what", choices=("trace",))
+    sc.set_defaults(func=_cmd_schema)
     return p
 
 

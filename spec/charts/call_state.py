@@ -15,6 +15,7 @@ from statemachine.transition_list import TransitionList
 
 from .. import rules as R
 from ..base import tag
+from .calls import announced
 from ..vocabulary import CallDirection, CallEndReason, CallState, ErrorType, Network
 
 
@@ -132,8 +133,9 @@ class CallRegion(State.Compound, name="call state"):
     )
     pstnAnswered = tag(
         edges([outgoing_initiated, early, ringing, connecting, incoming, answering, established,
-               media_disrupted, renewing_media], ending, cond="sdk_resolves_pstn", on="end_for_pstn"),
-        R.PSTN_VOIP_TERMINATED, emits="onCallEnded", guard="without CallKit",
+               media_disrupted, renewing_media], ending, cond=["pstn_rings", "sdk_resolves_pstn"],
+              on="end_for_pstn"),
+        R.PSTN_VOIP_TERMINATED, emits="onCallEnded", guard="PSTN ringing, without CallKit",
     )
     reset = tag(
         edges([none, outgoing_initiated, early, ringing, connecting, incoming, answering,
@@ -215,6 +217,7 @@ class CallGuards:
     """Guards and actions of the call region; mixed into the composed model."""
 
     v: Any
+    call_effect: str | None
 
     # guards
     def outgoing(self, event: Any = None, **_: Any) -> bool:
@@ -236,8 +239,12 @@ class CallGuards:
         reason = (params or {}).get("endReason")
         if reason is None:
             return True
-        return self.deny_unless(reason in {a.value for a in allowed}, r,
-                                f"endReason {reason} is not one of {_names(allowed)}")
+        ok = reason in {a.value for a in allowed}
+        if not ok and reason == CallEndReason.PSTN_HANGUP:
+            self.deny(R.PSTN_CALLKIT if self.v.callkit else R.PSTN_VOIP_TERMINATED,
+                      "with CallKit the SDK never ends a call for a PSTN call" if self.v.callkit
+                      else "only an accepted PSTN call ends a VoIP call with PSTN_HANGUP")
+        return self.deny_unless(ok, r, f"endReason {reason} is not one of {_names(allowed)}")
 
     def end_reason_matches_cause(self, params: dict | None = None, **_: Any) -> bool:
         allowed = frozenset({self.v.end_cause, CallEndReason.NONE})
@@ -266,22 +273,29 @@ class CallGuards:
                                 f"onCallFailed error {err} is not a call failure")
 
     # actions
+    # `call_effect` tells the compiled validator, which keeps call ids outside its tables,
+    # what this step did to the call context (see spec.charts.calls).
     def start_outgoing(self, call: str | None = None, **_: Any) -> None:
         self.v.new_call(call, CallDirection.OUTGOING)
+        self.call_effect = "start"
 
     def start_incoming(self, **_: Any) -> None:
         self.v.new_call(None, CallDirection.INCOMING)
+        self.call_effect = "start"
 
     def announce(self, call: str | None = None, **_: Any) -> None:
         self.v.announced = True
-        if call is not None and self.v.call_id is None:
-            self.v.call_id = call
+        self.v.call_id = announced(self.v.call_id, call)
+        self.call_effect = "announce"
 
     def end_locally(self, **_: Any) -> None:
         self.v.end_cause = CallEndReason.LOCAL_HANGUP
 
     def end_for_pstn(self, **_: Any) -> None:
         self.v.end_cause = CallEndReason.PSTN_HANGUP
+
+    def deny(self, rule: R.Rule, detail: str) -> None:  # provided by the model
+        raise NotImplementedError
 
     def deny_unless(self, ok: bool, rule: R.Rule, detail: str) -> bool:  # provided by the model
         raise NotImplementedError

@@ -74,7 +74,8 @@ class LifecycleGuards:
     v: Any
 
     def subscriber_valid(self) -> bool:
-        problem = self.v.subscriber_problem
+        name = self.v.subscriber
+        problem = subscriber_name_problem(name) if name is not None else None
         return self.deny_unless(problem is None, R.ARG_SUBSCRIBER, problem or "")
 
     def auth_error_ok(self, params: dict | None = None, **_: Any) -> bool:
@@ -88,7 +89,6 @@ class LifecycleGuards:
     def start_init(self, params: dict | None = None, **_: Any) -> None:
         name = (params or {}).get("subscriberName")
         self.v.subscriber = name
-        self.v.subscriber_problem = subscriber_name_problem(name) if name is not None else None
         self.v.deinit_due = False
 
     def deinit(self, **_: Any) -> None:

@@ -17,8 +17,9 @@ from statemachine import State
 from statemachine.exceptions import TransitionNotAllowed
 
 from .. import rules as R
-from ..base import SpecChart, SpecViolation, TransitionSpec
+from ..base import SpecChart, SpecViolation, TransitionSpec, transition_id
 from ..vocabulary import CALL_CALLBACKS, OBSERVABLE_EVENTS, Api, CallDirection, CallState, Kind
+from .calls import call_ref_problem, started
 from .call_state import LIVE, SYSTEM_STATE, CallGuards, CallRegion
 from .callkit import CallKitGuards, CallKitRegion, PushKitRegion
 from .environment import BluetoothRegion, NetworkRegion, PstnRegion
@@ -33,7 +34,6 @@ class Vars:
 
     callkit: bool = False
     subscriber: str | None = None
-    subscriber_problem: str | None = None
     deinit_due: bool = False
     call_id: str | None = None
     past_calls: frozenset[str] = frozenset()
@@ -47,9 +47,7 @@ class Vars:
     hangup_owed: bool = False
 
     def new_call(self, call_id: str | None, direction: CallDirection) -> None:
-        if self.call_id is not None:
-            self.past_calls = self.past_calls | {self.call_id}
-        self.call_id = call_id
+        self.call_id, self.past_calls = started(self.call_id, self.past_calls, call_id)
         self.direction = direction.value
         self.announced = False
         self.rang = False
@@ -59,11 +57,6 @@ class Vars:
         return tuple(getattr(self, f.name) for f in fields(self))
 
 
-# Call-scoped operations: the line's `call` must name the latest call.
-CALL_OPS = frozenset(
-    {Api.answer, Api.hangup, Api.mute, Api.unmute, Api.enableSpeaker, Api.disableSpeaker,
-     Api.enableBluetooth, Api.disableBluetooth, Api.sendDtmf, Api.postFeedback}
-)
 
 
 class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, SpecChart):
@@ -84,7 +77,15 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
     def __init__(self, callkit: bool = False, **kwargs: Any) -> None:
         self.v = Vars(callkit=callkit)
         self._denials: list[tuple[R.Rule, str]] = []
+        self.call_effect: str | None = None
+        self.fired: list[str] = []
         super().__init__(**kwargs)
+
+    def on_transition(self, transition: Any, **_: Any) -> None:
+        """python-statemachine's hook: keep the ids of the tagged transitions a step took, for
+        coverage reports."""
+        if getattr(transition, "spec", None) is not None:
+            self.fired.append(transition_id(transition))
 
     # --- queries used by guards, reports and the reference client -------------------------
     def in_state(self, state_id: str) -> bool:
@@ -154,13 +155,34 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
         params = dict(params or {})
         if event not in OBSERVABLE_EVENTS and event not in self._internal:
             raise SpecViolation(event, self.leaf_states(), [], "not an event of the spec")
+        if OBSERVABLE_EVENTS.get(event) == Kind.CALLKIT and not self.v.callkit:
+            raise SpecViolation(event, self.leaf_states(), [R.CK_MODE],
+                                "the trace does not say the app integrates CallKit")
         self._check_call_ref(event, call, result)
         self._denials = []
+        self.call_effect: str | None = None
+        self.fired: list[str] = []
         try:
             self.send(event, result=result, params=params, call=call)
         except TransitionNotAllowed:
-            rules = [r for r, _ in self._denials] or self._home_rules(event)
-            detail = "; ".join(d for _, d in self._denials) or self._needs(event)
+            rules = [r for r, _ in self._denials]
+            detail = "; ".join(d for _, d in self._denials)
+            if not rules:
+                # no guard ran: the event has no edge here. Cite first what it broke (a refusal
+                # the SDK owed, or the end of the call), then the rules of its edges elsewhere.
+                first: list[tuple[R.Rule, str]] = []
+                if result == "ok" and OBSERVABLE_EVENTS.get(event) == Kind.API:
+                    first = [(r.rule, f"{event} must be refused: {why}")
+                             for r, why in self.applicable_refusals(event, params) if r.must]
+                elif (self.call_state == CallState.ENDED and event in CALL_CALLBACKS
+                      and event != "onIncomingCall"):
+                    first = [(R.CALL_ENDED_TERMINAL, f"call {self.v.call_id or ''} has ENDED")]
+                elif event == "onIncomingCall" and self.in_state("missed_due"):
+                    rule = (R.PSTN_AUTO_DECLINE if self.pstn_active and not self.v.callkit
+                            else R.SYS_RELAY_BUSY)
+                    first = [(rule, "the relayed push is owed onMissedCall, never onIncomingCall")]
+                rules = [r for r, _ in first] + self._home_rules(event)
+                detail = "; ".join([d for _, d in first] + [self._needs(event)])
             raise SpecViolation(event, self.leaf_states(), rules, detail) from None
         if event == "onCallRinging":
             self.v.rang = True
@@ -186,23 +208,9 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
         return None
 
     def _check_call_ref(self, event: str, call: str | None, result: str) -> None:
-        """SYS-ONE-CALL / CALL-ENDED-TERMINAL: lines name the latest call."""
-        if call is None:
-            return
-        v = self.v
-        starts_call = event in ("dial", "onIncomingCall") and result == "ok"
-        if starts_call:
-            if call in v.past_calls or (call == v.call_id and event == "dial"):
-                raise SpecViolation(event, self.leaf_states(), [R.SYS_ONE_CALL],
-                                    f"call id {call!r} was used by an earlier call")
-            return
-        scoped = event in CALL_OPS or event in CALL_CALLBACKS
-        if not scoped or v.call_id is None:
-            return
-        if call != v.call_id:
-            rule = R.CALL_ENDED_TERMINAL if call in v.past_calls else R.SYS_ONE_CALL
-            raise SpecViolation(event, self.leaf_states(), [rule],
-                                f"line names call {call!r} but the latest call is {v.call_id!r}")
+        problem = call_ref_problem(event, call, result, self.v.call_id, self.v.past_calls)
+        if problem is not None:
+            raise SpecViolation(event, self.leaf_states(), [problem[0]], problem[1])
 
     @property
     def _internal(self) -> frozenset[str]:

@@ -198,6 +198,11 @@ class SystemGuards:
     def relay_yields_call(self) -> bool:
         return not self.relay_is_missed()
 
+    def pstn_rings(self) -> bool:
+        """Only a ringing PSTN call can be accepted (pstnAnswered)."""
+        return self.deny_unless(self.in_state("pstn_ringing"), R.PSTN_ENV,
+                                "no PSTN call is ringing")
+
     def sdk_resolves_pstn(self) -> bool:
         return self.deny_unless(not self.v.callkit, R.PSTN_CALLKIT,
                                 "with CallKit the user resolves the collision")

@@ -1,0 +1,276 @@
+"""The validator's fast engine: transition tables compiled from the composed statechart.
+
+A trace line is reduced to a *letter*: its kind and name, its result, and only the argument
+facts the spec's guards read (is the dial message allowed? which CallEndReason? the active
+CallKit UUID or another?). Ids (call ids, UUIDs, subscriber names) stay outside the tables,
+in a small per-trace context, so the tables are finite and shared by every trace.
+
+Sets of configurations are interned as integers; the table maps (set id, letter) to the next
+set id. An entry is compiled the first time it is needed, by driving python-statemachine on
+one representative model per configuration; after that a line costs one dict lookup. The
+reference judge (engine.Judge) interprets the same charts directly; property tests hold the
+two to the same verdicts, and a violation found here is explained by re-running the judge.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..arguments import (
+    dial_message_problem,
+    dtmf_problem,
+    issue_problem,
+    rating_problem,
+    remote_id_problem,
+    subscriber_name_problem,
+)
+from ..base import SpecViolation
+from ..charts.calls import announced, call_ref_problem, started
+from ..charts.model import ClientModel
+from ..vocabulary import CallEndReason, CallIssue, CALLKIT_ACTIONS, ErrorType, INTERNAL_EVENTS
+
+Key = tuple
+FAIL = -1
+
+_END_REASONS = frozenset(CallEndReason.names())
+_ERRORS = frozenset(ErrorType.names())
+_ISSUES = frozenset(CallIssue.names())
+_ACTIONS = frozenset(CALLKIT_ACTIONS)
+_ACTIVE, _NEW = "A", "N"
+
+
+@dataclass
+class TraceContext:
+    """The per-trace ids the tables leave out."""
+
+    current_call: str | None = None
+    past_calls: frozenset[str] = frozenset()
+    active_uuid: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def _name_token(ctx: TraceContext, name: Any) -> Any:
+    if not isinstance(name, str):
+        return name if name is None else "!type"
+    tok = ctx.names.get(name)
+    if tok is None:
+        prefix = "s" if subscriber_name_problem(name) is None else "!"
+        tok = ctx.names[name] = f"{prefix}{len(ctx.names)}"
+    return tok
+
+
+def _enum_token(value: Any, members: frozenset[str]) -> Any:
+    return value if value in members else ("?" if value is not None else None)
+
+
+def canon_args(args: dict, ctx: TraceContext) -> tuple:
+    """The argument facts the guards read, in a fixed order; everything else is dropped."""
+    out: list[tuple[str, Any]] = []
+    for k in sorted(args):
+        v = args[k]
+        if k == "subscriberName":
+            out.append((k, _name_token(ctx, v)))
+        elif k == "remoteId":
+            out.append((k, "r" if remote_id_problem(v) is None else ""))
+        elif k == "message":
+            out.append((k, None if v is None else ("m" if dial_message_problem(v) is None else "!")))
+        elif k == "rating":
+            out.append((k, 3 if rating_problem(v) is None else 7))
+        elif k == "issue":
+            out.append((k, v if issue_problem(v) is None else "?"))
+        elif k == "digit":
+            out.append((k, "1" if dtmf_problem(v) is None else "x"))
+        elif k == "endReason":
+            out.append((k, _enum_token(v, _END_REASONS)))
+        elif k == "error":
+            out.append((k, _enum_token(v, _ERRORS)))
+        elif k == "action":
+            out.append((k, _enum_token(v, _ACTIONS)))
+        elif k == "uuid":
+            out.append((k, _ACTIVE if v == ctx.active_uuid and v is not None else _NEW))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Step:
+    next_set: int
+    call_effect: str | None
+    uuid_effect: str | None  # "bind", "release" or None
+    fired: frozenset[str]
+
+
+class Tables:
+    """Lazily compiled tables for one CallKit mode; one per process."""
+
+    def __init__(self, callkit: bool) -> None:
+        self.callkit = callkit
+        self.models: dict[Key, ClientModel] = {}
+        self._sets: dict[frozenset[Key], int] = {}
+        self.set_keys: list[frozenset[Key]] = []
+        self._closed: dict[int, int] = {}
+        self.steps: dict[tuple[int, tuple], Step | int] = {}
+        self.state_filter: dict[tuple[int, str], int] = {}
+        m = ClientModel(callkit=callkit)
+        self.models[m.key()] = m
+        self.start = self._intern(frozenset({m.key()}))
+
+    def _intern(self, keys: frozenset[Key]) -> int:
+        sid = self._sets.get(keys)
+        if sid is None:
+            sid = self._sets[keys] = len(self.set_keys)
+            self.set_keys.append(keys)
+        return sid
+
+    def _add(self, m: ClientModel) -> Key:
+        k = m.key()
+        self.models.setdefault(k, m)
+        return k
+
+    def closure(self, sid: int) -> int:
+        """Every configuration reachable by unobserved network steps."""
+        got = self._closed.get(sid)
+        if got is not None:
+            return got
+        seen: set[Key] = set()
+        todo = list(self.set_keys[sid])
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            for ev in INTERNAL_EVENTS:
+                trial = copy.deepcopy(self.models[k])
+                try:
+                    trial._fire(ev)
+                except SpecViolation:
+                    continue
+                todo.append(self._add(trial))
+        out = self._closed[sid] = self._intern(frozenset(seen))
+        self._closed[out] = out
+        return out
+
+    def step(self, sid: int, letter: tuple) -> Step | int:
+        """(closed set, letter) -> Step, or FAIL when no configuration allows the line."""
+        kind, name, result, args = letter
+        nxt: set[Key] = set()
+        call_eff: str | None = None
+        uuid_eff: str | None = None
+        fired: set[str] = set()
+        params = dict(args)
+        for k in self.set_keys[sid]:
+            before = self.models[k]
+            trial = copy.deepcopy(before)
+            try:
+                trial._fire(name, result=result, params=params)
+            except SpecViolation:
+                continue
+            call_eff = call_eff or trial.call_effect
+            if trial.v.ck_uuid == _NEW:
+                trial.v.ck_uuid = _ACTIVE
+                uuid_eff = "bind"
+            elif before.v.ck_uuid is not None and trial.v.ck_uuid is None:
+                uuid_eff = uuid_eff or "release"
+            fired.update(trial.fired)
+            nxt.add(self._add(trial))
+        if not nxt:
+            return FAIL
+        return Step(self._intern(frozenset(nxt)), call_eff, uuid_eff, frozenset(fired))
+
+    def narrow(self, sid: int, state: str) -> int:
+        """A `state` line: keep the configurations whose call is in that CallState."""
+        kept = frozenset(k for k in self.set_keys[sid]
+                         if (cs := self.models[k].call_state) is not None and cs.value == state)
+        return self._intern(kept) if kept else FAIL
+
+
+@dataclass
+class FastResult:
+    ok: bool
+    line: int = 0  # the first line that leaves no configuration (0 when ok)
+    incomplete: bool = False
+
+
+class FastJudge:
+    """Feeds one trace through the tables."""
+
+    def __init__(self, tables_by_mode: dict[bool, Tables], *, callkit: bool, complete: bool,
+                 coverage: dict | None = None) -> None:
+        self._tables_by_mode = tables_by_mode
+        self.force_callkit = callkit
+        self.complete = complete
+        self.tables: Tables | None = None
+        self.sid = -1
+        self.ctx = TraceContext()
+        self.failed_at = 0
+        self.coverage = coverage
+
+    def _start(self, callkit: bool) -> None:
+        t = self._tables_by_mode.get(callkit)
+        if t is None:
+            t = self._tables_by_mode[callkit] = Tables(callkit)
+        self.tables = t
+        self.sid = t.start
+
+    def feed(self, lineno: int, d: dict) -> bool:
+        """Apply one parsed line; False at the first line the spec does not allow."""
+        kind = d["kind"]
+        if kind == "meta":
+            if self.tables is None:
+                ck = (d.get("args") or {}).get("callkit")
+                self._start(bool(ck) if ck is not None else self.force_callkit)
+            return True
+        if self.tables is None:
+            self._start(self.force_callkit)
+        t = self.tables
+        assert t is not None
+        name = d["name"]
+        call = d.get("call")
+        res = d.get("result", "ok")
+        result = res if res == "ok" else res["error"]
+        ctx = self.ctx
+        closed = t.closure(self.sid)
+        if kind == "state":
+            if call is not None and ctx.current_call is not None and call != ctx.current_call:
+                return self._fail(lineno)
+            nsid = t.narrow(closed, name)
+            if nsid == FAIL:
+                return self._fail(lineno)
+            self.sid = nsid
+            return True
+        if call_ref_problem(name, call, result, ctx.current_call, ctx.past_calls) is not None:
+            return self._fail(lineno)
+        args = d.get("args")
+        letter = (kind, name, result, canon_args(args, ctx) if args else ())
+        key = (closed, letter)
+        st = t.steps.get(key)
+        if st is None:
+            st = t.steps[key] = t.step(closed, letter)
+        if st == FAIL:
+            return self._fail(lineno)
+        assert isinstance(st, Step)
+        if self.coverage is not None:
+            self.coverage[(t.callkit, key)] = self.coverage.get((t.callkit, key), 0) + 1
+        self.sid = st.next_set
+        if st.call_effect == "start":
+            ctx.current_call, ctx.past_calls = started(ctx.current_call, ctx.past_calls, call)
+        elif st.call_effect == "announce":
+            ctx.current_call = announced(ctx.current_call, call)
+        if st.uuid_effect == "bind":
+            ctx.active_uuid = (args or {}).get("uuid")
+        elif st.uuid_effect == "release":
+            ctx.active_uuid = None
+        return True
+
+    def _fail(self, lineno: int) -> bool:
+        self.failed_at = lineno
+        return False
+
+    def finish(self) -> bool:
+        """True when --complete is satisfied (or not asked for)."""
+        if not self.complete or self.tables is None or self.failed_at:
+            return True
+        t = self.tables
+        closed = t.closure(self.sid)
+        return any(not t.models[k].obligations() for k in t.set_keys[closed])
