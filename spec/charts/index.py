@@ -13,6 +13,7 @@ import textwrap
 
 from .. import rules as R
 from ..base import transition_id
+from . import calls
 from .model import ClientModel, transitions_of
 from .system import REFUSALS
 
@@ -21,9 +22,10 @@ _RULE_NAMES = {name: r for name, r in vars(R).items() if isinstance(r, R.Rule)}
 
 def _guard_citations() -> dict[str, set[str]]:
     cites: dict[str, set[str]] = {}
-    for cls in ClientModel.__mro__:
-        if cls.__module__.startswith("statemachine") or cls is object:
-            continue
+    owners: list[object] = [c for c in ClientModel.__mro__
+                            if not c.__module__.startswith("statemachine") and c is not object]
+    owners.append(calls)
+    for cls in owners:
         for name, fn in vars(cls).items():
             if isinstance(fn, property) and fn.fget is not None:
                 fn = fn.fget
