@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal, cast
 
 from statemachine import State
 
@@ -124,8 +124,11 @@ def section_mark(section: str) -> str:
     return f"§{section}" if section[:1].isdigit() else section
 
 
-def rule_tooltip(rule: Rule) -> str:
-    return f"{rule.id}: {rule.text}"
+def rule_tooltip(rule: Rule, note: str | None = None) -> str:
+    """`RULE-ID: rule text`, then what the edge admits (end reasons, errors) when the spec
+    notes it: shown on hover in the SVG, kept out of the labels to keep the PNGs readable."""
+    text = f"{rule.id}: {rule.text}"
+    return f"{text}\n(admits {note})" if note else text
 
 
 def event_kind(event: str) -> Kind | None:
@@ -190,19 +193,23 @@ def edge_label(event: str, spec: TransitionSpec, guards: Iterable[str] = ()) -> 
 
 # --- reading the model ------------------------------------------------------------------------
 
+ROOT = cast(State, ClientModel.client)
+"""The composed model's parallel root state, whose children are the regions (the class body
+declares it as a nested class; python-statemachine turns it into a State)."""
+
 
 def region(region_id: str) -> State:
     """A region of the composed model, by its id (`call`, `lifecycle`, ...)."""
-    for r in ClientModel.client.states:
+    for r in ROOT.states:
         if r.id == region_id:
             return r
     raise KeyError(f"no region {region_id!r} in ClientModel; regions: "
-                   f"{', '.join(r.id for r in ClientModel.client.states)}")
+                   f"{', '.join(r.id for r in ROOT.states)}")
 
 
 def region_of(state: State) -> State:
     """The region (child of the parallel root) a state belongs to."""
-    while state.parent is not None and state.parent.id != ClientModel.client.id:
+    while state.parent is not None and state.parent.id != ROOT.id:
         state = state.parent
     return state
 
@@ -219,6 +226,11 @@ def region_transitions(region_ids: Iterable[str]) -> list[tuple[Any, TransitionS
 
 def _target_id(t: Any) -> str:
     return t.target.id if t.target is not None else t.source.id
+
+
+def edge_id(rule_id: str, source: str, target: str, event: str) -> str:
+    """A stable id for a drawn edge, in the style of spec.base.transition_id."""
+    return f"{rule_id}:{source}->{target}:{event}"
 
 
 @dataclass
@@ -254,9 +266,9 @@ def detailed_edges(buckets: Iterable[_Bucket]) -> list[DiagramEdge]:
     for b in buckets:
         rule = b.spec.rule
         out.append(DiagramEdge(
-            id=f"{rule.id}:{b.source}->{b.target}:{b.event}",
+            id=edge_id(rule.id, b.source, b.target, b.event),
             source=b.source, target=b.target, event=b.event,
-            label=edge_label(b.event, b.spec, b.guards), tooltip=rule_tooltip(rule),
+            label=edge_label(b.event, b.spec, b.guards), tooltip=rule_tooltip(rule, b.spec.note),
             rule_id=rule.id, section=rule.section, covers=(b.source,),
         ))
     return out
@@ -278,11 +290,11 @@ def summary_edges(buckets: Iterable[_Bucket]) -> list[DiagramEdge]:
         label = "\n".join(line for mark, names in by_section.items()
                           for line in _wrap(f"{', '.join(names)} {mark}", 40))
         rules = list(dict.fromkeys(b.spec.rule for b in bs))
-        events = list(dict.fromkeys(b.event for b in bs))
+        rule_ids = ", ".join(r.id for r in rules)
+        events = ", ".join(dict.fromkeys(b.event for b in bs))
         out.append(DiagramEdge(
-            id=f"{src}->{dst}", source=src, target=dst, event=", ".join(events), label=label,
-            tooltip="\n".join(rule_tooltip(r) for r in rules),
-            rule_id=", ".join(r.id for r in rules),
+            id=edge_id(rule_ids, src, dst, events), source=src, target=dst, event=events,
+            label=label, tooltip="\n".join(rule_tooltip(r) for r in rules), rule_id=rule_ids,
             section=", ".join(dict.fromkeys(r.section for r in rules)), covers=(src,),
         ))
     return out
@@ -305,7 +317,7 @@ def group_edges(edges: list[DiagramEdge], groups: Iterable[DiagramCluster]) -> l
             members = g.all_nodes()
             if len(members) < 2 or first.target in members or not set(members) <= set(remaining):
                 continue
-            out.append(replace(first, id=first.id.replace(f"{first.source}->", f"{g.id}->", 1),
+            out.append(replace(first, id=edge_id(first.rule_id, g.id, first.target, first.event),
                                source=g.id, covers=members))
             remaining = [s for s in remaining if s not in members]
         out.extend(e for e in family if e.source in remaining)
@@ -372,7 +384,7 @@ def callkit_lifecycle_chart() -> DiagramGraph:
 
 
 def composed_chart() -> DiagramGraph:
-    return regions_chart("composed", tuple(r.id for r in ClientModel.client.states), summary=True)
+    return regions_chart("composed", tuple(r.id for r in ROOT.states), summary=True)
 
 
 PSTN_PREFIX = "PSTN-"

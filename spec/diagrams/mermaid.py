@@ -67,7 +67,8 @@ def to_mermaid(graph: DiagramGraph) -> str:
         return out
 
     def region_lines(c: DiagramCluster) -> list[str]:
-        members = c.all_nodes()
+        inside = set(c.all_nodes())
+        members = tuple(n.id for n in graph.nodes if n.id in inside)  # document order
         for m in members:
             region_of[m] = c.id
         out = [f'{INDENT}state "{escape(c.label)}" as {c.id} {{']
@@ -87,7 +88,8 @@ def to_mermaid(graph: DiagramGraph) -> str:
             lines += [INDENT + line for line in _edge_lines(e, graph)]
     for note in graph.notes:
         lines.append(f"{INDENT}note right of {note.near}")
-        lines += [INDENT * 2 + escape(line) if line.strip() else INDENT * 2 + "&nbsp;"
+        # a blank line would end nothing but reads as one; keep the gap with a no-break space
+        lines += [INDENT * 2 + (escape(line) if line.strip() else "#160;")
                   for line in note.text.split("\n")]
         lines.append(f"{INDENT}end note")
     return "\n".join(lines) + "\n"
