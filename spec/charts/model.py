@@ -9,12 +9,12 @@ the event and the rules whose guards refused it.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable
 
 from statemachine import State
 from statemachine.exceptions import TransitionNotAllowed
+from statemachine.orderedset import OrderedSet
 
 from .. import rules as R
 from ..base import SpecChart, SpecViolation, TransitionSpec, transition_id
@@ -57,6 +57,12 @@ class Vars:
         return tuple(getattr(self, f.name) for f in fields(self))
 
 
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    configuration: tuple[str, ...]
+    vars: Vars
 
 
 class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, SpecChart):
@@ -123,6 +129,15 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
         """The active atomic state of every region, in document order."""
         active = set(self.configuration_values)
         return [s.id for s in type(self).states_map.values() if s.value in active and not s.states]
+
+    def snapshot(self) -> "Snapshot":
+        """Everything needed to come back to this point: the configuration and the data.
+        Restoring a snapshot is thousands of times cheaper than copy.deepcopy of a chart."""
+        return Snapshot(tuple(self.configuration_values), replace(self.v))
+
+    def restore(self, snap: "Snapshot") -> None:
+        self.model.state = OrderedSet(snap.configuration)
+        self.v = replace(snap.vars)
 
     def key(self) -> tuple:
         """Everything that decides what may happen next: hashable, for tables and tests."""
@@ -233,12 +248,14 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
         """Observable and internal events this configuration accepts (with an ok result and
         no arguments); used to tell a client developer what the spec expected instead."""
         out = []
+        here = self.snapshot()
         for name in list(OBSERVABLE_EVENTS) + list(self._internal):
-            trial = copy.deepcopy(self)
             try:
-                trial._fire(name)
+                self._fire(name)
             except SpecViolation:
                 continue
+            finally:
+                self.restore(here)
             out.append(name)
         return out
 

@@ -14,8 +14,7 @@ two to the same verdicts, and a violation found here is explained by re-running 
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..arguments import (
@@ -28,8 +27,15 @@ from ..arguments import (
 )
 from ..base import SpecViolation
 from ..charts.calls import announced, call_ref_problem, started
-from ..charts.model import ClientModel
-from ..vocabulary import CallEndReason, CallIssue, CALLKIT_ACTIONS, ErrorType, INTERNAL_EVENTS
+from ..charts.model import ClientModel, Snapshot
+from ..vocabulary import (
+    CALLKIT_ACTIONS,
+    INTERNAL_EVENTS,
+    CallEndReason,
+    CallIssue,
+    CallState,
+    ErrorType,
+)
 
 Key = tuple
 FAIL = -1
@@ -39,6 +45,7 @@ _ERRORS = frozenset(ErrorType.names())
 _ISSUES = frozenset(CallIssue.names())
 _ACTIONS = frozenset(CALLKIT_ACTIONS)
 _ACTIVE, _NEW = "A", "N"
+_CALL_STATES = frozenset(CallState.names())
 
 
 @dataclass
@@ -106,15 +113,14 @@ class Tables:
 
     def __init__(self, callkit: bool) -> None:
         self.callkit = callkit
-        self.models: dict[Key, ClientModel] = {}
+        self.m = ClientModel(callkit=callkit)  # the one machine every entry is compiled on
+        self.snaps: dict[Key, Snapshot] = {}
         self._sets: dict[frozenset[Key], int] = {}
         self.set_keys: list[frozenset[Key]] = []
         self._closed: dict[int, int] = {}
         self.steps: dict[tuple[int, tuple], Step | int] = {}
         self.state_filter: dict[tuple[int, str], int] = {}
-        m = ClientModel(callkit=callkit)
-        self.models[m.key()] = m
-        self.start = self._intern(frozenset({m.key()}))
+        self.start = self._intern(frozenset({self._add()}))
 
     def _intern(self, keys: frozenset[Key]) -> int:
         sid = self._sets.get(keys)
@@ -123,10 +129,16 @@ class Tables:
             self.set_keys.append(keys)
         return sid
 
-    def _add(self, m: ClientModel) -> Key:
-        k = m.key()
-        self.models.setdefault(k, m)
+    def _add(self) -> Key:
+        k = self.m.key()
+        if k not in self.snaps:
+            self.snaps[k] = self.m.snapshot()
         return k
+
+    def load(self, k: Key) -> ClientModel:
+        """The scratch machine, put in configuration k."""
+        self.m.restore(self.snaps[k])
+        return self.m
 
     def closure(self, sid: int) -> int:
         """Every configuration reachable by unobserved network steps."""
@@ -141,12 +153,12 @@ class Tables:
                 continue
             seen.add(k)
             for ev in INTERNAL_EVENTS:
-                trial = copy.deepcopy(self.models[k])
+                m = self.load(k)
                 try:
-                    trial._fire(ev)
+                    m._fire(ev)
                 except SpecViolation:
                     continue
-                todo.append(self._add(trial))
+                todo.append(self._add())
         out = self._closed[sid] = self._intern(frozenset(seen))
         self._closed[out] = out
         return out
@@ -160,28 +172,28 @@ class Tables:
         fired: set[str] = set()
         params = dict(args)
         for k in self.set_keys[sid]:
-            before = self.models[k]
-            trial = copy.deepcopy(before)
+            m = self.load(k)
+            had_uuid = m.v.ck_uuid is not None
             try:
-                trial._fire(name, result=result, params=params)
+                m._fire(name, result=result, params=params)
             except SpecViolation:
                 continue
-            call_eff = call_eff or trial.call_effect
-            if trial.v.ck_uuid == _NEW:
-                trial.v.ck_uuid = _ACTIVE
+            call_eff = call_eff or m.call_effect
+            if m.v.ck_uuid == _NEW:
+                m.v.ck_uuid = _ACTIVE
                 uuid_eff = "bind"
-            elif before.v.ck_uuid is not None and trial.v.ck_uuid is None:
+            elif had_uuid and m.v.ck_uuid is None:
                 uuid_eff = uuid_eff or "release"
-            fired.update(trial.fired)
-            nxt.add(self._add(trial))
+            fired.update(m.fired)
+            nxt.add(self._add())
         if not nxt:
             return FAIL
         return Step(self._intern(frozenset(nxt)), call_eff, uuid_eff, frozenset(fired))
 
     def narrow(self, sid: int, state: str) -> int:
         """A `state` line: keep the configurations whose call is in that CallState."""
-        kept = frozenset(k for k in self.set_keys[sid]
-                         if (cs := self.models[k].call_state) is not None and cs.value == state)
+        kept = frozenset(k for k in self.set_keys[sid] if state in self.snaps[k].configuration
+                         and state in _CALL_STATES)
         return self._intern(kept) if kept else FAIL
 
 
@@ -204,6 +216,7 @@ class FastJudge:
         self.sid = -1
         self.ctx = TraceContext()
         self.failed_at = 0
+        self.failed_set = -1  # the closed set of configurations the failing line met
         self.coverage = coverage
 
     def _start(self, callkit: bool) -> None:
@@ -230,7 +243,7 @@ class FastJudge:
         res = d.get("result", "ok")
         result = res if res == "ok" else res["error"]
         ctx = self.ctx
-        closed = t.closure(self.sid)
+        closed = self.failed_set = t.closure(self.sid)
         if kind == "state":
             if call is not None and ctx.current_call is not None and call != ctx.current_call:
                 return self._fail(lineno)
@@ -267,10 +280,26 @@ class FastJudge:
         self.failed_at = lineno
         return False
 
+    def seed(self) -> tuple[bool, list[Snapshot]]:
+        """The configurations the failing line met (or the trace ended in), with the trace's
+        real ids put back, so the reference judge can explain the finding from there."""
+        t = self.tables
+        assert t is not None
+        sid = self.failed_set if self.failed_at else t.closure(self.sid)
+        names = {tok: real for real, tok in self.ctx.names.items()}
+        out = []
+        for k in t.set_keys[sid]:
+            snap = t.snaps[k]
+            v = replace(snap.vars, call_id=self.ctx.current_call, past_calls=self.ctx.past_calls,
+                        ck_uuid=self.ctx.active_uuid if snap.vars.ck_uuid else None,
+                        subscriber=names.get(snap.vars.subscriber, snap.vars.subscriber))
+            out.append(Snapshot(snap.configuration, v))
+        return t.callkit, out
+
     def finish(self) -> bool:
         """True when --complete is satisfied (or not asked for)."""
         if not self.complete or self.tables is None or self.failed_at:
             return True
         t = self.tables
         closed = t.closure(self.sid)
-        return any(not t.models[k].obligations() for k in t.set_keys[closed])
+        return any(not t.load(k).obligations() for k in t.set_keys[closed])

@@ -12,12 +12,11 @@ to be guessed, and every later finding would be a consequence of the guess.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..base import SpecViolation
-from ..charts.model import ClientModel
+from ..charts.model import ClientModel, Snapshot
 from ..rules import Rule
 from ..vocabulary import INTERNAL_EVENTS
 
@@ -51,31 +50,43 @@ class Judge:
     def __init__(self, *, callkit: bool = False, complete: bool = False) -> None:
         self.force_callkit = callkit
         self.complete = complete
-        self.configs: list[ClientModel] | None = None
+        self.configs: list[Snapshot] | None = None
+        self.m: ClientModel | None = None
         self.violation: Violation | None = None
         self.coverage = Coverage()
         self._last_line = 0
 
     # --- set-up --------------------------------------------------------------------------
     def _start(self, callkit: bool) -> None:
-        self.configs = [ClientModel(callkit=callkit)]
+        self.m = ClientModel(callkit=callkit)
+        self.configs = [self.m.snapshot()]
 
-    def _closure(self, configs: list[ClientModel]) -> list[ClientModel]:
-        seen: dict[tuple, ClientModel] = {}
+    def seed(self, callkit: bool, configs: list[Snapshot]) -> None:
+        """Start from given configurations (the compiled engine's) instead of the beginning."""
+        self._start(callkit)
+        self.configs = list(configs)
+
+    def _load(self, snap: Snapshot) -> ClientModel:
+        assert self.m is not None
+        self.m.restore(snap)
+        return self.m
+
+    def _closure(self, configs: list[Snapshot]) -> list[Snapshot]:
+        seen: dict[tuple, Snapshot] = {}
         todo = list(configs)
         while todo:
-            m = todo.pop()
-            k = m.key()
+            snap = todo.pop()
+            k = self._load(snap).key()
             if k in seen:
                 continue
-            seen[k] = m
+            seen[k] = snap
             for ev in INTERNAL_EVENTS:
-                trial = copy.deepcopy(m)
+                m = self._load(snap)
                 try:
-                    trial._fire(ev)
+                    m._fire(ev)
                 except SpecViolation:
                     continue
-                todo.append(trial)
+                todo.append(m.snapshot())
         return list(seen.values())
 
     # --- judging -------------------------------------------------------------------------
@@ -95,60 +106,61 @@ class Judge:
         before = self.configs
         configs = self._closure(before)
         if kind == "state":
-            kept = [m for m in configs if m.call_state is not None and m.call_state.value == name
-                    and (call is None or m.v.call_id in (None, call))]
+            could = {(m.call_state.value if m.call_state else "no call", m.v.call_id)
+                     for m in map(self._load, configs)}
+            kept = [s for s in configs if (m := self._load(s)).call_state is not None
+                    and m.call_state.value == name and (call is None or m.v.call_id in (None, call))]
             if not kept:
                 return self._fail(line, configs, SpecViolation(
-                    f"state {name}", before[0].leaf_states(), [_rule("SYS-STATE")],
-                    "getCallState() cannot return " + name + " here; the call could be "
-                    + " or ".join(sorted({m.call_state.value if m.call_state else "no call"
-                                          for m in configs}))))
+                    f"state {name}", self._load(before[0]).leaf_states(), [_rule("SYS-STATE")],
+                    f"getCallState() cannot return {name} here; the call could be "
+                    + " or ".join(sorted(c for c, _ in could))))
             self.configs = kept
             return None
-        nxt: dict[tuple, ClientModel] = {}
+        nxt: dict[tuple, Snapshot] = {}
         first_error: SpecViolation | None = None
-        for m in configs:
-            trial = copy.deepcopy(m)
+        for snap in configs:
+            m = self._load(snap)
             try:
-                trial._fire(name, result=result, params=args or {}, call=call)
+                m._fire(name, result=result, params=args or {}, call=call)
             except SpecViolation as e:
                 first_error = first_error or e
                 continue
-            nxt.setdefault(trial.key(), trial)
+            nxt.setdefault(m.key(), m.snapshot())
+            self.coverage.states.update(m.leaf_states())
         if not nxt:
             assert first_error is not None
             return self._fail(line, configs, first_error)
         self.configs = list(nxt.values())
         self.coverage.events.add(name)
-        for m in self.configs:
-            self.coverage.states.update(m.leaf_states())
         return None
 
-    def _fail(self, line: int, configs: list[ClientModel], err: SpecViolation) -> Violation:
+    def _fail(self, line: int, configs: list[Snapshot], err: SpecViolation) -> Violation:
         expected: list[str] = []
-        for m in configs:
+        states: list[tuple[str, ...]] = []
+        for snap in configs:
+            m = self._load(snap)
+            states.append(tuple(m.leaf_states()))
             for ev in m.allowed_events():
                 if ev not in expected and ev not in INTERNAL_EVENTS:
                     expected.append(ev)
         r = err.rule or _rule("API-REFUSAL")
-        self.violation = Violation(
-            line=line, rule=r.id, section=r.section, message=str(err),
-            expected=tuple(expected),
-            states=tuple(tuple(m.leaf_states()) for m in configs),
-        )
+        self.violation = Violation(line=line, rule=r.id, section=r.section, message=str(err),
+                                   expected=tuple(expected), states=tuple(states))
         return self.violation
 
     def finish(self) -> list[Violation]:
         """Completeness (--complete): what every configuration still owes."""
         if self.violation is not None or not self.complete or self.configs is None:
             return []
-        owing = [m.obligations() for m in self._closure(self.configs)]
+        closed = self._closure(self.configs)
+        owing = [self._load(s).obligations() for s in closed]
         if any(not o for o in owing):
             return []
         rule, text = owing[0][0]
         return [Violation(line=self._last_line, rule=rule.id, section=rule.section,
                           message=f"trace ends incomplete: {text}",
-                          states=tuple(tuple(m.leaf_states()) for m in self.configs))]
+                          states=tuple(tuple(self._load(s).leaf_states()) for s in closed))]
 
 
 def _rule(rule_id: str) -> Rule:

@@ -54,20 +54,22 @@ def _label(src: Path | str) -> str:
     return "<stdin>" if src == "-" else str(src)
 
 
-def _explain(src: Path | str, opts: Options, line: int) -> Violation:
-    """Re-run the reference judge up to the failing line for the full explanation."""
+def _explain(fast: FastJudge, opts: Options, line: int, d: dict | None) -> Violation:
+    """Explain a finding of the compiled engine with the reference judge, started from the
+    configurations the compiled engine had reached, so only the failing step is re-run."""
     judge = Judge(callkit=opts.callkit, complete=opts.complete)
-    for lineno, d in iter_raw(src, name=_label(src)):
-        if isinstance(d, Unusable) or lineno > line:
-            break
+    judge.seed(*fast.seed())
+    if d is not None:
         res = d.get("result", "ok")
-        v = judge.feed(lineno, d["kind"], d["name"], d.get("call"), d.get("args"),
+        v = judge.feed(line, d["kind"], d["name"], d.get("call"), d.get("args"),
                        res if res == "ok" else res["error"])
         if v is not None:
             return v
-    done = judge.finish()
-    if done:
-        return done[0]
+    else:
+        judge._last_line = line
+        done = judge.finish()
+        if done:
+            return done[0]
     return Violation(line=line, rule="ENGINE", section="-",
                      message="the compiled tables refused this line but the reference judge "
                      "allows it: please report this exovoice bug with the trace")
@@ -79,18 +81,19 @@ def judge_file(src: Path | str, opts: Options) -> TraceVerdict:
     fast = FastJudge(_TABLES, callkit=opts.callkit, complete=opts.complete, coverage=coverage)
     verdict = TraceVerdict(trace=label, conformant=True)
     failed = 0
+    failed_line: dict | None = None
     for lineno, d in iter_raw(src, name=label):
         verdict.lines = lineno
         if isinstance(d, Unusable):
             return TraceVerdict(trace=label, conformant=None, unusable=str(d), lines=lineno)
         if not failed and not fast.feed(lineno, d):
-            failed = lineno
+            failed, failed_line = lineno, d
     if failed:
         verdict.conformant = False
-        verdict.violations.append(_explain(src, opts, failed))
+        verdict.violations.append(_explain(fast, opts, failed, failed_line))
     elif not fast.finish():
         verdict.conformant = False
-        verdict.violations.append(_explain(src, opts, verdict.lines))
+        verdict.violations.append(_explain(fast, opts, verdict.lines, None))
     if coverage is not None:
         fired: dict[str, int] = {}
         states: set[str] = set()
@@ -100,7 +103,7 @@ def judge_file(src: Path | str, opts: Options) -> TraceVerdict:
                 fired[tid] = fired.get(tid, 0) + n
             t = _TABLES[mode]
             for k in t.set_keys[step.next_set]:  # type: ignore[union-attr]
-                states.update(t.models[k].leaf_states())
+                states.update(t.load(k).leaf_states())
         verdict.fired = dict(sorted(fired.items()))
         verdict.states = sorted(states)
     return verdict
