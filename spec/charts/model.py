@@ -59,6 +59,9 @@ class Vars:
 
 
 
+_ALLOWED: dict[tuple, tuple[str, ...]] = {}  # key -> allowed events (a pure function of it)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     configuration: tuple[str, ...]
@@ -247,6 +250,10 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
     def allowed_events(self) -> list[str]:
         """Observable and internal events this configuration accepts (with an ok result and
         no arguments); used to tell a client developer what the spec expected instead."""
+        key = self.key()
+        cached = _ALLOWED.get(key)
+        if cached is not None:
+            return list(cached)
         out = []
         here = self.snapshot()
         for name in list(OBSERVABLE_EVENTS) + list(self._internal):
@@ -257,6 +264,7 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
             finally:
                 self.restore(here)
             out.append(name)
+        _ALLOWED[key] = tuple(out)
         return out
 
     def obligations(self) -> list[tuple[R.Rule, str]]:

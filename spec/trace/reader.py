@@ -272,9 +272,64 @@ def iter_raw(source: Source, *, name: str | None = None, max_line: int = MAX_LIN
 
     A well-formed dict is guaranteed to validate as `spec.trace.model.TraceLine`; `args` and
     `result` may be absent (use `spec.trace.model.result_code(d.get("result"))`).
+
+    Same answers as `_lines` (the tests hold them together), in one flat loop: a line that
+    json decodes cleanly takes no detour; anything else (blank, BOM, bad UTF-8, NaN...) goes
+    through `_decode` for its exact reason.
     """
-    for lineno, obj, bad in _lines(source, name, max_line):
-        yield lineno, (bad if bad is not None else obj)
+    inp = _Input(source, name)
+    order = TraceOrder()
+    try:
+        f = inp.open()
+    except (OSError, TypeError) as e:
+        yield 0, Unusable(inp.name, 0, f"cannot read ({_os_reason(e)})")
+        return
+    decode = _DECODER.decode
+    readline = f.readline
+    limit = max_line + 1
+    lineno = 0
+    try:
+        while True:
+            try:
+                raw = readline(limit)
+            except OSError as e:
+                yield 0, Unusable(inp.name, 0, f"cannot read ({_os_reason(e)})")
+                return
+            if not raw:
+                return
+            lineno += 1
+            if len(raw) > max_line and not raw.endswith(b"\n"):
+                while True:
+                    more = readline(_SKIP_CHUNK)
+                    if not more or more.endswith(b"\n"):
+                        break
+                order.seen(lineno)
+                yield lineno, Unusable(inp.name, lineno, f"line longer than {max_line} bytes")
+                continue
+            try:
+                obj = decode(raw.decode("utf-8"))
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raise ValueError
+            except (ValueError, RecursionError):
+                obj, reason = _decode(raw, bom=lineno == 1)
+                if obj is _BLANK:
+                    continue
+                if reason is not None:
+                    order.seen(lineno)
+                    yield lineno, Unusable(inp.name, lineno, reason)
+                    continue
+            reason = line_problem(obj)
+            if reason is None:
+                reason = order.check(lineno, obj)
+            else:
+                order.seen(lineno)
+            if reason is not None:
+                yield lineno, Unusable(inp.name, lineno, reason)
+            else:
+                yield lineno, obj
+    finally:
+        if inp.close:
+            f.close()
 
 
 def read_trace(source: Source, *, name: str | None = None, max_line: int = MAX_LINE

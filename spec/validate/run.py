@@ -124,10 +124,19 @@ def validate(paths: Iterable[str], opts: Options, *, jobs: int | None = None,
             if progress:
                 progress(i)
         return
+    # Judge the first files here: the tables they compile are inherited by the forked workers
+    # (copy-on-write), so no worker pays the compilation again.
+    warm = min(len(files), max(2, len(files) // 100))
+    for i, f in enumerate(files[:warm], 1):
+        yield judge_file(f, opts)
+        if progress:
+            progress(i)
     ctx = get_context("fork") if hasattr(os, "fork") else get_context()
+    rest = files[warm:]
     with ctx.Pool(jobs) as pool:
-        chunk = max(1, min(32, len(files) // (jobs * 8) or 1))
-        for i, verdict in enumerate(pool.imap(_job, [(f, opts) for f in files], chunksize=chunk), 1):
+        chunk = max(1, min(32, len(rest) // (jobs * 8) or 1))
+        for i, verdict in enumerate(pool.imap(_job, [(f, opts) for f in rest], chunksize=chunk),
+                                    warm + 1):
             yield verdict
             if progress:
                 progress(i)
