@@ -1,0 +1,122 @@
+"""The adapter protocol: how exovoice drives a client it did not write.
+
+A conformance scenario talks to a client only through this interface, so the same features
+judge the reference client, a third party's Python client, or (through the JSON-lines form in
+`spec.conform.jsonlines`, documented in docs/adapter-protocol.md) a Swift, Kotlin or
+JavaScript harness.
+
+Three things cross it:
+- operations: the guide's API calls (spec.vocabulary.Api), each answered with its result;
+- stimuli: what the world does to the client: network happenings (spec.vocabulary.Network,
+  e.g. net_ringing, net_busy, net_rtp_lost), the phone around it (spec.vocabulary.Env, e.g.
+  pstnRinging) and the user's CallKit actions (spec.vocabulary.CallKit);
+- events: every line the client's trace gains (callbacks, and the CallKit lines its app
+  layer writes), in trace format v1, delivered asynchronously.
+
+A capability handshake says what a client can do; a scenario that needs a missing capability
+is reported not-run, never passed.
+
+Version 1. Extend compatibly: new capabilities and stimuli may be added; nothing is removed.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+PROTOCOL_VERSION = 1
+
+
+class Capability:
+    """Names a client may declare in its handshake."""
+
+    CORE = "core"  # initialize, dial, relaySessionData, answer, hangup, callbacks
+    NETWORK = "network"  # takes network stimuli (ringing, busy, RTP loss, ...) on demand
+    PSTN = "pstn"  # sees PSTN calls on the phone (env pstn* stimuli)
+    CALLKIT = "callkit"  # integrates CallKit (callkit stimuli and lines)
+    BLUETOOTH = "bluetooth"
+    AUDIO = "audio"  # mute, speaker, Bluetooth route controls
+    LOGS = "logs"  # uploadLogs
+    FEEDBACK = "feedback"  # postFeedback
+    PUSH = "push"  # handles push payloads (relaySessionData with real payloads)
+
+    ALL = frozenset({CORE, NETWORK, PSTN, CALLKIT, BLUETOOTH, AUDIO, LOGS, FEEDBACK, PUSH})
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    """What an operation returned: "ok" or an ErrorType, and the call it created or named."""
+
+    result: str = "ok"
+    call: str | None = None
+    value: Any = None  # e.g. getCallDetails(), getStatistics() payloads
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "ok"
+
+
+class AdapterError(Exception):
+    """The client broke the protocol (not the spec): no answer, a malformed message."""
+
+
+@runtime_checkable
+class ClientAdapter(Protocol):
+    """What a client under test offers the step library."""
+
+    def hello(self, *, callkit: bool) -> frozenset[str]:
+        """Start a fresh client instance; return its capabilities."""
+        ...
+
+    def api(self, name: str, *, call: str | None = None, args: dict[str, Any] | None = None
+            ) -> ApiResult:
+        """Call one API operation of the guide and return what it returned."""
+        ...
+
+    def stimulus(self, name: str, *, call: str | None = None,
+                 args: dict[str, Any] | None = None) -> None:
+        """Make the world do something to the client (network, phone, CallKit user)."""
+        ...
+
+    def events(self) -> "queue.Queue[dict[str, Any]]":
+        """The client's trace lines as they happen (callbacks, CallKit lines), trace v1 dicts."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+@dataclass
+class EventWatch:
+    """Waits for events with a bound, never by sleeping a fixed time."""
+
+    source: "queue.Queue[dict[str, Any]]"
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            try:
+                self.seen.append(self.source.get_nowait())
+            except queue.Empty:
+                return self.seen
+
+    def wait_for(self, name: str, *, call: str | None = None, timeout: float = 5.0,
+                 after: int = 0) -> dict[str, Any] | None:
+        """The first event named `name` (for `call`, when given) at index >= after."""
+        deadline = time.monotonic() + timeout
+        i = after
+        while True:
+            while i < len(self.seen):
+                ev = self.seen[i]
+                if ev.get("name") == name and (call is None or ev.get("call") in (None, call)):
+                    return ev
+                i += 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                self.seen.append(self.source.get(timeout=left))
+            except queue.Empty:
+                return None
