@@ -248,3 +248,47 @@ def test_bench_corpus_faults_are_all_found(tmp_path: Path) -> None:
     verdicts = [judge_file(p, Options()) for p in sorted(tmp_path.glob("*.jsonl"))]
     assert sum(v.conformant is False for v in verdicts) == bad > 0
     assert len(FAULTS) >= 7
+
+
+# --- bad input never crashes ------------------------------------------------------------
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(
+    st.binary(max_size=300),
+    st.lists(st.sampled_from([json.dumps(x) for x in LETTERS] + ["{", "[]", "null", "\xff",
+                                                                   '{"kind":"api","name":7}']),
+             max_size=12).map(lambda ls: "\n".join(ls).encode("utf-8", "surrogateescape")),
+))
+def test_any_bytes_give_a_verdict_or_a_one_line_reason(tmp_path: Path, data: bytes,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "fuzz.jsonl"
+    p.write_bytes(data)
+    rc = main(["validate", str(p)])
+    err = capsys.readouterr().err
+    assert rc in (0, 1, 2)
+    assert "Traceback" not in err
+    if rc == 2 and data.strip():
+        assert err.count("\n") == 1 and err.startswith(f"exovoice: {p}:")
+
+
+def test_a_10_mb_line_is_unusable_with_its_line_number(tmp_path: Path) -> None:
+    p = tmp_path / "big.jsonl"
+    with open(p, "w", encoding="utf-8") as f:
+        f.write(json.dumps(META) + "\n")
+        f.write('{"kind":"api","name":"dial","args":{"message":"' + "a" * 10_000_000 + '"}}\n')
+        f.write(json.dumps(INIT[0]) + "\n")
+    out = run_cli("validate", str(p))
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"exovoice: {p}:2: line longer than 1048576 bytes"
+
+
+def test_atheris_fuzzing_finds_no_crash(tmp_path: Path) -> None:
+    pytest.importorskip("atheris")
+    tokens = ['"kind"', '"name"', '"call"', '"args"', '"result"', '"error"', '"uuid"',
+              *(f'"{n}"' for n in ("api", "callback", "env", "callkit", "state", "meta", "trace",
+                                  "dial", "hangup", "onCallEnded", "endReason", "pstnAnswered"))]
+    d = tmp_path / "trace.dict"
+    d.write_text("".join(f"{json.dumps(t)}\n" for t in tokens), encoding="utf-8")
+    out = subprocess.run([sys.executable, str(ROOT / "tests" / "fuzz_reader.py"), "-runs=4000",
+                          f"-dict={d}", "-seed=1"], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Done 4000 runs" in out.stderr
