@@ -103,6 +103,7 @@ def canon_args(args: dict, ctx: TraceContext) -> tuple:
 @dataclass(frozen=True)
 class Step:
     next_set: int
+    closed: int  # next_set with every unobserved network step taken
     call_effect: str | None
     uuid_effect: str | None  # "bind", "release" or None
     fired: frozenset[str]
@@ -188,13 +189,14 @@ class Tables:
             nxt.add(self._add())
         if not nxt:
             return FAIL
-        return Step(self._intern(frozenset(nxt)), call_eff, uuid_eff, frozenset(fired))
+        nsid = self._intern(frozenset(nxt))
+        return Step(nsid, self.closure(nsid), call_eff, uuid_eff, frozenset(fired))
 
     def narrow(self, sid: int, state: str) -> int:
         """A `state` line: keep the configurations whose call is in that CallState."""
         kept = frozenset(k for k in self.set_keys[sid] if state in self.snaps[k].configuration
                          and state in _CALL_STATES)
-        return self._intern(kept) if kept else FAIL
+        return self.closure(self._intern(kept)) if kept else FAIL
 
 
 @dataclass
@@ -224,60 +226,68 @@ class FastJudge:
         if t is None:
             t = self._tables_by_mode[callkit] = Tables(callkit)
         self.tables = t
-        self.sid = t.start
+        self.sid = t.closure(t.start)
 
     def feed(self, lineno: int, d: dict) -> bool:
-        """Apply one parsed line; False at the first line the spec does not allow."""
+        """Apply one parsed line; False at the first line the spec does not allow.
+
+        Invariant: `self.sid` is a closed set (every unobserved network step already taken),
+        so a line costs one table lookup; this loop is the validator's hot path."""
         kind = d["kind"]
-        if kind == "meta":
-            if self.tables is None:
+        t = self.tables
+        if t is None:
+            if kind == "meta":
                 ck = (d.get("args") or {}).get("callkit")
                 self._start(bool(ck) if ck is not None else self.force_callkit)
-            return True
-        if self.tables is None:
+                return True
             self._start(self.force_callkit)
-        t = self.tables
-        assert t is not None
+            t = self.tables
+            assert t is not None
+        elif kind == "meta":
+            return True
         name = d["name"]
         call = d.get("call")
-        res = d.get("result", "ok")
-        result = res if res == "ok" else res["error"]
         ctx = self.ctx
-        closed = self.failed_set = t.closure(self.sid)
         if kind == "state":
             if call is not None and ctx.current_call is not None and call != ctx.current_call:
                 return self._fail(lineno)
-            nsid = t.narrow(closed, name)
+            key = (self.sid, name)
+            nsid = t.state_filter.get(key)
+            if nsid is None:
+                nsid = t.state_filter[key] = t.narrow(self.sid, name)
             if nsid == FAIL:
                 return self._fail(lineno)
             self.sid = nsid
             return True
-        if call_ref_problem(name, call, result, ctx.current_call, ctx.past_calls) is not None:
+        res = d.get("result", "ok")
+        result = res if res == "ok" else res["error"]
+        if call is not None and call_ref_problem(name, call, result, ctx.current_call,
+                                                 ctx.past_calls) is not None:
             return self._fail(lineno)
         args = d.get("args")
-        letter = (kind, name, result, canon_args(args, ctx) if args else ())
-        key = (closed, letter)
+        key = (self.sid, (kind, name, result, canon_args(args, ctx) if args else ()))
         st = t.steps.get(key)
         if st is None:
-            st = t.steps[key] = t.step(closed, letter)
+            st = t.steps[key] = t.step(*key)
         if st == FAIL:
             return self._fail(lineno)
-        assert isinstance(st, Step)
         if self.coverage is not None:
             self.coverage[(t.callkit, key)] = self.coverage.get((t.callkit, key), 0) + 1
-        self.sid = st.next_set
-        if st.call_effect == "start":
-            ctx.current_call, ctx.past_calls = started(ctx.current_call, ctx.past_calls, call)
-        elif st.call_effect == "announce":
-            ctx.current_call = announced(ctx.current_call, call)
-        if st.uuid_effect == "bind":
-            ctx.active_uuid = (args or {}).get("uuid")
-        elif st.uuid_effect == "release":
-            ctx.active_uuid = None
+        self.sid = st.closed  # type: ignore[union-attr]
+        eff = st.call_effect  # type: ignore[union-attr]
+        if eff is not None:
+            if eff == "start":
+                ctx.current_call, ctx.past_calls = started(ctx.current_call, ctx.past_calls, call)
+            else:
+                ctx.current_call = announced(ctx.current_call, call)
+        eff = st.uuid_effect  # type: ignore[union-attr]
+        if eff is not None:
+            ctx.active_uuid = args.get("uuid") if eff == "bind" and args else None
         return True
 
     def _fail(self, lineno: int) -> bool:
         self.failed_at = lineno
+        self.failed_set = self.sid
         return False
 
     def seed(self) -> tuple[bool, list[Snapshot]]:
@@ -285,7 +295,7 @@ class FastJudge:
         real ids put back, so the reference judge can explain the finding from there."""
         t = self.tables
         assert t is not None
-        sid = self.failed_set if self.failed_at else t.closure(self.sid)
+        sid = self.failed_set if self.failed_at else self.sid
         names = {tok: real for real, tok in self.ctx.names.items()}
         out = []
         for k in t.set_keys[sid]:
@@ -301,5 +311,4 @@ class FastJudge:
         if not self.complete or self.tables is None or self.failed_at:
             return True
         t = self.tables
-        closed = t.closure(self.sid)
-        return any(not t.load(k).obligations() for k in t.set_keys[closed])
+        return any(not t.load(k).obligations() for k in t.set_keys[self.sid])
