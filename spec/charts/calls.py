@@ -28,10 +28,12 @@ def call_ref_problem(event: str, call: str | None, result: str, current: str | N
         if call in past or (call == current and event == "dial"):
             return R.SYS_ONE_CALL, f"call id {call!r} was used by an earlier call"
         return None
-    if event not in _SCOPED or current is None or call == current:
+    if event not in _SCOPED or call == current:
         return None
-    if call in past:
+    if call in past:  # even while the latest call has no id yet (a relayed push)
         return R.CALL_ENDED_TERMINAL, f"line names call {call!r}, which has ended; the latest call is {current!r}"
+    if current is None:
+        return None
     return R.SYS_ONE_CALL, f"line names call {call!r} but the latest call is {current!r}"
 
 
