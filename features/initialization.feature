@@ -1,0 +1,89 @@
+Feature: Initializing the client and keeping it authenticated
+  Guide 4.2 (Initialize Library), 6 (Authentication and Authorization) and 9.3 b
+  (troubleshooting onAuthenticationFailure).
+
+  @guide-4.2 @needs-network
+  Scenario: Initialization succeeds
+    Given the client is not initialized
+    When the app initializes the client as "alice"
+    And the platform accepts the registration
+    Then it is accepted
+    And the app gets onInitializationSuccess
+
+  @guide-4.2 @needs-network
+  Scenario: Initialization fails
+    Given the platform will fail the next registration
+    When the app initializes the client as "alice"
+    Then the app gets onInitializationFailure
+    And the app gets no onInitializationSuccess
+
+  @guide-6 @needs-network
+  Scenario: An expired token is reported through onAuthenticationFailure
+    Given the client is initialized
+    When the subscriber's token expires
+    Then the app gets onAuthenticationFailure with error AUTHENTICATION_EXPIRED_TOKEN
+
+  @guide-6 @needs-network
+  Scenario: An invalid token is reported through onAuthenticationFailure
+    Given the client is initialized
+    When the subscriber's token is revoked
+    Then the app gets onAuthenticationFailure with error AUTHENTICATION_INVALID_TOKEN
+
+  @guide-6 @needs-network
+  Scenario: After an expired token the app re-initializes with a new token
+    Given the client is initialized
+    When the subscriber's token expires
+    Then the app gets onAuthenticationFailure with error AUTHENTICATION_EXPIRED_TOKEN
+    When the app initializes the client again with a new token
+    And the platform accepts the registration
+    Then it is accepted
+    And the app gets onInitializationSuccess
+
+  @guide-9.3 @needs-network
+  Scenario: After an invalid token the app re-initializes with a new token
+    Given the client is initialized
+    When the subscriber's token is revoked
+    Then the app gets onAuthenticationFailure with error AUTHENTICATION_INVALID_TOKEN
+    When the app initializes the client again with a new token
+    And the platform accepts the registration
+    Then the app gets onInitializationSuccess
+
+  @guide-6 @needs-network
+  Scenario: Without a new token there is no call
+    Given the client is initialized
+    When the subscriber's token expires
+    And the app dials "sip:08040408080"
+    Then the app gets onAuthenticationFailure
+    And it is refused with SDK_UNINITIALIZED
+
+  @guide-4.2 @needs-network
+  Scenario: Re-initializing an initialized client succeeds again
+    Given the client is initialized
+    When the app initializes the client again with a new token
+    And the platform accepts the registration
+    Then it is accepted
+    And the app gets onInitializationSuccess
+
+  @guide-9.3
+  Scenario Outline: A subscriber name that is not alphanumeric or longer than 16 bytes never initializes
+    Given the client is not initialized
+    When the app initializes the client as "<name>"
+    Then the initialization is refused or fails
+
+    Examples:
+      | name                   |
+      | al ice                 |
+      | alice_01               |
+      | averyverylongname17    |
+
+  @guide-4.3
+  Scenario: Dialling before initialization is refused
+    Given the client is not initialized
+    When the app dials "sip:08040408080"
+    Then it is refused with SDK_UNINITIALIZED
+
+  @guide-4.3.2
+  Scenario: Relaying a push before initialization is refused
+    Given the client is not initialized
+    When a push from "bob" is relayed
+    Then it is refused with SDK_UNINITIALIZED

@@ -1,0 +1,209 @@
+"""The pytest plugin behind the features: the per-scenario context fixture, the client
+selection, and the hooks that make a scenario a conformance test.
+
+- every scenario gets a fresh client (ScenarioContext over a new adapter);
+- tags: `@needs-<capability>` make the scenario not-run when the client lacks it
+  (`@needs-callkit` also starts the client in CallKit mode); `@needs-platform` is not-run until
+  a platform simulator is wired in;
+- a `Then` step with no earlier `When` is refused (sismic's rule: a scenario must do something
+  before it checks something);
+- at the end of every scenario its trace is judged by the validator, and a spec violation fails
+  the scenario even where no step looked.
+
+Load it with `pytest_plugins = ["spec.conform.plugin", "spec.conform.steps"]` (the binding in
+tests/test_features.py and the runner's own binding do).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from .adapter import Capability, ClientAdapter
+from .context import ProtocolError, ScenarioContext, not_run
+
+CLIENT_ENV = "EXOVOICE_CLIENT"
+CLIENT_CMD_ENV = "EXOVOICE_CLIENT_CMD"
+CLIENTS_GROUP = "exovoice.clients"  # entry points: name -> ClientAdapter factory
+REPORT_KEY = pytest.StashKey[dict]()
+
+CAPABILITY_TAGS = {f"needs-{c}": c for c in Capability.ALL}
+PLATFORM_TAG = "needs-platform"
+
+
+def features_dir() -> Path:
+    """The features shipped with exovoice: inside the package when installed, else the
+    checkout's top-level features/."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "features", here.parent.parent / "features"):
+        if cand.is_dir() and any(cand.glob("*.feature")):
+            return cand
+    raise FileNotFoundError("exovoice's feature files are missing from this installation")
+
+
+def feature_tags() -> set[str]:
+    tags: set[str] = set()
+    try:
+        root = features_dir()
+    except FileNotFoundError:
+        return tags
+    for f in root.glob("*.feature"):
+        tags.update(re.findall(r"(?<!\S)@([^\s@]+)", f.read_text(encoding="utf-8")))
+    return tags
+
+
+# --- client selection -------------------------------------------------------------------------
+def make_factory(client: str | None = None, cmd: str | None = None) -> tuple[Callable[[], ClientAdapter], str]:
+    """An adapter factory and a label, from explicit choices or the environment."""
+    cmd = cmd if cmd is not None else os.environ.get(CLIENT_CMD_ENV)
+    if cmd:
+        from .jsonlines import JsonLinesAdapter
+
+        argv = shlex.split(cmd)
+        return (lambda: JsonLinesAdapter(argv)), f"cmd:{argv[0] if argv else ''}"
+    client = client or os.environ.get(CLIENT_ENV) or "reference"
+    if client == "model":
+        from .model_client import ModelAdapter
+
+        return ModelAdapter, "model"
+    if client.startswith("broken:"):
+        from .broken import BROKEN
+
+        kind = client.split(":", 1)[1]
+        inner, _ = make_factory("reference", "")
+        wrap = BROKEN[kind]
+        return (lambda: wrap(inner())), client
+    # in-process clients registered by installed distributions (the reference client registers
+    # itself as "reference"): spec never imports them by name (one-way layering)
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group=CLIENTS_GROUP) if ep.name == client]
+    if found:
+        return found[0].load(), "exovoice-reference" if client == "reference" else client
+    known = sorted({ep.name for ep in entry_points(group=CLIENTS_GROUP)} | {"model"})
+    raise ValueError(f"unknown client {client!r}: use {', '.join(known)}, broken:<fault> or "
+                     "--client-cmd")
+
+
+@pytest.fixture
+def client_adapter_factory() -> Callable[[], ClientAdapter]:
+    """Override this fixture to judge another in-process client."""
+    return make_factory()[0]
+
+
+@pytest.fixture
+def conform(request: pytest.FixtureRequest,
+            client_adapter_factory: Callable[[], ClientAdapter]) -> Iterator[ScenarioContext]:
+    label = os.environ.get(CLIENT_CMD_ENV) and "cmd" or os.environ.get(CLIENT_ENV) or "reference"
+    ctx = ScenarioContext(client_adapter_factory, client_label=f"exovoice-conform:{label}")
+    report = request.node.stash.setdefault(REPORT_KEY, {})
+    report["ctx"] = ctx
+    yield ctx
+    ctx.close()
+
+
+# --- hooks ------------------------------------------------------------------------------------
+def register_markers(config: pytest.Config | None = None) -> None:
+    """Declare the features' tags as markers (pytest-bdd turns tags into marks when a binding
+    module is imported, which can be before this plugin is registered: bindings call this
+    first)."""
+    if config is None:
+        from pytest_bdd.utils import CONFIG_STACK
+
+        if not CONFIG_STACK:
+            return
+        config = CONFIG_STACK[-1]
+    known = {str(m).split(":")[0] for m in config.getini("markers")}
+    for tag in sorted(feature_tags() | set(CAPABILITY_TAGS) | {PLATFORM_TAG}):
+        if tag not in known:
+            config.addinivalue_line("markers", f"{tag}: exovoice feature tag")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_markers(config)
+
+
+def then_without_when(steps: list[Any]) -> Any | None:
+    """The first Then step with no When before it (sismic's rule), or None."""
+    when_seen = False
+    for step in steps:
+        if step.type == "when":
+            when_seen = True
+        elif step.type == "then" and not when_seen:
+            return step
+    return None
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    report = request.node.stash.setdefault(REPORT_KEY, {})
+    report["scenario"] = scenario
+    report["feature"] = feature
+    report["steps"] = []
+    bad = then_without_when(scenario.steps)
+    if bad is not None:
+        pytest.fail(f"scenario {scenario.name!r}: {bad} (line {bad.line_number}) has no When "
+                    "before it; a scenario must act before it checks", pytrace=False)
+    tags = set(scenario.tags) | set(feature.tags)
+    if PLATFORM_TAG in tags:
+        not_run("needs the platform simulator (guide section 5), not built yet")
+    ctx: ScenarioContext = request.getfixturevalue("conform")
+    if "needs-callkit" in tags:
+        ctx.use_callkit(True)
+    caps = [c for t, c in CAPABILITY_TAGS.items() if t in tags]
+    ctx.need(Capability.CORE, *caps)
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                           step_func: Any) -> None:
+    report = request.node.stash.setdefault(REPORT_KEY, {})
+    steps = report.setdefault("steps", [])
+    ctx: ScenarioContext | None = report.get("ctx")
+    prev = steps[-1][0] if steps else None
+    if ctx is not None and step.type == "when" and (prev is None or prev.type != "when"):
+        if ctx.started:
+            ctx.drain()
+        ctx.mark = len(ctx.seen)
+        if ctx.first_when is None:
+            ctx.first_when = ctx.mark
+    steps.append([step, "running"])
+
+
+def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any) -> None:
+    steps = request.node.stash.setdefault(REPORT_KEY, {}).setdefault("steps", [])
+    if steps:
+        steps[-1][1] = "passed"
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any, exception: BaseException) -> None:
+    report = request.node.stash.setdefault(REPORT_KEY, {})
+    steps = report.setdefault("steps", [])
+    if steps:
+        steps[-1][1] = "skipped" if isinstance(exception, pytest.skip.Exception) else "failed"
+    if not isinstance(exception, pytest.skip.Exception):
+        report["failed"] = True
+        if isinstance(exception, ProtocolError):
+            report["protocol_error"] = str(exception)
+
+
+def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    report = request.node.stash.setdefault(REPORT_KEY, {})
+    ctx: ScenarioContext | None = report.get("ctx")
+    if ctx is None or not ctx.started:
+        return
+    skipped = any(s == "skipped" for _, s in report.get("steps", []))
+    if skipped:
+        return
+    verdict = ctx.judge()
+    report["verdict"] = verdict
+    if verdict is None:
+        return
+    if (verdict.violation is not None or verdict.unusable) and not report.get("failed"):
+        report["failed"] = True
+        raise AssertionError(verdict.explain())

@@ -1,0 +1,87 @@
+"""exovoice conform: the reference client passes, every deliberately broken client fails, a
+program that does not speak the adapter protocol is unusable; and the step library's own
+rules (Then without When, not-run on a missing capability)."""
+
+from __future__ import annotations
+
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from spec.conform.adapter import Capability
+from spec.conform.broken import BROKEN
+from spec.conform.model_client import ModelAdapter
+from spec.conform.plugin import then_without_when
+from spec.conform.runner import main
+
+# The scenario each broken client must fail at least (others may fail too).
+CATCHES = {
+    "dial-during-pstn": "in_progress",
+    "ringing-on-incoming": "never_rings",
+    "no-missed-call-during-pstn": "declined_and_reported_as_missed",
+    "keeps-voip-after-pstn": "terminates_the_voip_call",
+    "callkit-never-fulfils": "dialled_then_started_in_callkit",
+    "established-without-answer": "the_app_declines",
+    "accepts-rating-9": "outside_1_to_5",
+}
+
+
+def test_reference_client_passes_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--client", "reference"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "FAIL" not in out
+    assert " 0 failed" in out
+
+
+def test_model_client_passes_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--client", "model", "--tags", "not needs-platform"]) == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fault", sorted(BROKEN))
+def test_each_broken_client_fails_a_scenario(fault: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert fault in CATCHES, "every broken client needs the tag of the scenarios that catch it"
+    code = main(["--client", f"broken:{fault}", "-k", CATCHES[fault]])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "--- FAILED" in out
+
+
+def test_a_failure_report_shows_steps_callbacks_and_the_violation(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--client", "broken:ringing-on-incoming", "-k", "never_rings"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "✓ Given the client is initialized" in out
+    assert "callbacks seen: onInitializationSuccess, onIncomingCall, onCallRinging" in out
+    assert "spec violation at trace line" in out and "CALL-RINGING" in out
+
+
+def test_a_program_that_does_not_speak_the_protocol_is_unusable(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    cmd = f"{sys.executable} -c \"print('hello, I am not an adapter')\""
+    assert main(["--client-cmd", cmd]) == 2
+    assert "does not speak the adapter protocol" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--client", "nonsense"], ["--bogus"],
+                                  ["--client", "reference", "--client-cmd", "x"]])
+def test_unusable_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+
+
+def test_a_then_without_a_when_is_refused() -> None:
+    step = lambda t: SimpleNamespace(type=t, name=t, line_number=1)  # noqa: E731
+    assert then_without_when([step("given"), step("then")]) is not None
+    assert then_without_when([step("given"), step("when"), step("then")]) is None
+
+
+def test_a_missing_capability_is_not_run(capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    lacking = frozenset(Capability.ALL - {Capability.PSTN})
+    monkeypatch.setattr(ModelAdapter.__init__, "__defaults__", (lacking,))
+    code = main(["--client", "model", "--tags", "needs-pstn"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "PASS" not in out and "not-run: client lacks pstn" in out
