@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="exovoice",
         description="The Exotel Voice SDK call flow as an executable specification: its rules, "
-        "diagrams drawn from it, and (in later commands) a validator and conformance runner.",
+        "diagrams drawn from it, a validator for recorded traces, and a conformance runner.",
         epilog="Exit status: 0 good, 1 non-conformant or stale, 2 unusable input or usage.",
     )
     p.add_argument("--version", action="version", version=f"exovoice {__version__}")
@@ -220,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="processes to spread files over (default: one per core)")
     v.set_defaults(func=_cmd_validate)
+
+    from .conform.runner import add_conform_parser
+
+    add_conform_parser(sub)
 
     sc = sub.add_parser("schema", help="print a JSON Schema",
                         description="Print the JSON Schema of one line of trace format v1.")
