@@ -16,7 +16,8 @@ const MESSAGE_OK = /^[A-Za-z0-9,:{}()\[\]]*$/;
 
 let s;
 function fresh() {
-  s = { initialized: false, call: null, state: null, direction: null, pstn: "idle", n: 0 };
+  s = { initialized: false, call: null, state: null, direction: null, pstn: "idle", n: 0,
+        badToken: null };
 }
 fresh();
 
@@ -36,6 +37,10 @@ function api(name, args) {
     case "initialize": {
       const sub = args.subscriberName;
       if (typeof sub !== "string" || !/^[A-Za-z0-9]{1,16}$/.test(sub)) return { error: "INVALID_PARAMETER" };
+      const bad = s.badToken;
+      s.badToken = null; // the next initialize carries a new token
+      if (bad === "fail") return { ok: () => event("onInitializationFailure", { error: "INTERNAL_ERROR" }) };
+      if (bad) return { ok: () => event("onAuthenticationFailure", { error: bad }) };
       s.initialized = true;
       return { ok: () => event("onInitializationSuccess") };
     }
@@ -54,7 +59,7 @@ function api(name, args) {
       if (args.payload !== undefined && (typeof args.payload !== "string" || !args.payload))
         return { error: "PAYLOAD_ERROR" };
       const caller = args.callerId || "+918047112327";
-      if (exists() || s.pstn === "active")
+      if (exists() || s.pstn === "active" || args.ttl === 0)
         return { ok: () => event("onMissedCall", { remoteId: caller, time: new Date().toISOString() }) };
       s.n += 1; s.call = "x" + s.n; s.state = "INCOMING"; s.direction = "INCOMING";
       return { ok: () => event("onIncomingCall") };
@@ -84,6 +89,10 @@ function network(name) {
     case "net_unreachable": if (out) end("onCallEnded", { endReason: "UNREACHABLE" }); break;
     case "net_congestion": if (out) end("onCallFailed", { error: "CONGESTION_ERROR" }); break;
     case "net_remote_hangup": if (live()) end("onCallEnded", { endReason: "REMOTE_HANGUP" }); break;
+    case "net_failure": if (live()) end("onCallEnded", { endReason: "FAILURE" }); break;
+    case "net_token_rejected":
+      if (s.initialized) { s.initialized = false; event("onAuthenticationFailure", { error: "AUTHENTICATION_EXPIRED_TOKEN" }); }
+      break;
     case "net_rtp_lost": if (st === "ESTABLISHED") { s.state = "MEDIA_DISRUPTED"; event("onMediaDisrupted"); } break;
     case "net_rtp_renewing": if (st === "MEDIA_DISRUPTED") { s.state = "RENEWING_MEDIA"; event("onRenewingMedia"); } break;
     case "net_rtp_restored": if (st === "MEDIA_DISRUPTED" || st === "RENEWING_MEDIA") { s.state = "ESTABLISHED"; event("onCallEstablished"); } break;
@@ -108,6 +117,19 @@ function env(name) {
   }
 }
 
+// Platform controls this harness offers: the token the app holds goes bad (or the platform
+// fails the next initialization). A bad token already in use is rejected at once.
+const TOKEN_CONTROLS = { token_expired: "AUTHENTICATION_EXPIRED_TOKEN",
+  token_invalid: "AUTHENTICATION_INVALID_TOKEN", init_fails: "fail" };
+function token(kind) {
+  if (kind !== "fail" && s.initialized) {
+    s.initialized = false;
+    event("onAuthenticationFailure", { error: kind });
+  } else {
+    s.badToken = kind;
+  }
+}
+
 const rl = readline.createInterface({ input: process.stdin, terminal: false });
 rl.on("line", (raw) => {
   if (!raw.trim()) return;
@@ -128,7 +150,8 @@ rl.on("line", (raw) => {
       break;
     }
     case "stimulus":
-      if (String(req.name).startsWith("net_")) network(req.name);
+      if (req.name in TOKEN_CONTROLS) token(TOKEN_CONTROLS[req.name]);
+      else if (String(req.name).startsWith("net_")) network(req.name);
       else if (String(req.name).startsWith("pstn")) env(req.name);
       else { send({ id, error: "unsupported stimulus " + req.name }); break; }
       send({ id, ok: true });

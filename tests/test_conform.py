@@ -85,3 +85,19 @@ def test_a_missing_capability_is_not_run(capsys: pytest.CaptureFixture[str],
     out = capsys.readouterr().out
     assert code == 0
     assert "PASS" not in out and "not-run: client lacks pstn" in out
+
+
+def test_the_node_example_client_passes_through_the_json_lines_protocol(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    client = Path(__file__).resolve().parents[1] / "examples" / "node_client.js"
+    code = main(["--client-cmd", f"{node} {client}"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert " 0 failed" in out and " passed" in out
+    assert "not-run" in out  # it honestly lacks CallKit, audio, logs, feedback
