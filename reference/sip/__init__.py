@@ -1,0 +1,26 @@
+"""Real SIP/RTP for the reference client, over pjsua2 (PyPI wheel ``pjsua2-python``).
+
+* reference.sip.mapping  - pure: invite states / status codes -> spec Network happenings
+* reference.sip.stats    - CallStatistics from pjsua2 stream stats; RtpWatch (pure)
+* reference.sip.endpoint - SipEndpoint: one pjsua2 Endpoint per process, one pump thread
+* reference.sip.call     - SipCall: answer/hangup/hold/pause_rtp/stats for one call
+* reference.sip.peer     - ``python -m reference.sip.peer``: a scripted far end (JSON lines)
+
+Importing this package never fails when pjsua2 is missing; check ``HAVE_PJSUA2``.
+"""
+
+from .endpoint import HAVE_PJSUA2, IMPORT_ERROR, SipEndpoint, SipError, SipEvent
+from .mapping import InviteUpdate, network_event
+from .stats import CallStatistics, RtpWatch
+
+__all__ = [
+    "HAVE_PJSUA2",
+    "IMPORT_ERROR",
+    "CallStatistics",
+    "InviteUpdate",
+    "RtpWatch",
+    "SipEndpoint",
+    "SipError",
+    "SipEvent",
+    "network_event",
+]

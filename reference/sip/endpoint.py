@@ -1,0 +1,438 @@
+"""One pjsua2 Endpoint per process, driven by a single pump thread.
+
+``SipEndpoint(port=0).start()`` creates the pjsua2 library on a dedicated *pump thread*: a UDP
+SIP transport bound to 127.0.0.1 (port 0 = an ephemeral port, read back into ``.port``), the
+null audio device, one registration-less account (``AccountConfig.idUri`` only, no
+registrar), then loops ``libHandleEvents(10 ms)``. Every pjsua2 call in the process runs on
+that thread: other threads submit closures with ``run(fn, timeout)`` (a bounded wait) and
+receive pjsua2 callbacks as plain ``SipEvent`` objects on ``events`` (a ``queue.Queue``);
+``wait_for(pred, timeout)`` pops events until one matches (a bounded wait, never a hang).
+``stop()`` hangs up every call, waits (bounded) for their DISCONNECTED, deletes the Call
+objects, ``gc.collect()``, ``libDestroy()``, and joins the thread.
+
+What was checked on pjsua2-python 2.15.1 (scripts run by hand; the loopback tests keep the
+safe shapes in use):
+
+* ``uaConfig.threadCnt = 0`` + ``mainThreadOnly = True``: pjsua2's "main thread" is the thread
+  that called ``libCreate`` (here the pump thread), so every Python callback runs inside our
+  ``libHandleEvents`` and never races the pump. ``medConfig.threadCnt = 0`` shares the SIP
+  ioqueue, so received RTP is also read inside ``libHandleEvents`` (poll often: 10 ms); the
+  null sound device's native clock thread drives the conference bridge that encodes and sends.
+* CONFIRMED: calling any pjsua2 function from a thread pjlib does not know (e.g. the test's
+  main thread calling ``Endpoint.instance().utilVerifySipUri``) aborts the whole process
+  (SIGABRT, "Calling pjlib from unknown/external thread"). Hence the single pump thread;
+  ``run()`` executes inline when already on it.
+* CONFIRMED: a stale Call object is dangerous. pjsua2 does *not* reset ``Call.getId()`` after
+  DISCONNECTED; once pjsua reuses that id (ids rotate over ``uaConfig.maxCalls``, default 4,
+  so the 5th call), ``stale.hangup()`` hung up the unrelated live call. So PjCall objects
+  never leave this module: the public ``SipCall`` resolves its handle on every command and
+  raises SipError("call is over") once the call was reaped.
+* CONFIRMED: a Call that outlives ``libDestroy`` aborts the process when it is finally freed
+  (``pjsua_call_set_user_data`` assertion, pjsua's max_calls is 0 by then). Even a leftover
+  loop variable in the shutdown code was enough; ``stop()`` hangs up, waits (bounded) for
+  DISCONNECTED, drops every reference, ``gc.collect()``s, and only then calls libDestroy.
+* Dropping the last reference to a Call inside its own ``onCallState(DISCONNECTED)`` did *not*
+  crash here (the callback frame still holds ``self``); the pump still defers the drop until
+  the callback returned, as pjsua2's documentation asks.
+* ``libDestroy()`` spends a fixed ~1.0 s on a network grace period; with every call already
+  disconnected and no registration, ``libDestroy(PJSUA_DESTROY_NO_NETWORK)`` takes ~10 ms, so
+  ``stop()`` uses it then (and the plain form when some call did not end in time).
+* pjlib logs to **stdout** from ``libCreate`` onwards (five lines at level 4, before any
+  EpConfig can lower the level); ``libInit`` then honours ``logConfig.consoleLevel`` (0 here).
+  A process whose stdout carries data (reference.sip.peer) moves fd 1 to stderr first.
+* ``start()``/``stop()`` can be repeated in one process (libCreate after libDestroy works;
+  three cycles checked, the SIP port is free again after each), but only one endpoint may be
+  live at a time: one process = one SIP party (two parties = two processes, see
+  reference.sip.peer). RTP ports come from pjsua's default 4000+ range (4000, 4002...).
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+try:  # pjsua2-python is optional: mapping/stats work without it.
+    import pjsua2 as pj
+
+    pj.Endpoint  # noqa: B018 - the package imports lazily; force the binary in now
+    HAVE_PJSUA2 = True
+    IMPORT_ERROR: str | None = None
+except Exception as exc:  # pragma: no cover - depends on the platform
+    pj = None  # type: ignore[assignment]
+    HAVE_PJSUA2 = False
+    IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
+
+
+class SipError(RuntimeError):
+    """A pjsua2 operation failed or did not finish in time."""
+
+
+@dataclass(frozen=True)
+class SipEvent:
+    """A pjsua2 callback turned into plain data.
+
+    kind: "incoming" (a new INVITE: call, from_uri, headers), "state" (call, state, code,
+    reason, role, net), "media" (call, status list, active), "rxoffer"/"reinvite" (call),
+    "stopped"."""
+
+    kind: str
+    call: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    t: float = field(default_factory=time.monotonic)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, "call": self.call, **self.data, "t": round(self.t, 6)}
+
+
+_active_lock = threading.Lock()
+_active: "SipEndpoint | None" = None
+
+
+class SipEndpoint:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        user: str = "exovoice",
+        log_level: int = 0,
+        log_file: str | None = None,
+        codecs: tuple[str, ...] = ("PCMU/8000/1", "PCMA/8000/1"),
+        rtp_port: int = 0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.log_level = log_level
+        self.log_file = log_file
+        self.codecs = codecs
+        self.rtp_port = rtp_port
+        self.events: "queue.Queue[SipEvent]" = queue.Queue()
+        self._cmds: "queue.Queue[tuple[Callable[[], Any], Future]]" = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._start_error: BaseException | None = None
+        self._ids = itertools.count(1)
+        # Owned by the pump thread only:
+        self._ep: Any = None
+        self._acc: Any = None
+        self._calls: dict[str, Any] = {}  # handle -> pjsua2 Call subclass
+        self._dead: list[str] = []
+        self._clean = True
+        self.handles: dict[str, Any] = {}  # handle -> SipCall (the public proxy)
+
+    # ---- life cycle -------------------------------------------------------------------
+    @property
+    def uri(self) -> str:
+        return f"sip:{self.user}@{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> "SipEndpoint":
+        global _active
+        if not HAVE_PJSUA2:
+            raise SipError(f"pjsua2 is not importable: {IMPORT_ERROR}")
+        with _active_lock:
+            if _active is not None:
+                raise SipError("one pjsua2 Endpoint per process: stop the other one first")
+            _active = self
+        self._thread = threading.Thread(target=self._pump, name="pjsua2-pump", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise SipError("pjsua2 endpoint did not start in time")
+        if self._start_error is not None:
+            self._thread.join(timeout)
+            with _active_lock:
+                _active = None
+            raise SipError(f"pjsua2 endpoint failed to start: {self._start_error}")
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        global _active
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(timeout)
+        alive = self._thread.is_alive()
+        self._thread = None
+        with _active_lock:
+            if _active is self:
+                _active = None
+        if alive:
+            raise SipError("pjsua2 pump thread did not stop in time")
+
+    def __enter__(self) -> "SipEndpoint":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    # ---- commands and events ------------------------------------------------------------
+    def on_pump(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def run(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Run fn on the pump thread and return its result (re-raising its exception)."""
+        if self.on_pump():
+            return fn()
+        if not self.running:
+            raise SipError("endpoint is not running")
+        fut: Future = Future()
+        self._cmds.put((fn, fut))
+        try:
+            return fut.result(timeout)
+        except FutureTimeout:
+            fut.cancel()
+            raise SipError(f"pjsua2 command timed out after {timeout}s") from None
+
+    def emit(self, kind: str, call: str | None = None, **data: Any) -> None:
+        ev = SipEvent(kind, call, data)
+        handle = self.handles.get(call) if call else None
+        if handle is not None:
+            handle._record(ev)
+        self.events.put(ev)
+
+    def wait_for(
+        self, pred: Callable[[SipEvent], bool], timeout: float = 5.0, *, keep: list | None = None
+    ) -> SipEvent:
+        """Pop events until one satisfies pred; events passed over go to `keep` if given."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SipError(f"no matching SIP event within {timeout}s")
+            try:
+                ev = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if pred(ev):
+                return ev
+            if keep is not None:
+                keep.append(ev)
+
+    def drain(self) -> list[SipEvent]:
+        out = []
+        while True:
+            try:
+                out.append(self.events.get_nowait())
+            except queue.Empty:
+                return out
+
+    # ---- calls ----------------------------------------------------------------------------
+    def make_call(self, uri: str, headers: dict[str, str] | None = None, timeout: float = 5.0):
+        """Place an outgoing call (INVITE) to `uri` with extra SIP headers; returns a SipCall."""
+        from .call import PjCall, SipCall
+
+        def go():
+            handle = f"c{next(self._ids)}"
+            sip_call = SipCall(self, handle, "uac", remote_uri=uri)
+            pjc = PjCall(self, handle, self._acc)
+            self._calls[handle] = pjc
+            self.handles[handle] = sip_call
+            prm = pj.CallOpParam(True)
+            _add_headers(prm, headers)
+            try:
+                pjc.makeCall(uri, prm)
+            except Exception as exc:
+                self._calls.pop(handle, None)
+                raise SipError(f"makeCall({uri}) failed: {_err(exc)}") from None
+            return sip_call
+
+        return self.run(go, timeout)
+
+    def calls(self) -> list[str]:
+        return self.run(lambda: list(self._calls))
+
+    def _incoming(self, call_id: int, rdata: Any) -> None:
+        from .call import PjCall, SipCall
+
+        handle = f"c{next(self._ids)}"
+        pjc = PjCall(self, handle, self._acc, call_id)
+        self._calls[handle] = pjc
+        msg = str(rdata.wholeMsg)
+        headers = parse_headers(msg)
+        sip_call = SipCall(self, handle, "uas", remote_uri=str(rdata.info))
+        self.handles[handle] = sip_call
+        self.emit(
+            "incoming",
+            handle,
+            from_uri=headers.get("From", ""),
+            source=str(rdata.srcAddress),
+            headers=headers,
+        )
+
+    def _call_ended(self, handle: str) -> None:
+        self._dead.append(handle)
+
+    # ---- the pump thread -----------------------------------------------------------------
+    def _pump(self) -> None:
+        try:
+            self._create()
+        except BaseException as exc:  # noqa: BLE001 - reported to start()
+            self._start_error = exc
+            self._destroy()
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while not self._stop.is_set():
+                self._step()
+        finally:
+            self._shutdown()
+
+    def _step(self, wait_ms: int = 10) -> None:
+        while True:
+            try:
+                fn, fut = self._cmds.get_nowait()
+            except queue.Empty:
+                break
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(exc)
+        self._ep.libHandleEvents(wait_ms)
+        if self._dead:
+            # Drop Calls only here, after their callbacks returned (never inside onCallState).
+            for handle in self._dead:
+                pjc = self._calls.pop(handle, None)
+                proxy = self.handles.get(handle)
+                if pjc is not None and proxy is not None:
+                    proxy._final_stats = pjc.last_stats
+                del pjc
+            self._dead.clear()
+            gc.collect()
+
+    def _create(self) -> None:
+        ep = pj.Endpoint()
+        self._ep = ep
+        ep.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.uaConfig.userAgent = "exovoice-reference"
+        cfg.logConfig.level = self.log_level
+        cfg.logConfig.consoleLevel = self.log_level if not self.log_file else 0
+        if self.log_file:
+            cfg.logConfig.filename = self.log_file
+        cfg.medConfig.threadCnt = 0
+        cfg.medConfig.noVad = True  # silence is still sent as RTP: the far side sees a flow
+        cfg.medConfig.clockRate = 8000
+        cfg.medConfig.sndClockRate = 8000
+        ep.libInit(cfg)
+        tcfg = pj.TransportConfig()
+        tcfg.port = self.port
+        tcfg.boundAddress = self.host
+        tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+        local = str(ep.transportGetInfo(tid).localName)
+        self.port = int(local.rsplit(":", 1)[1])
+        ep.libStart()
+        ep.audDevManager().setNullDev()
+        for prio, codec in enumerate(self.codecs):
+            ep.codecSetPriority(codec, 255 - prio)
+        from .call import PjAccount
+
+        acfg = pj.AccountConfig()
+        acfg.idUri = self.uri
+        acfg.mediaConfig.transportConfig.boundAddress = self.host
+        acfg.mediaConfig.transportConfig.publicAddress = self.host
+        if self.rtp_port:
+            acfg.mediaConfig.transportConfig.port = self.rtp_port
+        acfg.sipConfig.contactForced = f"<sip:{self.user}@{self.host}:{self.port}>"
+        acc = PjAccount(self)
+        acc.create(acfg)
+        self._acc = acc
+
+    def _shutdown(self, timeout: float = 3.0) -> None:
+        self._clean = True
+        try:
+            if self._calls:
+                for pjc in list(self._calls.values()):
+                    pjc.local_hangup = True
+                # A loop variable is a reference too: a Call that outlives libDestroy aborts
+                # the process (pjsua_call_set_user_data assertion) - found the hard way.
+                del pjc
+                self._ep.hangupAllCalls()
+                deadline = time.monotonic() + timeout
+                while self._calls and time.monotonic() < deadline:
+                    self._step(10)
+                self._clean = not self._calls
+        except Exception:  # noqa: BLE001 - shutting down regardless
+            self._clean = False
+        finally:
+            # Fail what is still queued so no caller waits for the full timeout.
+            while True:
+                try:
+                    _fn, fut = self._cmds.get_nowait()
+                except queue.Empty:
+                    break
+                if fut.set_running_or_notify_cancel():
+                    fut.set_exception(SipError("endpoint stopped"))
+            self._destroy()
+            self.emit("stopped")
+
+    def _destroy(self) -> None:
+        self._calls.clear()
+        self._dead.clear()
+        acc, self._acc = self._acc, None
+        if acc is not None:
+            try:
+                acc.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+            del acc
+        gc.collect()
+        ep, self._ep = self._ep, None
+        if ep is not None:
+            try:
+                # Every call ended cleanly (and there is no registration to undo): skip
+                # pjsua_destroy's fixed ~1 s network grace period. Otherwise give the
+                # remaining BYEs their chance.
+                ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK if self._clean else 0)
+            except Exception:  # noqa: BLE001
+                pass
+            del ep
+        gc.collect()
+
+
+def parse_headers(msg: str) -> dict[str, str]:
+    """Headers of a SIP message (first occurrence wins; compact forms not expanded)."""
+    out: dict[str, str] = {}
+    for line in msg.split("\r\n")[1:] if "\r\n" in msg else msg.split("\n")[1:]:
+        if not line.strip():
+            break
+        if ":" in line:
+            name, value = line.split(":", 1)
+            out.setdefault(name.strip(), value.strip())
+    return out
+
+
+def _add_headers(prm: Any, headers: dict[str, str] | None) -> None:
+    for name, value in (headers or {}).items():
+        h = pj.SipHeader()
+        h.hName = name
+        h.hValue = value
+        prm.txOption.headers.append(h)
+
+
+def _err(exc: BaseException) -> str:
+    info = getattr(exc, "info", None)
+    if callable(info):
+        try:
+            return str(info())
+        except Exception:  # noqa: BLE001
+            pass
+    return str(exc)
