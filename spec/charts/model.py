@@ -9,7 +9,7 @@ the event and the rules whose guards refused it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Iterable
 
 from statemachine import State
@@ -18,7 +18,7 @@ from statemachine.orderedset import OrderedSet
 
 from .. import rules as R
 from ..base import SpecChart, SpecViolation, TransitionSpec, transition_id
-from ..vocabulary import CALL_CALLBACKS, OBSERVABLE_EVENTS, Api, CallDirection, CallState, Kind
+from ..vocabulary import CALL_CALLBACKS, OBSERVABLE_EVENTS, CallDirection, CallState, Kind
 from .calls import call_ref_problem, started
 from .call_state import LIVE, SYSTEM_STATE, CallGuards, CallRegion
 from .callkit import CallKitGuards, CallKitRegion, PushKitRegion
@@ -141,6 +141,27 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
     def restore(self, snap: "Snapshot") -> None:
         self.model.state = OrderedSet(snap.configuration)
         self.v = replace(snap.vars)
+
+    def closure(self, snaps: "Iterable[Snapshot]") -> "dict[tuple, Snapshot]":
+        """Every configuration reachable from `snaps` by internal (unobserved) network steps,
+        by key. Uses this machine as scratch: restore what you need afterwards."""
+        seen: dict[tuple, Snapshot] = {}
+        todo = list(snaps)
+        while todo:
+            snap = todo.pop()
+            self.restore(snap)
+            k = self.key()
+            if k in seen:
+                continue
+            seen[k] = snap
+            for ev in self._internal:
+                self.restore(snap)
+                try:
+                    self._fire(ev)
+                except SpecViolation:
+                    continue
+                todo.append(self.snapshot())
+        return seen
 
     def key(self) -> tuple:
         """Everything that decides what may happen next: hashable, for tables and tests."""

@@ -206,62 +206,6 @@ class _Input:
         return src
 
 
-def _physical_lines(f: IO[bytes], max_line: int) -> Iterator[tuple[int, bytes | None]]:
-    """(lineno, bytes) for each physical line; bytes None for a line over max_line bytes."""
-    lineno = 0
-    while True:
-        chunk = f.readline(max_line + 1)
-        if not chunk:
-            return
-        lineno += 1
-        if len(chunk) > max_line and not chunk.endswith(b"\n"):
-            while True:  # skip the rest of the line, a chunk at a time
-                more = f.readline(_SKIP_CHUNK)
-                if not more or more.endswith(b"\n"):
-                    break
-            yield lineno, None
-            continue
-        yield lineno, chunk
-
-
-def _lines(source: Source, name: str | None, max_line: int
-           ) -> Iterator[tuple[int, Any, Unusable | None]]:
-    """(lineno, decoded value, None) or (lineno, None, Unusable), with per-line checks done."""
-    inp = _Input(source, name)
-    order = TraceOrder()
-    try:
-        f = inp.open()
-    except (OSError, TypeError) as e:
-        yield 0, None, Unusable(inp.name, 0, f"cannot read ({_os_reason(e)})")
-        return
-    try:
-        try:
-            for lineno, raw in _physical_lines(f, max_line):
-                if raw is None:
-                    order.seen(lineno)
-                    yield lineno, None, Unusable(
-                        inp.name, lineno, f"line longer than {max_line} bytes")
-                    continue
-                obj, reason = _decode(raw, bom=lineno == 1)
-                if obj is _BLANK:
-                    continue
-                if reason is None:
-                    reason = line_problem(obj)
-                if reason is None:
-                    reason = order.check(lineno, obj)
-                else:
-                    order.seen(lineno)
-                if reason is not None:
-                    yield lineno, None, Unusable(inp.name, lineno, reason)
-                else:
-                    yield lineno, obj, None
-        except OSError as e:
-            yield 0, None, Unusable(inp.name, 0, f"cannot read ({_os_reason(e)})")
-    finally:
-        if inp.close:
-            f.close()
-
-
 def _os_reason(e: Exception) -> str:
     return getattr(e, "strerror", None) or str(e) or type(e).__name__
 
@@ -273,9 +217,9 @@ def iter_raw(source: Source, *, name: str | None = None, max_line: int = MAX_LIN
     A well-formed dict is guaranteed to validate as `spec.trace.model.TraceLine`; `args` and
     `result` may be absent (use `spec.trace.model.result_code(d.get("result"))`).
 
-    Same answers as `_lines` (the tests hold them together), in one flat loop: a line that
-    json decodes cleanly takes no detour; anything else (blank, BOM, bad UTF-8, NaN...) goes
-    through `_decode` for its exact reason.
+    One flat loop, since this is the validator's hot path: a line that json decodes cleanly
+    takes no detour; anything else (blank, BOM, bad UTF-8, NaN...) goes through `_decode` for
+    its exact reason. `read_trace` builds on it, so the two readers cannot disagree.
     """
     inp = _Input(source, name)
     order = TraceOrder()
@@ -340,9 +284,9 @@ def read_trace(source: Source, *, name: str | None = None, max_line: int = MAX_L
     `.buffer`, such as sys.stdin, is read through it). `name` overrides the path in reports.
     """
     label = _Input(source, name).name
-    for lineno, obj, bad in _lines(source, name, max_line):
-        if bad is not None:
-            yield bad
+    for lineno, obj in iter_raw(source, name=name, max_line=max_line):
+        if isinstance(obj, Unusable):
+            yield obj
             continue
         try:
             yield Line(lineno, parse_line(obj))

@@ -30,7 +30,6 @@ from ..charts.calls import announced, call_ref_problem, started
 from ..charts.model import ClientModel, Snapshot
 from ..vocabulary import (
     CALLKIT_ACTIONS,
-    INTERNAL_EVENTS,
     CallEndReason,
     CallIssue,
     CallState,
@@ -146,21 +145,11 @@ class Tables:
         got = self._closed.get(sid)
         if got is not None:
             return got
-        seen: set[Key] = set()
-        todo = list(self.set_keys[sid])
-        while todo:
-            k = todo.pop()
-            if k in seen:
-                continue
-            seen.add(k)
-            for ev in INTERNAL_EVENTS:
-                m = self.load(k)
-                try:
-                    m._fire(ev)
-                except SpecViolation:
-                    continue
-                todo.append(self._add())
-        out = self._closed[sid] = self._intern(frozenset(seen))
+        found = self.m.closure(self.snaps[k] for k in self.set_keys[sid])
+        for k, snap in found.items():
+            self.snaps.setdefault(k, snap)
+        seen = frozenset(found)
+        out = self._closed[sid] = self._intern(seen)
         self._closed[out] = out
         return out
 

@@ -72,22 +72,8 @@ class Judge:
         return self.m
 
     def _closure(self, configs: list[Snapshot]) -> list[Snapshot]:
-        seen: dict[tuple, Snapshot] = {}
-        todo = list(configs)
-        while todo:
-            snap = todo.pop()
-            k = self._load(snap).key()
-            if k in seen:
-                continue
-            seen[k] = snap
-            for ev in INTERNAL_EVENTS:
-                m = self._load(snap)
-                try:
-                    m._fire(ev)
-                except SpecViolation:
-                    continue
-                todo.append(m.snapshot())
-        return list(seen.values())
+        assert self.m is not None
+        return list(self.m.closure(configs).values())
 
     # --- judging -------------------------------------------------------------------------
     def feed(self, line: int, kind: str, name: str, call: str | None = None,
