@@ -104,16 +104,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 continue
             if v.conformant is False:
                 for x in v.violations:
-                    print(paint(f"{v.trace}:{x.line}: ", "bold") + paint(f"{x.rule}", "red")
-                          + f" (§{x.section}) " if x.section[0].isdigit() else
-                          paint(f"{v.trace}:{x.line}: ", "bold") + paint(x.rule, "red")
-                          + f" ({x.section}) ", end="")
-                    print(x.message)
+                    where = f"§{x.section}" if x.section[:1].isdigit() else x.section
+                    print(paint(f"{v.trace}:{x.line}: ", "bold") + paint(x.rule, "red")
+                          + f" ({where}) {x.message}")
                     if x.expected:
                         print(paint("  the spec allowed here: ", "dim") + ", ".join(x.expected))
                     for i, st in enumerate(x.states[:3]):
-                        print(paint("  the client could have been in: " if i == 0 else
-                                    "                           or: ", "dim") + ", ".join(st))
+                        lead = "  the client could have been in: " if i == 0 else f"{'or: ':>34}"
+                        print(paint(lead, "dim") + ", ".join(st))
     except KeyboardInterrupt:
         print("exovoice: interrupted", file=sys.stderr)
         return EXIT_UNUSABLE
