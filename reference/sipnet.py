@@ -1,0 +1,350 @@
+"""The reference client over real SIP/RTP: outgoing calls are pjsua2 calls (reference.sip).
+
+    net = SipNet("sip:peer@127.0.0.1:5070")          # or a callable remoteId -> SIP URI
+    client = SipVoiceClient(net, trace="trace.jsonl")  # an ExotelVoiceClient
+    client.initialize(..., subscriberToken=client.platform.issue_token("alice"))
+    call = client.getCallController().dial("+9180...", "hello")
+    ...
+    client.close()                                     # also stops the SIP endpoint
+
+What is real and what is still simulated:
+
+* dial() sends an INVITE to ``net.target`` (or ``target(remoteId)``) with the headers
+  ``X-Exotel-Access-Token`` (the subscriberToken given to initialize), ``X-Exotel-Remote-Id``,
+  ``X-Exotel-Session`` and, when given, ``X-Exotel-Message`` (the dial message,
+  percent-encoded: a header value cannot carry every string). Every invite-state change of
+  that call is mapped by ``reference.sip.mapping.network_event`` and given to the SpecCore as
+  that Network happening, on the client's dispatcher thread, so the app gets exactly the
+  callbacks the spec says (CALLING -> net_call_sent -> onCallInitiated, 180 -> onCallRinging,
+  200/CONFIRMED -> onCallEstablished, 486 -> onCallEnded BUSY, 503 -> onCallFailed
+  CONGESTION_ERROR, BYE from the far end -> onCallEnded REMOTE_HANGUP...).
+* hangup() sends BYE (CANCEL before an answer); its DISCONNECTED gives net_bye_done
+  (onCallEnded LOCAL_HANGUP). reset() and close() hang the SIP call up too.
+* getStatistics() reads the live RTP stream statistics (after the call: the last snapshot).
+* While the call is CONFIRMED a watcher thread samples the received-packet counter through
+  ``RtpWatch``: a stall gives net_rtp_lost (onMediaDisrupted), packets again net_rtp_restored
+  (onCallEstablished), a long stall net_media_timeout (onCallEnded MEDIA_TIMEOUT, and the SDK
+  then sends BYE itself).
+* Still simulated by ``reference.simnet.Platform``: registration (initialize), tokens, pushes,
+  incoming calls, log upload. An INVITE arriving at this endpoint is refused with 480.
+
+The seam: ExotelVoiceClient hard-codes the simulated happenings that follow dial() (an
+immediate net_call_sent) and Call.hangup() (an immediate net_bye_done), so this module
+subclasses both (`SipVoiceClient._dial`, `SipNetCall.hangup`) instead of plugging in a network
+object. The seam that would make this composition: a ``network`` object given to the client
+with ``place(call, remoteId, message, token)``, ``end(call)``, ``answer(call)``,
+``statistics(call)`` and ``close()``, simnet's version posting the automatic happenings.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any, Callable
+from urllib.parse import quote
+
+from spec.vocabulary import Api, CallDirection, CallState, ErrorType, Network
+
+from .call import Call, CallStatistics
+from .client import ExotelVoiceClient
+from .simnet import Platform
+from .sip.endpoint import SipEndpoint, SipError, SipEvent
+from .sip.stats import CallStatistics as SipStats
+from .sip.stats import RtpWatch
+
+TOKEN_HEADER = "X-Exotel-Access-Token"
+MESSAGE_HEADER = "X-Exotel-Message"
+REMOTE_HEADER = "X-Exotel-Remote-Id"
+SESSION_HEADER = "X-Exotel-Session"
+
+
+class _Endpoint(SipEndpoint):
+    """A SipEndpoint that hands every event to `listener` (on the pump thread) instead of
+    queueing it: nobody drains the queue here."""
+
+    listener: Callable[[SipEvent], None] | None = None
+
+    def emit(self, kind: str, call: str | None = None, **data: Any) -> None:
+        ev = SipEvent(kind, call, data)
+        handle = self.handles.get(call) if call else None
+        if handle is not None:
+            handle._record(ev)
+        if kind == "stopped":
+            self.events.put(ev)
+        listener = self.listener
+        if listener is not None:
+            listener(ev)
+
+
+class SipNet:
+    """The SIP side of one SipVoiceClient: a pjsua2 endpoint on `host`:`port` (0: ephemeral)
+    placing calls to `target`, plus the RTP watcher."""
+
+    def __init__(self, target: str | Callable[[str], str], *, host: str = "127.0.0.1",
+                 port: int = 0, user: str = "exovoice", rtp_lost_after: float = 0.5,
+                 media_timeout: float = 10.0, poll: float = 0.1, log_level: int = 0) -> None:
+        self.target = target
+        self.rtp_lost_after = rtp_lost_after
+        self.media_timeout = media_timeout
+        self.poll = poll
+        self.endpoint = _Endpoint(host=host, port=port, user=user, log_level=log_level)
+        self._client: SipVoiceClient | None = None
+        self._lock = threading.RLock()
+        self._by_handle: dict[str, SipNetCall] = {}
+        self._placing: SipNetCall | None = None
+        self._orphans: dict[str, list[SipEvent]] = {}  # events seen before place() bound them
+        self._closing = False
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    # --- life cycle ----------------------------------------------------------------------
+    def attach(self, client: "SipVoiceClient") -> None:
+        if self._client is not None:
+            raise RuntimeError("a SipNet serves one client")
+        self._client = client
+        self.endpoint.listener = self._on_event
+        if not self.endpoint.running:
+            self.endpoint.start()
+        self._watcher = threading.Thread(target=self._watch, name="sipnet-rtp-watch",
+                                         daemon=True)
+        self._watcher.start()
+
+    @property
+    def uri(self) -> str:
+        return self.endpoint.uri
+
+    def close(self) -> None:
+        """Stop watching, hang up (the happenings of that go nowhere), stop the endpoint."""
+        self._closing = True
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
+            self._watcher = None
+        self.endpoint.stop()
+        self.endpoint.listener = None
+
+    def uri_for(self, remote_id: str) -> str:
+        return self.target(remote_id) if callable(self.target) else self.target
+
+    # --- calls ---------------------------------------------------------------------------
+    def place(self, call: "SipNetCall", message: str | None, token: Any) -> None:
+        headers = {TOKEN_HEADER: "" if token is None else str(token),
+                   REMOTE_HEADER: quote(call.remote_id, safe="+@._-"),
+                   SESSION_HEADER: call.session_id or ""}
+        if message is not None:
+            headers[MESSAGE_HEADER] = quote(message, safe=" +@._-,;:/?=")
+        with self._lock:
+            self._placing = call  # CALLING is emitted inside makeCall, before it returns
+        try:
+            sip = self.endpoint.make_call(self.uri_for(call.remote_id), headers)
+        except SipError:
+            self._post(call, Network.net_failure.value)
+            sip = None
+        finally:
+            with self._lock:
+                self._placing = None
+        if sip is not None:
+            with self._lock:
+                self._by_handle[sip.handle] = call
+                for ev in self._orphans.pop(sip.handle, []):  # in order, before newer ones
+                    self._on_event(ev)
+            call._attach(sip)
+
+    def _on_event(self, ev: SipEvent) -> None:
+        """On the pump thread: a SIP happening of one of our calls becomes a Network one."""
+        if ev.kind == "incoming":
+            try:  # no incoming calls over SIP yet: refuse them
+                self.endpoint.handles[ev.call].answer(480)
+            except SipError:
+                pass
+            return
+        if ev.call is None:
+            return
+        with self._lock:
+            call = self._by_handle.get(ev.call)
+            if call is None and self._placing is not None:
+                call = self._by_handle[ev.call] = self._placing
+            if call is None:
+                self._orphans.setdefault(ev.call, []).append(ev)
+                return
+        if ev.kind == "state" and ev.get("state") == "CONFIRMED":
+            call._confirmed = True
+        if ev.kind == "state" and ev.get("state") == "DISCONNECTED":
+            call._sip_over = True
+        net = ev.get("net")
+        if net:
+            self._post(call, net)
+
+    def _post(self, call: "SipNetCall", cause: str) -> None:
+        client = self._client
+        if client is None or self._closing:
+            return
+        try:
+            client._later(lambda: client._net_for(call, cause))
+        except RuntimeError:  # the client is closed
+            pass
+
+    # --- RTP watch -----------------------------------------------------------------------
+    def _watch(self) -> None:
+        current: SipNetCall | None = None
+        watch = RtpWatch()
+        started = False
+        while not self._stop.wait(self.poll):
+            client = self._client
+            call = client._latest if client is not None else None
+            if not isinstance(call, SipNetCall) or call._sip is None or call._detached \
+                    or not call._confirmed or call._sip_over:
+                continue
+            if call is not current:
+                current, started = call, False
+                watch = RtpWatch(lost_after=self.rtp_lost_after, timeout_after=self.media_timeout)
+            try:
+                st = call._sip.stats()
+            except SipError:
+                continue
+            if st is None:
+                continue
+            if not started and st.rx_packets == 0:
+                continue  # the far end has not started sending yet: that is no loss
+            started = True
+            for cause in watch.sample(time.monotonic(), st.rx_packets):
+                self._post(call, cause)
+                if cause == Network.net_media_timeout.value:
+                    call._detached = True  # the call ended for the app: the BYE is ours
+                    try:
+                        call._sip.hangup()
+                    except SipError:
+                        pass
+
+
+class SipNetCall(Call):
+    """A Call whose far end is a real SIP call."""
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self._sip: Any = None  # reference.sip.call.SipCall once the INVITE was placed
+        self._confirmed = False
+        self._sip_over = False
+        self._detached = False  # SIP happenings no longer reach the app
+        self._hangup_pending = False
+        self._sip_lock = threading.Lock()
+
+    def _attach(self, sip: Any) -> None:
+        with self._sip_lock:
+            self._sip = sip
+            pending = self._hangup_pending
+        if pending:
+            self._sip_hangup()
+
+    def _sip_hangup(self) -> bool:
+        """BYE/CANCEL; False when the SIP call was already over (nothing will follow)."""
+        with self._sip_lock:
+            sip = self._sip
+            if sip is None:
+                self._hangup_pending = True
+                return True
+        try:
+            sip.hangup()
+            return True
+        except SipError:
+            return False
+
+    def hangup(self) -> None:
+        was_ending = self._client._core.call_state() == CallState.ENDING
+        self._client._call_api(Api.hangup.value, self)
+        if was_ending:
+            return
+        if not self._sip_hangup():
+            # The far end's BYE won the race: its happening found us ENDING and went nowhere.
+            self._client._net_later(Network.net_bye_done.value)
+
+    def getStatistics(self) -> CallStatistics:  # noqa: N802
+        st = None
+        if self._sip is not None:
+            try:
+                st = self._sip.stats()
+            except SipError:
+                st = None
+        return guide_statistics(st)
+
+
+def guide_statistics(st: SipStats | None) -> CallStatistics:
+    """Guide 4.5's CallStatistics from a pjsua2 stream snapshot (zeros without media).
+    maxJitterMs is the mean too (the snapshot keeps no maximum); remoteFractionLost and
+    jitterBufferMs are not measured (0); mos is the ITU-T G.107 E-model's estimate from RTT
+    and loss for G.711."""
+    if st is None:
+        return CallStatistics("", 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0, 0, 0, 0, 0.0)
+    expected = st.rx_packets + st.rx_lost
+    fraction = st.rx_lost / expected if expected else 0.0
+    bitrate = int(st.tx_bytes * 8 / st.duration_s) if st.duration_s > 0 else 0
+    mos = e_model_mos(st.rtt_ms / 2 + st.rx_jitter_ms, fraction) if st.rx_packets else 0.0
+    return CallStatistics(st.codec, bitrate, st.rx_jitter_ms, st.rx_jitter_ms, 0.0, st.rtt_ms,
+                          st.rx_lost, round(fraction, 4), 0.0, st.tx_packets, st.rx_packets,
+                          st.tx_bytes, st.rx_bytes, mos)
+
+
+def e_model_mos(one_way_ms: float, loss: float) -> float:
+    d = one_way_ms
+    i_d = 0.024 * d + (0.11 * (d - 177.3) if d > 177.3 else 0.0)
+    i_e = 95.0 * loss * 100 / (loss * 100 + 4.3)  # G.711, Bpl 4.3 (random loss)
+    r = max(0.0, min(100.0, 93.2 - i_d - i_e))
+    mos = 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)
+    return round(max(1.0, min(4.5, mos)) if not math.isnan(mos) else 1.0, 2)
+
+
+class SipVoiceClient(ExotelVoiceClient):
+    """ExotelVoiceClient whose outgoing calls go over SIP (see the module docstring).
+    `sipnet` is a SipNet or a target SIP URI; the client starts it and close() stops it."""
+
+    def __init__(self, sipnet: SipNet | str, *, callkit: bool = False,
+                 platform: Platform | None = None, trace: Any = None,
+                 settle_timeout: float = 5.0) -> None:
+        super().__init__(callkit=callkit, platform=platform, trace=trace,
+                         settle_timeout=settle_timeout)
+        self.sipnet = SipNet(sipnet) if isinstance(sipnet, str) else sipnet
+        try:
+            self.sipnet.attach(self)
+        except BaseException:
+            super().close()
+            raise
+
+    def _dial(self, remote_id: str, message: str | None) -> Call:
+        params: dict[str, Any] = {"remoteId": remote_id}
+        if message is not None:
+            params["message"] = message
+        down = not self.platform.network_up
+        call_id = f"c{self._next_id}"
+        self._core.api(Api.dial.value, params, call=call_id,
+                       own_error=ErrorType.NETWORK_ERROR.value if down else None,
+                       own_why="the network is lost")
+        self._new_id()
+        call = SipNetCall(self, call_id, CallDirection.OUTGOING, remote_id,
+                          session_id=self.platform.new_session())
+        self._adopt(call)
+        self.sipnet.place(call, message, self._token)
+        return call
+
+    def _net_for(self, call: "SipNetCall", cause: str) -> None:
+        """On the dispatcher thread: a happening of `call`'s SIP dialog, if it still matters."""
+        if call is not self._latest or call._detached:
+            return
+        self._net_now(cause)
+
+    def reset(self) -> None:
+        call = self._latest
+        super().reset()
+        if isinstance(call, SipNetCall) and not call._detached:
+            call._detached = True  # reset() already ends the call for the app
+            call._sip_hangup()
+
+    def close(self) -> None:
+        self.settle()
+        try:
+            self.sipnet.close()
+        finally:
+            super().close()
+
+
+__all__ = ["SipNet", "SipNetCall", "SipVoiceClient", "e_model_mos", "guide_statistics"]
