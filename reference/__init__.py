@@ -11,7 +11,8 @@ It depends on `spec`, never the reverse.
 - `tokens`: JWT-shaped HS256 tokens; `logstore`: local log storage; `dispatcher`: the SDK thread
 - `callkit_app`: the sample app's CallKit ProviderDelegate and PushKit handler
 - `adapter`: ReferenceAdapter (spec.conform.adapter.ClientAdapter);
-  `jsonlines_server`: the same over the JSON-lines protocol
+  `jsonlines_server`: the same over the JSON-lines protocol; `platform_harness`: the
+  adapter's `platform` operation over `platform` (HTTP simulator) and `backend`
 """
 
 from .call import Call, CallDetails, CallStatistics

@@ -14,6 +14,12 @@ while registered the client is told at once through onAuthenticationFailure),
 `media_manual` (answer() is no longer followed by net_answered by itself: the call stays
 ANSWERING until a net_answered stimulus; args.on=false restores the default).
 
+Platform (capability `platform`, the adapter protocol's version-1 extension): `platform(op,
+args)` drives the platform simulator (reference.platform) and the sample customer backend
+(reference.backend) over real HTTP on ephemeral 127.0.0.1 ports (reference.platform_harness):
+`setup`, `dial_whom`, `push`, `provision`, `token`. The servers start on first use and stop in
+close().
+
 Events: every line the client's trace gains that the driver did not write itself:
 callbacks, CallKit lines, and the API calls the client's own app layer (the CallKit
 delegate) made, those marked `"origin": "app"`. The driver's own API lines and the env
@@ -35,6 +41,7 @@ from spec.vocabulary import Api, CallKit, Env, ErrorType, Network
 from .callkit_app import USER_ACTIONS, ProviderDelegate
 from .client import ExotelVoiceClient
 from .core import ExotelVoiceError
+from .platform_harness import PlatformHarness
 from .simnet import Platform
 
 QUERIES = frozenset({"getCallDetails", "getStatistics", "getAudioRoute", "isInitialized",
@@ -49,7 +56,9 @@ class ReferenceAdapter:
                  platform: Platform | None = None, settle_timeout: float = 5.0,
                  on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
         self._trace = trace
-        self.platform = platform or Platform()
+        # the SIP-side platform simulation (tokens, pushes, network outcomes); `platform` is
+        # the adapter protocol's platform operation (the HTTP-side simulator)
+        self.simnet = platform or Platform()
         self._settle_timeout = settle_timeout
         self._on_event = on_event
         self.client: ExotelVoiceClient | None = None
@@ -57,12 +66,13 @@ class ReferenceAdapter:
         self._events: queue.Queue[dict[str, Any]] = queue.Queue()
         self._driver = threading.local()
         self._last_push: dict[str, Any] | None = None
+        self._harness: PlatformHarness | None = None
 
     # --- ClientAdapter -------------------------------------------------------------------
     def hello(self, *, callkit: bool) -> frozenset[str]:
         self._shutdown()
         self._events = queue.Queue()
-        self.client = ExotelVoiceClient(callkit=callkit, platform=self.platform,
+        self.client = ExotelVoiceClient(callkit=callkit, platform=self.simnet,
                                         trace=self._trace, settle_timeout=self._settle_timeout)
         self.client._core.observers.append(self._observe)
         self.delegate = ProviderDelegate(self.client) if callkit else None
@@ -108,8 +118,20 @@ class ReferenceAdapter:
     def events(self) -> "queue.Queue[dict[str, Any]]":
         return self._events
 
+    def platform(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The platform simulator and customer backend (capability `platform`)."""
+        if self._harness is None:
+            self._harness = PlatformHarness()
+        try:
+            return self._harness.op(op, args)
+        except ValueError as e:
+            raise AdapterError(f"platform {op}: {e}") from e
+
     def close(self) -> None:
         self._shutdown()
+        if self._harness is not None:
+            self._harness.close()
+            self._harness = None
 
     # --- extras for the step library ------------------------------------------------------
     @property
@@ -162,7 +184,7 @@ class ReferenceAdapter:
     def _make_push(self, args: dict[str, Any]) -> dict[str, Any]:
         client = self._need()
         subscriber = args.get("subscriberName") or client._subscriber or DEFAULT_SUBSCRIBER
-        push = self.platform.issue_push(subscriber, args.get("callerId", "+918047112327"),
+        push = self.simnet.issue_push(subscriber, args.get("callerId", "+918047112327"),
                                         ttl=args.get("ttl"))
         self._last_push = push
         return push
@@ -173,7 +195,7 @@ class ReferenceAdapter:
             sub = args.get("subscriberName", DEFAULT_SUBSCRIBER)
             token = args.get("subscriberToken")
             if token is None and isinstance(sub, str):
-                token = self.platform.issue_token(sub, ttl=args.get("tokenTtl"))
+                token = self.simnet.issue_token(sub, ttl=args.get("tokenTtl"))
             client.initialize(None, args.get("hostname", "sip.exotel.example"), sub,
                               args.get("displayName", sub if isinstance(sub, str) else ""),
                               args.get("accountSid", "exotel"), token)
@@ -227,7 +249,7 @@ class ReferenceAdapter:
         return ApiResult("ok", target.id, value)
 
     def _control(self, client: ExotelVoiceClient, name: str, args: dict[str, Any]) -> None:
-        p = self.platform
+        p = self.simnet
         if name == "init_fails":
             p.fail_next_init = True
         elif name == "media_manual":

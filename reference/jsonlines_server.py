@@ -61,6 +61,11 @@ class Server:
             elif op == "stimulus":
                 self._need().stimulus(req["name"], call=req.get("call"), args=req.get("args"))
                 self.send({"id": rid, "ok": True})
+            elif op == "platform":
+                args = req.get("args") or {}
+                if not isinstance(args, dict):
+                    raise AdapterError("platform args must be a JSON object")
+                self.send({"id": rid, "result": self._need().platform(req["name"], args)})
             elif op == "close":
                 if self.adapter is not None:
                     self.adapter.close()

@@ -33,6 +33,28 @@ def test_reference_client_passes_every_scenario(capsys: pytest.CaptureFixture[st
     assert code == 0, out
     assert "FAIL" not in out
     assert " 0 failed" in out
+    assert " 0 not-run" in out and "N/R" not in out  # the platform scenarios run too
+
+
+def test_platform_scenarios_judge_what_the_platform_answered(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from reference.platform_harness import PlatformHarness
+
+    # a platform that issues a token to anyone
+    monkeypatch.setattr(PlatformHarness, "_token", lambda self, args: {
+        "status": 200, "body": {"subscriber_token": {"refresh_token": "r", "access_token": "a"}}})
+    code = main(["--client", "reference", "--tags", "needs-platform", "-k", "refused"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "4 failed" in out and "answered 200, not 40" in out
+
+
+def test_a_client_without_platform_gets_not_run(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--client", "model", "--tags", "needs-platform"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "PASS" not in out and "not-run: client lacks platform" in out
+    assert "12 not-run" in out
 
 
 def test_model_client_passes_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:

@@ -213,3 +213,55 @@ def test_requests_before_hello_and_after_close() -> None:
     adapter.close()  # idempotent
     with pytest.raises(AdapterError):
         adapter.stimulus("net_ringing")
+
+
+def test_platform_operation_over_json_lines() -> None:
+    """The `platform` extension: the reference server drives its platform simulator and
+    customer backend over real HTTP; a client without it refuses the op."""
+    before = threading.active_count()
+    with JsonLinesAdapter(SERVER, env=ENV, cwd=ROOT) as adapter:
+        assert Capability.PLATFORM in adapter.hello(callkit=False)
+        setup = adapter.platform("setup", {"subscribers": ["bob"], "pushStatus": 503})
+        assert setup["apiUrl"].startswith("http://127.0.0.1:")
+        tok = adapter.platform("token", {"subscriber": "bob"})
+        assert tok["status"] == 200 and set(tok["body"]["subscriber_token"]) == {
+            "refresh_token", "access_token"}
+        assert adapter.platform("token", {"subscriber": "bad name!"})["status"] == 400
+        dw = adapter.platform("dial_whom", {"from": "alice", "customField": "order:42"})
+        assert dw["ok"] and dw["remoteId"] == "bob" and dw["received"]["CustomField"] == "order:42"
+        pushed = adapter.platform("push", {"subscriber": "bob"})
+        assert pushed["ok"] is False and pushed["httpStatus"] == 503
+        assert pushed["received"]["method"] == "POST" and pushed["delivered"] == []
+        with pytest.raises(AdapterError, match="unknown platform operation"):
+            adapter.platform("frobnicate", {})
+        with pytest.raises(AdapterError, match="HTTP status code"):
+            adapter.platform("setup", {"pushStatus": "loud"})
+    assert threads_settle(before)
+
+
+def test_reference_adapter_platform_servers_stop_on_close() -> None:
+    import socket
+
+    from reference.adapter import ReferenceAdapter
+
+    before = set(threading.enumerate())
+    a = ReferenceAdapter()
+    a.hello(callkit=False)
+    setup = a.platform("setup", {"dialWhomAnswer": "08080808080"})
+    out = a.platform("dial_whom", {"from": "alice"})
+    assert not out["ok"] and "intermixing" in out["reason"]
+    ports = [int(setup[k].split(":")[2].split("/")[0]) for k in ("apiUrl", "dialWhomUrl")]
+    a.close()
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not leaked, leaked
+    for port in ports:
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_a_client_without_platform_refuses_the_op() -> None:
+    with JsonLinesAdapter(EXAMPLE, timeout=5) as adapter:
+        assert Capability.PLATFORM not in adapter.hello(callkit=False)
+        with pytest.raises(AdapterError):
+            adapter.platform("setup", {})

@@ -17,6 +17,8 @@ A capability handshake says what a client can do; a scenario that needs a missin
 is reported not-run, never passed.
 
 Version 1. Extend compatibly: new capabilities and stimuli may be added; nothing is removed.
+Extensions so far: the `platform` capability with its optional `platform(op, args)` operation
+(PlatformAdapter).
 """
 
 from __future__ import annotations
@@ -41,8 +43,12 @@ class Capability:
     LOGS = "logs"  # uploadLogs
     FEEDBACK = "feedback"  # postFeedback
     PUSH = "push"  # handles push payloads (relaySessionData with real payloads)
+    # comes with a platform simulator and a customer backend it drives over the optional
+    # `platform(op, args)` operation (PlatformAdapter; guide 5.1, 5.2, 9.3 a)
+    PLATFORM = "platform"
 
-    ALL = frozenset({CORE, NETWORK, PSTN, CALLKIT, BLUETOOTH, AUDIO, LOGS, FEEDBACK, PUSH})
+    ALL = frozenset({CORE, NETWORK, PSTN, CALLKIT, BLUETOOTH, AUDIO, LOGS, FEEDBACK, PUSH,
+                     PLATFORM})
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,22 @@ class ClientAdapter(Protocol):
         ...
 
     def close(self) -> None:
+        ...
+
+
+PLATFORM_OPS = ("setup", "dial_whom", "push", "provision", "token")
+
+
+@runtime_checkable
+class PlatformAdapter(Protocol):
+    """Optional (version-1 extension): a client that declares `platform` also offers this.
+
+    `platform(op, args) -> dict` drives the platform simulator and customer backend that
+    come with the client (docs/adapter-protocol.md, "platform"): `op` is one of
+    PLATFORM_OPS; the answer is a JSON object. A request it cannot serve raises
+    AdapterError."""
+
+    def platform(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         ...
 
 

@@ -11,7 +11,7 @@ import time
 from typing import Any, Callable
 
 from ..vocabulary import Api, CallKit, Env
-from .adapter import ApiResult, ClientAdapter
+from .adapter import AdapterError, ApiResult, ClientAdapter
 
 
 class _Events:
@@ -68,6 +68,13 @@ class BrokenClient:
     def events(self) -> Any:
         assert self._events is not None, "hello() first"
         return self._events
+
+    def platform(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The inner adapter's platform operation, untouched (no fault lives there)."""
+        inner = getattr(self.inner, "platform", None)
+        if inner is None:
+            raise AdapterError(f"platform {op}: the wrapped client has no platform operation")
+        return inner(op, args)
 
     def close(self) -> None:
         self.inner.close()

@@ -24,7 +24,7 @@ from ..trace.recorder import TraceRecorder
 from ..validate.engine import Violation
 from ..validate.run import Options, judge_file
 from ..vocabulary import Api, Env, Kind
-from .adapter import AdapterError, ApiResult, ClientAdapter
+from .adapter import AdapterError, ApiResult, Capability, ClientAdapter
 
 WAIT = 5.0  # bound for an expected event
 SETTLE = 0.25  # bound for "nothing more happens" checks
@@ -281,6 +281,33 @@ class ScenarioContext:
             self.stimulus(fallback, args=args)
         else:
             self._after[after] = (fallback, args)
+
+    def platform(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The client's platform simulator (capability `platform`, the adapter's optional
+        `platform(op, args)` operation): its answer, also kept in values["platform:<op>"]."""
+        adapter = self.client()
+        if Capability.PLATFORM not in self.caps:
+            not_run(f"client lacks {Capability.PLATFORM}")
+        self.drain()
+        self._echo.clear()
+        call = getattr(adapter, "platform", None)
+        if not callable(call):
+            raise ProtocolError("the client declares platform but offers no platform operation")
+        try:
+            res = call(op, dict(args or {}))
+        except AdapterError as e:
+            raise ProtocolError(f"platform {op}: the client broke the adapter protocol: {e}") from e
+        if not isinstance(res, dict):
+            raise ProtocolError(f"platform {op}: the client answered {res!r}, not an object")
+        self.values[f"platform:{op}"] = res
+        return res
+
+    def platform_answer(self, op: str) -> dict[str, Any]:
+        """The answer of the latest `op` platform operation (a When step made it)."""
+        res = self.values.get(f"platform:{op}")
+        if res is None:
+            raise AssertionError(f"no platform {op} operation was made before this step")
+        return res
 
     def after_op(self, op: str, res: ApiResult) -> None:
         pending = self._after.pop(op, None)

@@ -82,6 +82,15 @@ class JsonLinesAdapter:
         if ans.get("ok") is not True:
             raise AdapterError(f"{self._who()}: stimulus {name} not taken: {_short(ans)}")
 
+    def platform(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The `platform` operation (version-1 extension, capability `platform`)."""
+        ans = self._request({"op": "platform", "name": op, "args": dict(args or {})})
+        res = ans.get("result")
+        if not isinstance(res, dict):
+            raise AdapterError(f"{self._who()}: platform {op} answer has no result object: "
+                               f"{_short(ans)}")
+        return res
+
     def events(self) -> "queue.Queue[dict[str, Any]]":
         return self._events
 

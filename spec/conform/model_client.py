@@ -5,6 +5,7 @@ are delivered as events.
 It is not a client anyone ships. It exists to unit-test the step library and the features
 without a SIP stack (it passes every scenario by construction, so a failure with it is a bug in
 a feature or a step), and as `exovoice conform --client model` to show what the features expect.
+It has no platform simulator, so by default it does not declare the `platform` capability.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class ModelAdapter:
 
     name = "model"
 
-    def __init__(self, capabilities: frozenset[str] = Capability.ALL) -> None:
+    def __init__(self, capabilities: frozenset[str] = Capability.ALL - {Capability.PLATFORM}
+                 ) -> None:
         self._caps = frozenset(capabilities)
         self._q: "queue.Queue[dict[str, Any]]" = queue.Queue()
         self.m: ClientModel | None = None

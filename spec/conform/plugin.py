@@ -3,8 +3,8 @@ selection, and the hooks that make a scenario a conformance test.
 
 - every scenario gets a fresh client (ScenarioContext over a new adapter);
 - tags: `@needs-<capability>` make the scenario not-run when the client lacks it
-  (`@needs-callkit` also starts the client in CallKit mode); `@needs-platform` is not-run until
-  a platform simulator is wired in;
+  (`@needs-callkit` also starts the client in CallKit mode; `@needs-platform` needs a client
+  that declares `platform` and so drives its platform simulator through `platform(op, args)`);
 - a `Then` step with no earlier `When` is refused (sismic's rule: a scenario must do something
   before it checks something);
 - at the end of every scenario its trace is judged by the validator, and a spec violation fails
@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from .adapter import Capability, ClientAdapter
-from .context import ProtocolError, ScenarioContext, not_run
+from .context import ProtocolError, ScenarioContext
 
 CLIENT_ENV = "EXOVOICE_CLIENT"
 CLIENT_CMD_ENV = "EXOVOICE_CLIENT_CMD"
@@ -33,7 +33,7 @@ CLIENTS_GROUP = "exovoice.clients"  # entry points: name -> ClientAdapter factor
 REPORT_KEY = pytest.StashKey[dict]()
 
 CAPABILITY_TAGS = {f"needs-{c}": c for c in Capability.ALL}
-PLATFORM_TAG = "needs-platform"
+PLATFORM_TAG = f"needs-{Capability.PLATFORM}"
 
 
 def features_dir() -> Path:
@@ -149,8 +149,6 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
         pytest.fail(f"scenario {scenario.name!r}: {bad} (line {bad.line_number}) has no When "
                     "before it; a scenario must act before it checks", pytrace=False)
     tags = set(scenario.tags) | set(feature.tags)
-    if PLATFORM_TAG in tags:
-        not_run("needs the platform simulator (guide section 5), not built yet")
     ctx: ScenarioContext = request.getfixturevalue("conform")
     if "needs-callkit" in tags:
         ctx.use_callkit(True)
