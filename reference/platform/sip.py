@@ -1,0 +1,415 @@
+"""The simulated Exotel platform, SIP side (first end-to-end slice): the account's SIP exophone.
+
+`PlatformSip(platform, callee_uris, ...)` owns this process's one pjsua2 endpoint
+(`reference.sip.SipEndpoint`, 127.0.0.1, ephemeral port, user = the exophone number) and a
+controller thread. Per INVITE from a client (the caller leg):
+
+1. rate limit: more than `rate_calls` INVITEs admitted within `rate_window` seconds -> 503
+   "Rate Limited" (the caller's SDK: onCallFailed CONGESTION_ERROR, reference.sip.mapping).
+2. the access token (header ``X-Exotel-Access-Token``) is checked with the HTTP side's
+   `ExotelPlatform.verify_access_token`. Refused -> **403** for both causes, with the reason
+   phrase and the header ``X-Exotel-Reason`` naming AUTHENTICATION_INVALID_TOKEN or
+   AUTHENTICATION_EXPIRED_TOKEN. (401 is not used: on an INVITE it means a digest challenge
+   and needs WWW-Authenticate, which a bearer token does not fit.) The device id is the
+   ``X-Exotel-Device-Id`` header when the client sends one, else the token's own
+   ``device_id`` claim (the SDK's INVITE carries no device id; the signature still binds it).
+3. 180 to the caller (the platform's ringback while it routes; not repeated when the callee
+   rings).
+4. Dial Whom GET (CallFrom = ``sip:<caller subscriber>``, CallTo = the account's
+   sip_exophone, CustomField = the percent-decoded ``X-Exotel-Message``). Failure -> 404 to
+   the caller when the endpoint answered 404 (no route), else 500.
+5. the push POST for the callee (subscriberName = remote id, payload =
+   `issue_push_payload(remote_id, caller, session, call_sid, ttl=max_ringing_duration)`).
+   Failure -> 480 to the caller (the callee cannot be reached).
+6. the callee leg: for this slice an INVITE to ``callee_uris[remote_id]`` (a SIP URI given in
+   the configuration, e.g. a ``reference.sip.peer`` process standing in for the callee's
+   device); no URI -> 480. NEXT STEP (not here): the callee's SDK takes the session after
+   relaySessionData(push) - it dials the platform with the push's sessionId, and the platform
+   bridges that INVITE instead of calling out.
+7. the callee's outcome goes to the caller: 2xx -> 200 to the caller; a failure -> the code
+   for the same happening (486/600/603 -> 486, 404/480/... -> 480, 408 after ringing -> 408,
+   503/429 -> 503, else 500); no answer within max_ringing_duration -> CANCEL the callee, 408
+   to the caller (after our 180: the caller's SDK sees net_no_answer, onCallEnded TIMEOUT).
+8. both answered: the legs' audio is bridged in pjsua2's conference bridge (each call's
+   AudioMedia transmits to the other's; the null capture device is disconnected from both, so
+   what the caller receives comes through the bridge); a BYE on either leg hangs up the other;
+   max_conversation_duration -> BYE to both.
+
+Every call gets a `CallDetailRecord` in `platform.cdrs` (refused ones too, status "failed").
+Events go to `on_event(dict)` (the server prints them as JSON lines).
+
+Threads: the SipEndpoint's pump thread (all pjsua2), the controller thread (the call logic,
+owns every Bridge), one short-lived worker per call for the blocking HTTP steps (it posts the
+result back to the controller).
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..sip.endpoint import SipEndpoint, SipError, SipEvent, pj
+from ..sip.mapping import ANSWER_CODE_FOR, failure_event
+from ..tokens import TokenError, decode
+from .cdr import CallDetailRecord, new_call_sid
+from .outbound import DialWhomResult
+from .server import PAYLOAD_VERSION, ExotelPlatform
+
+TOKEN_HEADER = "X-Exotel-Access-Token"
+MESSAGE_HEADER = "X-Exotel-Message"
+SESSION_HEADER = "X-Exotel-Session"
+DEVICE_HEADER = "X-Exotel-Device-Id"
+REASON_HEADER = "X-Exotel-Reason"
+CALLER_HEADER = "X-Exotel-Caller"  # on the callee leg: who is calling
+
+ANSWER_CODE_FOR_NET = {**ANSWER_CODE_FOR, "net_no_answer": 408}
+
+
+@dataclass
+class Bridge:
+    """One platform call: the caller leg and (once placed) the callee leg."""
+
+    call_sid: str
+    caller: str  # SipCall handle of the caller leg
+    subscriber: str = ""
+    callee: str | None = None  # SipCall handle of the callee leg
+    remote_id: str | None = None
+    route: DialWhomResult | None = None
+    caller_answered: bool = False
+    callee_answered: bool = False
+    bridged: bool = False
+    over: bool = False  # the caller leg got its final answer or ended
+    ring_deadline: float | None = None
+    talk_deadline: float | None = None
+    end_reason: str | None = None
+    legs_down: set[str] = field(default_factory=set)
+
+
+class PlatformSip:
+    def __init__(self, platform: ExotelPlatform, callee_uris: dict[str, str] | None = None, *,
+                 account_sid: str | None = None, rate_calls: int = 10,
+                 rate_window: float = 60.0,
+                 on_event: Callable[[dict[str, Any]], None] | None = None,
+                 host: str = "127.0.0.1", port: int = 0, log_level: int = 0) -> None:
+        self.platform = platform
+        self.account = platform.account(account_sid)
+        self.callee_uris = dict(callee_uris or {})
+        self.rate_calls, self.rate_window = rate_calls, rate_window
+        self.on_event = on_event or (lambda ev: None)
+        number = self.account.sip_exophone.removeprefix("sip:")
+        self.endpoint = SipEndpoint(host=host, port=port, user=number, log_level=log_level)
+        self._actions: "queue.Queue[Callable[[], None]]" = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
+        self._admitted: collections.deque[float] = collections.deque()
+        # controller-thread state:
+        self._bridges: dict[str, Bridge] = {}  # call sid -> Bridge
+        self._by_leg: dict[str, Bridge] = {}  # SipCall handle -> Bridge
+
+    # --- life cycle ----------------------------------------------------------------------
+    @property
+    def uri(self) -> str:
+        return self.endpoint.uri
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    def start(self) -> "PlatformSip":
+        self.endpoint.start()
+        self._thread = threading.Thread(target=self._control, name="platform-sip", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._workers:
+            t.join(10)
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        self.endpoint.stop()
+
+    def __enter__(self) -> "PlatformSip":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- the controller thread -----------------------------------------------------------
+    def _emit(self, event: str, **data: Any) -> None:
+        try:
+            self.on_event({"event": event, **data})
+        except Exception:  # noqa: BLE001 - a broken observer must not stop calls
+            pass
+
+    def _control(self) -> None:
+        while not self._stop.is_set():
+            while True:
+                try:
+                    action = self._actions.get_nowait()
+                except queue.Empty:
+                    break
+                self._guard(action)
+            try:
+                ev = self.endpoint.events.get(timeout=0.02)
+            except queue.Empty:
+                ev = None
+            if ev is not None:
+                self._guard(lambda: self._on_sip(ev))
+            self._guard(self._check_deadlines)
+
+    def _guard(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except SipError as exc:  # a leg went away under us: its DISCONNECTED follows
+            self._emit("warning", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - keep serving other calls
+            self._emit("error", error=f"{type(exc).__name__}: {exc}")
+
+    def _leg(self, handle: str | None):
+        return self.endpoint.handles.get(handle) if handle else None
+
+    def _now(self) -> float:
+        return self.platform.clock()
+
+    def _on_sip(self, ev: SipEvent) -> None:
+        if ev.kind == "incoming":
+            self._on_invite(ev)
+            return
+        bridge = self._by_leg.get(ev.call or "")
+        if bridge is None:
+            return
+        if ev.kind == "media" and ev.get("active"):
+            self._try_bridge(bridge)
+        elif ev.kind == "state":
+            if ev.call == bridge.caller:
+                self._on_caller_state(bridge, ev)
+            else:
+                self._on_callee_state(bridge, ev)
+
+    # --- the caller leg ------------------------------------------------------------------
+    def _on_invite(self, ev: SipEvent) -> None:
+        leg = self._leg(ev.call)
+        headers: dict[str, str] = ev.get("headers") or {}
+        call_sid = new_call_sid()
+        bridge = Bridge(call_sid, ev.call or "")
+        self._bridges[call_sid] = bridge
+        self._by_leg[bridge.caller] = bridge
+        token = headers.get(TOKEN_HEADER, "")
+        message = headers.get(MESSAGE_HEADER)
+        custom = urllib.parse.unquote(message) if message is not None else None
+        try:
+            unverified = decode(token).claims
+        except TokenError:
+            unverified = {}
+        device = headers.get(DEVICE_HEADER) or unverified.get("device_id")
+        subscriber = str(unverified.get("sub") or "unknown")
+        record = CallDetailRecord(call_sid, self.account.sid, f"sip:{subscriber}",
+                                  self.account.sip_exophone, custom,
+                                  session_id=headers.get(SESSION_HEADER) or None,
+                                  created=self._now())
+        self.platform.cdrs.add(record)
+        self._emit("invite", call_sid=call_sid, leg=bridge.caller, subscriber=subscriber,
+                   custom_field=custom)
+        now = time.monotonic()
+        while self._admitted and self._admitted[0] <= now - self.rate_window:
+            self._admitted.popleft()
+        if len(self._admitted) >= self.rate_calls:
+            self._refuse(bridge, 503, "Rate Limited", "rate limit", headers={
+                REASON_HEADER: "CONGESTION_ERROR"})
+            return
+        self._admitted.append(now)
+        ok, error = self.platform.verify_access_token(token, device)
+        if not ok:
+            name = error.value if error is not None else "AUTHENTICATION_INVALID_TOKEN"
+            self._refuse(bridge, 403, name, f"token refused: {name}",
+                         headers={REASON_HEADER: name})
+            return
+        bridge.subscriber = subscriber
+        leg.ring()
+        self._cdr(bridge, status="ringing", ringing_time=self._now())
+        self._emit("ringing", call_sid=call_sid, leg=bridge.caller)
+        worker = threading.Thread(target=self._route, args=(bridge, custom), daemon=True,
+                                  name=f"platform-route-{call_sid[:6]}")
+        self._workers = [t for t in self._workers if t.is_alive()] + [worker]
+        worker.start()
+
+    def _refuse(self, bridge: Bridge, code: int, reason: str, why: str, *,
+                headers: dict[str, str] | None = None, status: str = "failed") -> None:
+        """Final failure answer to the caller leg (it is not answered yet)."""
+        if bridge.over:
+            return
+        bridge.over = True
+        self._cdr(bridge, status=status, failure_reason=why)
+        self._emit("refused", call_sid=bridge.call_sid, code=code, reason=why)
+        leg = self._leg(bridge.caller)
+        if leg is not None and not leg.ended:
+            leg.answer(code, reason, headers)
+
+    def _on_caller_state(self, bridge: Bridge, ev: SipEvent) -> None:
+        state = ev.get("state")
+        if state == "CONFIRMED":
+            bridge.caller_answered = True
+            self._try_bridge(bridge)
+        elif state == "DISCONNECTED":
+            bridge.legs_down.add("caller")
+            if bridge.end_reason is None and (bridge.caller_answered or not bridge.over):
+                bridge.end_reason = "caller-hangup" if bridge.caller_answered else "canceled"
+            bridge.over = True
+            self._hangup_leg(bridge.callee)
+            self._maybe_done(bridge)
+
+    # --- HTTP steps (worker thread) -------------------------------------------------------
+    def _route(self, bridge: Bridge, custom: str | None) -> None:
+        p = self.platform
+        route = p.dial_whom(bridge.call_sid, f"sip:{bridge.subscriber}",
+                            self.account.sip_exophone, custom, account_sid=self.account.sid)
+        if not route.ok:
+            code = 404 if route.http_status == 404 else 500
+            self._post(lambda: self._refuse(bridge, code, "Not Found" if code == 404 else
+                                            "Dial Whom Failed", route.reason))
+            return
+        self._post(lambda: self._cdr(bridge, callee=route.remote_id))
+        payload = p.issue_push_payload(route.remote_id, bridge.subscriber,
+                                       self._cdr_get(bridge).session_id,
+                                       call_sid=bridge.call_sid,
+                                       ttl=route.max_ringing_duration)
+        outcome = p.push(route.remote_id, payload, PAYLOAD_VERSION,
+                         account_sid=self.account.sid)
+        self._post(lambda: self._pushed(bridge, route, outcome))
+
+    def _post(self, fn: Callable[[], None]) -> None:
+        self._actions.put(fn)
+
+    # --- the callee leg ------------------------------------------------------------------
+    def _pushed(self, bridge: Bridge, route: DialWhomResult, outcome: Any) -> None:
+        self._cdr(bridge, push_delivered=outcome.ok)
+        self._emit("routed", call_sid=bridge.call_sid, remote_id=route.remote_id,
+                   push_ok=outcome.ok, push_reason=outcome.reason)
+        if bridge.over:  # the caller gave up meanwhile
+            return
+        if not outcome.ok:
+            self._refuse(bridge, 480, "Temporarily Unavailable",
+                         f"push failed: {outcome.reason}")
+            return
+        uri = self.callee_uris.get(route.remote_id)
+        if uri is None:
+            self._refuse(bridge, 480, "Temporarily Unavailable",
+                         f"no SIP URI for {route.remote_id}")
+            return
+        bridge.route, bridge.remote_id = route, route.remote_id
+        leg = self.endpoint.make_call(uri, {CALLER_HEADER: bridge.subscriber,
+                                            SESSION_HEADER: self._cdr_get(bridge).session_id
+                                            or bridge.call_sid})
+        bridge.callee = leg.handle
+        self._by_leg[leg.handle] = bridge
+        bridge.ring_deadline = time.monotonic() + route.max_ringing_duration
+        self._emit("callee-invite", call_sid=bridge.call_sid, leg=leg.handle, uri=uri)
+
+    def _on_callee_state(self, bridge: Bridge, ev: SipEvent) -> None:
+        state, code = ev.get("state"), int(ev.get("code") or 0)
+        self._emit("callee-state", call_sid=bridge.call_sid, state=state, code=code)
+        if state == "CONFIRMED":
+            bridge.callee_answered = True
+            bridge.ring_deadline = None
+            if bridge.over:
+                self._hangup_leg(bridge.callee)
+                return
+            self._leg(bridge.caller).answer(200)
+            bridge.talk_deadline = time.monotonic() + bridge.route.max_conversation_duration
+            self._cdr(bridge, status="in-progress", answered_time=self._now())
+            self._emit("answered", call_sid=bridge.call_sid)
+            self._try_bridge(bridge)
+        elif state == "DISCONNECTED":
+            bridge.legs_down.add("callee")
+            bridge.ring_deadline = None
+            if bridge.callee_answered:
+                if bridge.end_reason is None:
+                    bridge.end_reason = "callee-hangup"
+                self._hangup_leg(bridge.caller)
+            elif not bridge.over:
+                net = failure_event(code, ev.get("reason") or "",
+                                    had_provisional="EARLY" in self._leg(bridge.callee).states())
+                answer = ANSWER_CODE_FOR_NET.get(net, 500)
+                status = {486: "busy", 408: "no-answer"}.get(answer, "failed")
+                self._refuse(bridge, answer, "", f"callee answered {code} ({net})",
+                             status=status)
+            self._maybe_done(bridge)
+
+    def _try_bridge(self, bridge: Bridge) -> None:
+        if not (bridge.caller_answered and bridge.callee_answered) or bridge.callee is None:
+            return
+        a, b = bridge.caller, bridge.callee
+
+        def connect() -> bool:
+            ca, cb = self.endpoint._calls.get(a), self.endpoint._calls.get(b)
+            if ca is None or cb is None or ca.audio_index is None or cb.audio_index is None:
+                return False
+            am, bm = ca.getAudioMedia(ca.audio_index), cb.getAudioMedia(cb.audio_index)
+            cap = pj.Endpoint.instance().audDevManager().getCaptureDevMedia()
+            play = pj.Endpoint.instance().audDevManager().getPlaybackDevMedia()
+            for m in (am, bm):
+                cap.stopTransmit(m)
+                m.stopTransmit(play)
+            am.startTransmit(bm)
+            bm.startTransmit(am)
+            return True
+
+        if self.endpoint.run(connect) and not bridge.bridged:
+            bridge.bridged = True
+            self._emit("bridged", call_sid=bridge.call_sid, caller=a, callee=b)
+
+    def _hangup_leg(self, handle: str | None) -> None:
+        leg = self._leg(handle)
+        if leg is not None and not leg.ended:
+            try:
+                leg.hangup()
+            except SipError:
+                pass
+
+    def _check_deadlines(self) -> None:
+        now = time.monotonic()
+        for bridge in list(self._bridges.values()):
+            if bridge.ring_deadline is not None and now >= bridge.ring_deadline:
+                bridge.ring_deadline = None
+                self._refuse(bridge, 408, "Request Timeout", "no answer within "
+                             "max_ringing_duration", status="no-answer")
+                self._hangup_leg(bridge.callee)  # CANCEL
+            if bridge.talk_deadline is not None and now >= bridge.talk_deadline:
+                bridge.talk_deadline = None
+                bridge.end_reason = "max-conversation-duration"
+                self._hangup_leg(bridge.caller)
+                self._hangup_leg(bridge.callee)
+
+    def _maybe_done(self, bridge: Bridge) -> None:
+        need = {"caller"} | ({"callee"} if bridge.callee else set())
+        if not need <= bridge.legs_down:
+            return
+        bridge.talk_deadline = bridge.ring_deadline = None
+        record = self._cdr_get(bridge)
+        changes: dict[str, Any] = {"ended_time": self._now(), "end_reason": bridge.end_reason}
+        if record.status == "in-progress":
+            changes["status"] = "completed"
+        elif record.status == "ringing":
+            changes["status"] = "canceled"
+        self._cdr(bridge, **changes)
+        self._bridges.pop(bridge.call_sid, None)
+        for h in (bridge.caller, bridge.callee):
+            self._by_leg.pop(h or "", None)
+        self._emit("call-ended", cdr=self._cdr_get(bridge).to_dict())
+
+    # --- CDRs ----------------------------------------------------------------------------
+    def _cdr(self, bridge: Bridge, **changes: Any) -> None:
+        self.platform.cdrs.update(bridge.call_sid, **changes)
+
+    def _cdr_get(self, bridge: Bridge) -> CallDetailRecord:
+        record = self.platform.cdrs.get(bridge.call_sid)
+        assert record is not None
+        return record

@@ -1,0 +1,149 @@
+"""The simulated Exotel platform as a process: HTTP side (ExotelPlatform) + SIP side (PlatformSip).
+
+    python -m reference.platform.sipserver --config '{"account": {...}, ...}'   (or a file path)
+
+Config (JSON object):
+  account      {"sid", "api_key", "api_token", "sip_exophone"?, "dial_whom_url", "push_url",
+                "voip_enabled"?}                 (reference.platform.Account fields)
+  secret_hex   the token-signing secret (hex), so a test's simulated client accepts the tokens
+  subscribers  ["alice", "bob", ...] created at start (active)
+  callee_uris  {"bob": "sip:peer@127.0.0.1:P"}   where the callee leg goes (this slice)
+  rate_limit   {"calls": 10, "window": 60}
+  max_lifetime seconds before the process gives up by itself (default 300)
+
+Prints JSON lines on stdout (pjlib's console output goes to stderr): first
+``{"event": "ready", "sip_port", "sip_uri", "platform_url", "api_url", "account_sid", "pid"}``
+then PlatformSip's events (invite, refused, ringing, routed, callee-invite, callee-state,
+answered, bridged, call-ended with the CDR, warning, error). Commands on stdin, one JSON object
+a line: {"cmd": "route", "remote_id", "uri"}, {"cmd": "cdrs"}, {"cmd": "quit"}; each gets
+{"event": "reply", "cmd", "ok", ...}. EOF on stdin or SIGTERM stops it; the last line is
+{"event": "exit"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from .accounts import Account
+from .server import ExotelPlatform
+from .sip import PlatformSip
+
+
+def load_config(text: str) -> dict[str, Any]:
+    if os.path.exists(text):
+        with open(text, encoding="utf-8") as f:
+            text = f.read()
+    config = json.loads(text)
+    if not isinstance(config, dict) or not isinstance(config.get("account"), dict):
+        raise ValueError("config must be a JSON object with an 'account' object")
+    return config
+
+
+class Server:
+    def __init__(self, config: dict[str, Any], out: Any) -> None:
+        self.out = out
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.max_lifetime = float(config.get("max_lifetime", 300))
+        account = Account(**config["account"])
+        secret = bytes.fromhex(config["secret_hex"]) if config.get("secret_hex") else None
+        self.platform = ExotelPlatform([account], secret=secret)
+        names = list(config.get("subscribers", []))
+        for i in range(0, len(names), 10):
+            for status, body in self.platform.subscribers(account.sid).create_many(
+                    [{"subscriber_name": n} for n in names[i:i + 10]]):
+                if status != 201:
+                    raise ValueError(f"subscriber: {body}")
+        rate = config.get("rate_limit") or {}
+        self.sip = PlatformSip(self.platform, config.get("callee_uris") or {},
+                               account_sid=account.sid, rate_calls=int(rate.get("calls", 10)),
+                               rate_window=float(rate.get("window", 60)), on_event=self.say_event)
+
+    def say_event(self, ev: dict[str, Any]) -> None:
+        self.say(**ev)
+
+    def say(self, **obj: Any) -> None:
+        line = json.dumps(obj, default=str)
+        with self.lock:
+            try:
+                self.out.write(line + "\n")
+                self.out.flush()
+            except (BrokenPipeError, ValueError):
+                self.done.set()
+
+    def command(self, obj: dict[str, Any]) -> dict[str, Any]:
+        cmd = obj.get("cmd")
+        if cmd == "quit":
+            self.done.set()
+            return {}
+        if cmd == "route":
+            self.sip.callee_uris[str(obj["remote_id"])] = str(obj["uri"])
+            return {}
+        if cmd == "cdrs":
+            return {"cdrs": [r.to_dict() for r in self.platform.cdrs.all()]}
+        raise ValueError(f"unknown command {cmd!r}")
+
+    def stdin_loop(self) -> None:
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+                self.say(event="reply", cmd=obj.get("cmd"), ok=True, **self.command(obj))
+            except Exception as exc:  # noqa: BLE001
+                self.say(event="reply", cmd=None, ok=False, error=str(exc))
+            if self.done.is_set():
+                return
+        self.done.set()
+
+    def run(self) -> int:
+        self.platform.start()
+        try:
+            self.sip.start()
+        except BaseException:
+            self.platform.close()
+            raise
+        try:
+            sid = self.sip.account.sid
+            self.say(event="ready", sip_port=self.sip.port, sip_uri=self.sip.uri,
+                     platform_url=self.platform.base_url, api_url=self.platform.api_url(sid),
+                     account_sid=sid, pid=os.getpid())
+            threading.Thread(target=self.stdin_loop, name="sipserver-stdin", daemon=True).start()
+            deadline = time.monotonic() + self.max_lifetime
+            while not self.done.wait(0.1):
+                if time.monotonic() > deadline:
+                    self.say(event="error", error="max lifetime reached")
+                    break
+        finally:
+            self.done.set()
+            self.sip.close()
+            self.platform.close()
+        self.say(event="exit")
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m reference.platform.sipserver",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--config", required=True, help="JSON object, or a path to a JSON file")
+    args = ap.parse_args(argv)
+    config = load_config(args.config)
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w", buffering=1)  # pjlib prints to fd 1: keep ours private
+    os.dup2(2, 1)
+    server = Server(config, out)
+    signal.signal(signal.SIGTERM, lambda *_: server.done.set())
+    signal.signal(signal.SIGINT, lambda *_: server.done.set())
+    return server.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
