@@ -123,3 +123,15 @@ def test_the_node_example_client_passes_through_the_json_lines_protocol(
     assert code == 0, out
     assert " 0 failed" in out and " passed" in out
     assert "not-run" in out  # it honestly lacks CallKit, audio, logs, feedback
+
+
+def test_trace_dir_leaves_every_scenarios_trace_for_the_validator(
+        tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from spec.cli import main as exovoice
+
+    assert main(["--tags", "guide-4.8", "--trace-dir", str(tmp_path)]) == 0
+    traces = sorted(tmp_path.glob("*.jsonl"))
+    assert len(traces) == 9
+    capsys.readouterr()
+    assert exovoice(["validate", str(tmp_path)]) == 0
+    assert "9 traces: 9 conformant" in capsys.readouterr().out

@@ -86,6 +86,7 @@ class ScenarioContext:
     step_failed: bool = False
     verdict: Verdict | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    keep_trace: Path | None = None  # where to leave this scenario's trace (EXOVOICE_TRACE_DIR)
     _source: Any = None
     # lines the steps recorded themselves, which an adapter may also echo in its events: an
     # echo is recognised only until the next operation or stimulus begins
@@ -347,7 +348,8 @@ class ScenarioContext:
             pass
         text = self.trace_text()
         with tempfile.TemporaryDirectory() as d:
-            path = Path(d) / "scenario.jsonl"
+            path = self.keep_trace or Path(d) / "scenario.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             v = judge_file(path, Options(callkit=self.callkit))
         self.verdict = Verdict(v.violations[0] if v.violations else None, text, v.unusable)

@@ -28,6 +28,7 @@ from .adapter import Capability, ClientAdapter
 from .context import ProtocolError, ScenarioContext
 
 CLIENT_ENV = "EXOVOICE_CLIENT"
+TRACE_DIR_ENV = "EXOVOICE_TRACE_DIR"
 CLIENT_CMD_ENV = "EXOVOICE_CLIENT_CMD"
 CLIENTS_GROUP = "exovoice.clients"  # entry points: name -> ClientAdapter factory
 REPORT_KEY = pytest.StashKey[dict]()
@@ -101,6 +102,10 @@ def conform(request: pytest.FixtureRequest,
             client_adapter_factory: Callable[[], ClientAdapter]) -> Iterator[ScenarioContext]:
     label = os.environ.get(CLIENT_CMD_ENV) and "cmd" or os.environ.get(CLIENT_ENV) or "reference"
     ctx = ScenarioContext(client_adapter_factory, client_label=f"exovoice-conform:{label}")
+    keep = os.environ.get(TRACE_DIR_ENV)
+    if keep:  # every run can leave its traces, one file per scenario, for exovoice validate
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:120]
+        ctx.keep_trace = Path(keep) / f"{safe}.jsonl"
     report = request.node.stash.setdefault(REPORT_KEY, {})
     report["ctx"] = ctx
     yield ctx

@@ -117,6 +117,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only scenarios whose tags match, e.g. 'guide-4.8 and not needs-callkit'")
     p.add_argument("--junit-xml", type=Path, default=None, metavar="FILE")
     p.add_argument("--cucumber-json", type=Path, default=None, metavar="FILE")
+    p.add_argument("--trace-dir", type=Path, default=None, metavar="DIR",
+                   help="leave each scenario's trace (trace format v1) in DIR, for exovoice "
+                   "validate")
 
 
 def _fail(msg: str) -> int:
@@ -126,7 +129,7 @@ def _fail(msg: str) -> int:
 
 def run_conform(args: argparse.Namespace) -> int:
     from .adapter import AdapterError
-    from .plugin import CLIENT_CMD_ENV, CLIENT_ENV, features_dir, make_factory
+    from .plugin import CLIENT_CMD_ENV, CLIENT_ENV, TRACE_DIR_ENV, features_dir, make_factory
 
     try:
         features_dir()
@@ -166,8 +169,10 @@ def run_conform(args: argparse.Namespace) -> int:
     if args.cucumber_json:
         argv += [f"--cucumberjson={args.cucumber_json}"]
     collector = Collector()
-    saved = {k: os.environ.get(k) for k in (CLIENT_ENV, CLIENT_CMD_ENV)}
+    saved = {k: os.environ.get(k) for k in (CLIENT_ENV, CLIENT_CMD_ENV, TRACE_DIR_ENV)}
     os.environ[CLIENT_ENV] = args.client or "reference"
+    if args.trace_dir:
+        os.environ[TRACE_DIR_ENV] = str(args.trace_dir)
     if args.client_cmd:
         os.environ[CLIENT_CMD_ENV] = args.client_cmd
     else:
