@@ -14,7 +14,6 @@ from spec.vocabulary import (
     CallEndReason,
     CallIssue,
     CallState,
-    Network,
 )
 
 if TYPE_CHECKING:
@@ -45,8 +44,9 @@ class CallDetails:
 
 @dataclass(frozen=True)
 class CallStatistics:
-    """Guide 4.5: codec and QoS. The reference has no media, so the values are simulated
-    (a clean 20 ms Opus stream for the time the call has been established)."""
+    """Guide 4.5: codec and QoS, as the client's network measures them (simulated by
+    reference.simnet.SimNet: a clean 20 ms Opus stream for the time the call has been
+    established; measured on the RTP stream by reference.sipnet.SipNet)."""
 
     codec: str
     audioBitrate: int  # noqa: N815  bits/s
@@ -96,14 +96,13 @@ class Call:
     # --- the guide's operations ----------------------------------------------------------
     def answer(self) -> None:
         self._client._call_api(Api.answer.value, self)
-        if self._client.platform.auto_answer_media:
-            self._client._net_later(Network.net_answered.value)
+        self._client.network.answer(self)
 
     def hangup(self) -> None:
         was_ending = self._client._core.call_state() == CallState.ENDING
         self._client._call_api(Api.hangup.value, self)
         if not was_ending:
-            self._client._net_later(Network.net_bye_done.value)
+            self._client.network.end(self)
 
     def mute(self) -> None:
         self._client._call_api(Api.mute.value, self)
@@ -163,13 +162,17 @@ class Call:
                            self.established, self.ended)
 
     def getStatistics(self) -> CallStatistics:  # noqa: N802
-        secs = 0.0
-        if self._established_mono is not None:
-            end = self._ended_mono if self.ended else time.monotonic()
-            secs = max(0.0, end - self._established_mono)
-        packets = int(secs * 50)
-        return CallStatistics("opus", 32000, 4.0, 12.0, 40.0, 80.0, 0, 0.0, 0.0, packets,
-                              packets, packets * 80, packets * 80, 4.3 if packets else 0.0)
+        """What the client's network measures (reference.network.CallNetwork.statistics)."""
+        return self._client.network.statistics(self)
+
+    # --- beyond the guide ----------------------------------------------------------------
+    @property
+    def media_seconds(self) -> float:
+        """Seconds the call has been (or was) established; 0 before that."""
+        if self._established_mono is None:
+            return 0.0
+        end = self._ended_mono if self.ended else time.monotonic()
+        return max(0.0, end - self._established_mono)
 
     # --- the client's bookkeeping --------------------------------------------------------
     _ended_mono: float = 0.0

@@ -1,5 +1,7 @@
 """The guide's ExotelVoiceClient and CallController (guide 4.2, 4.3, 4.10), whose behaviour is
 the spec's statechart (see reference.core) over the simulated platform (reference.simnet).
+Calls go over the `network` given to the client (reference.network.CallNetwork): by default
+the simulated one (reference.simnet.SimNet), or real SIP/RTP (reference.sipnet.SipNet).
 
 Threads: API calls run on the caller's thread; network happenings, the phone's events and
 CallKit deliveries run on the client's dispatcher thread, which also calls the listeners, in
@@ -32,7 +34,8 @@ from .core import ExotelVoiceError, SpecCore
 from .dispatcher import Dispatcher
 from .listeners import CallListener, ExotelVoiceClientEventListener
 from .logstore import LogStore
-from .simnet import Platform
+from .network import CallNetwork, NetworkLink
+from .simnet import Platform, SimNet
 from .tokens import TokenError
 
 TAG = "ExotelVoiceClient"
@@ -59,9 +62,11 @@ class CallController:
 
 class ExotelVoiceClient:
     def __init__(self, *, callkit: bool = False, platform: Platform | None = None,
-                 trace: IO[str] | Path | str | None = None, settle_timeout: float = 5.0) -> None:
+                 trace: IO[str] | Path | str | None = None, settle_timeout: float = 5.0,
+                 network: CallNetwork | None = None) -> None:
         self.callkit = callkit
         self.platform = platform or Platform()
+        self.network: CallNetwork = network if network is not None else SimNet(self.platform)
         self.recorder = TraceRecorder(trace, callkit=callkit, client="exovoice-reference",
                                       sdk_version=SDK_VERSION, clock=time.time)
         self._core = SpecCore(self.recorder, callkit=callkit)
@@ -78,6 +83,12 @@ class ExotelVoiceClient:
         self._subscriber: str | None = None
         self._token: Any = None
         self.listener_errors: list[BaseException] = []
+        try:
+            self.network.attach(NetworkLink(self))
+        except BaseException:
+            self._dispatcher.close()
+            self.recorder.close()
+            raise
 
     # --- the guide's API -----------------------------------------------------------------
     def initialize(self, context: Any = None, hostname: str = "", subscriberName: str = "",  # noqa: N803
@@ -129,11 +140,14 @@ class ExotelVoiceClient:
         return True
 
     def reset(self) -> None:
+        call = self._latest
         live = self._core.call_state() not in (None, CallState.ENDED, CallState.ENDING)
         self._core.api(Api.reset.value, {})
         if live:
             self._net_later(Network.net_bye_done.value)
         self._later(lambda: self._emit(Callback.onDeinitialized.value))
+        if call is not None:
+            self.network.release(call)
 
     def stop(self) -> None:
         self._core.api(Api.stop.value, {})
@@ -157,8 +171,11 @@ class ExotelVoiceClient:
         return self._dispatcher.settle(self._settle_timeout if timeout is None else timeout)
 
     def close(self) -> None:
-        self._dispatcher.close()
-        self.recorder.close()
+        try:
+            self.network.close()
+        finally:
+            self._dispatcher.close()
+            self.recorder.close()
 
     def __enter__(self) -> "ExotelVoiceClient":
         return self
@@ -213,7 +230,7 @@ class ExotelVoiceClient:
         call = Call(self, call_id, CallDirection.OUTGOING, remote_id,
                     session_id=self.platform.new_session())
         self._adopt(call)
-        self._net_later(Network.net_call_sent.value)
+        self.network.place(call, remote_id, message, self._token)
         return call
 
     def _call_api(self, op: str, call: Call | None, params: dict[str, Any] | None = None) -> None:
@@ -228,6 +245,19 @@ class ExotelVoiceClient:
 
     def _net_later(self, cause: str, extra: dict[str, dict[str, Any]] | None = None) -> None:
         self._later(lambda: self._net_now(cause, extra))
+
+    def _net_of(self, cause: str, call: Call | None,
+                still: Callable[[], bool] | None = None) -> None:
+        """NetworkLink.post: `cause` on the dispatcher thread; a happening of `call` only
+        while `call` is the latest call and `still()` holds."""
+        if call is None:
+            self._net_later(cause)
+            return
+
+        def task() -> None:
+            if call is self._latest and (still is None or still()):
+                self._net_now(cause)
+        self._later(task)
 
     def _net_now(self, cause: str, extra: dict[str, dict[str, Any]] | None = None) -> None:
         call = self._latest

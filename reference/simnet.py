@@ -1,4 +1,6 @@
-"""The simulated platform and network the reference client talks to.
+"""The simulated platform and network the reference client talks to: `Platform` (tokens,
+pushes, sessions, registration and upload outcomes) and `SimNet`, the simulated
+reference.network.CallNetwork the client's calls go over by default.
 
 It decides the happenings the SDK would see without anyone acting (registration answered,
 INVITE reached the platform, BYE completed, push confirmed, upload done); every other
@@ -23,6 +25,8 @@ from typing import Any
 
 from spec.vocabulary import ErrorType, Network
 
+from .call import Call, CallStatistics
+from .network import NetworkLink
 from .tokens import TokenError, decode, sign
 
 PAYLOAD_VERSION = 1
@@ -135,3 +139,42 @@ class Platform:
         if self.fail_uploads or not self.network_up:
             return Network.net_upload_failed.value, {"error": ErrorType.UPLOAD_LOG_FAILURE.value}
         return Network.net_upload_done.value, {}
+
+
+class SimNet:
+    """The simulated network (reference.network.CallNetwork): it posts the happenings that
+    follow without anyone acting (net_call_sent after a dial, net_answered after an answer
+    while `platform.auto_answer_media`, net_bye_done after a hangup) and makes up statistics;
+    every other happening is a stimulus from the test."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self._link: NetworkLink | None = None
+
+    def attach(self, link: NetworkLink) -> None:
+        self._link = link
+
+    def _post(self, cause: str) -> None:
+        if self._link is not None:
+            self._link.post(cause)
+
+    def place(self, call: Call, remote_id: str, message: str | None, token: Any) -> None:
+        self._post(Network.net_call_sent.value)
+
+    def answer(self, call: Call) -> None:
+        if self.platform.auto_answer_media:
+            self._post(Network.net_answered.value)
+
+    def end(self, call: Call) -> None:
+        self._post(Network.net_bye_done.value)
+
+    def release(self, call: Call) -> None:
+        pass
+
+    def statistics(self, call: Call) -> CallStatistics:
+        packets = int(call.media_seconds * 50)
+        return CallStatistics("opus", 32000, 4.0, 12.0, 40.0, 80.0, 0, 0.0, 0.0, packets,
+                              packets, packets * 80, packets * 80, 4.3 if packets else 0.0)
+
+    def close(self) -> None:
+        pass

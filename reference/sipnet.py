@@ -28,12 +28,11 @@ What is real and what is still simulated:
 * Still simulated by ``reference.simnet.Platform``: registration (initialize), tokens, pushes,
   incoming calls, log upload. An INVITE arriving at this endpoint is refused with 480.
 
-The seam: ExotelVoiceClient hard-codes the simulated happenings that follow dial() (an
-immediate net_call_sent) and Call.hangup() (an immediate net_bye_done), so this module
-subclasses both (`SipVoiceClient._dial`, `SipNetCall.hangup`) instead of plugging in a network
-object. The seam that would make this composition: a ``network`` object given to the client
-with ``place(call, remoteId, message, token)``, ``end(call)``, ``answer(call)``,
-``statistics(call)`` and ``close()``, simnet's version posting the automatic happenings.
+The seam (reference.network): SipNet is the client's CallNetwork. The client asks the spec,
+then tells SipNet to place/end/release a call or measure it, and SipNet posts what SIP
+reports through the NetworkLink. Calls that are not SIP calls (incoming ones, from pushes)
+go to a simulated SimNet. ``SipVoiceClient(target)`` is ``ExotelVoiceClient(network=
+SipNet(target))`` keeping the SipNet as ``.sipnet``.
 """
 
 from __future__ import annotations
@@ -44,11 +43,12 @@ import time
 from typing import Any, Callable
 from urllib.parse import quote
 
-from spec.vocabulary import Api, CallDirection, CallState, ErrorType, Network
+from spec.vocabulary import Network
 
 from .call import Call, CallStatistics
 from .client import ExotelVoiceClient
-from .simnet import Platform
+from .network import CallNetwork, NetworkLink
+from .simnet import Platform, SimNet
 from .sip.endpoint import SipEndpoint, SipError, SipEvent
 from .sip.stats import CallStatistics as SipStats
 from .sip.stats import RtpWatch
@@ -77,32 +77,72 @@ class _Endpoint(SipEndpoint):
             listener(ev)
 
 
+class _Leg:
+    """The SIP side of one outgoing call."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.sip: Any = None  # reference.sip.call.SipCall once the INVITE was placed
+        self.confirmed = False
+        self.over = False  # DISCONNECTED
+        self.detached = False  # SIP happenings no longer reach the app
+        self.hangup_pending = False
+        self.lock = threading.Lock()
+
+    def attach(self, sip: Any) -> None:
+        with self.lock:
+            self.sip = sip
+            pending = self.hangup_pending
+        if pending:
+            self.hangup()
+
+    def hangup(self) -> bool:
+        """BYE/CANCEL; False when the SIP call was already over (nothing will follow)."""
+        with self.lock:
+            sip = self.sip
+            if sip is None:
+                self.hangup_pending = True
+                return True
+        try:
+            sip.hangup()
+            return True
+        except SipError:
+            return False
+
+
 class SipNet:
-    """The SIP side of one SipVoiceClient: a pjsua2 endpoint on `host`:`port` (0: ephemeral)
-    placing calls to `target`, plus the RTP watcher."""
+    """The client's network over SIP (reference.network.CallNetwork): a pjsua2 endpoint on
+    `host`:`port` (0: ephemeral) placing calls to `target`, plus the RTP watcher. Calls it did
+    not place (incoming ones) go to `fallback` (default: a SimNet of the client's platform)."""
 
     def __init__(self, target: str | Callable[[str], str], *, host: str = "127.0.0.1",
                  port: int = 0, user: str = "exovoice", rtp_lost_after: float = 0.5,
-                 media_timeout: float = 10.0, poll: float = 0.1, log_level: int = 0) -> None:
+                 media_timeout: float = 10.0, poll: float = 0.1, log_level: int = 0,
+                 fallback: CallNetwork | None = None) -> None:
         self.target = target
         self.rtp_lost_after = rtp_lost_after
         self.media_timeout = media_timeout
         self.poll = poll
         self.endpoint = _Endpoint(host=host, port=port, user=user, log_level=log_level)
-        self._client: SipVoiceClient | None = None
+        self.fallback = fallback
+        self._link: NetworkLink | None = None
         self._lock = threading.RLock()
-        self._by_handle: dict[str, SipNetCall] = {}
-        self._placing: SipNetCall | None = None
+        self._legs: dict[Call, _Leg] = {}
+        self._by_handle: dict[str, _Leg] = {}
+        self._placing: _Leg | None = None
         self._orphans: dict[str, list[SipEvent]] = {}  # events seen before place() bound them
         self._closing = False
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
     # --- life cycle ----------------------------------------------------------------------
-    def attach(self, client: "SipVoiceClient") -> None:
-        if self._client is not None:
+    def attach(self, link: NetworkLink) -> None:
+        if self._link is not None:
             raise RuntimeError("a SipNet serves one client")
-        self._client = client
+        self._link = link
+        if self.fallback is None:
+            self.fallback = SimNet(link.platform)
+        self.fallback.attach(link)
         self.endpoint.listener = self._on_event
         if not self.endpoint.running:
             self.endpoint.start()
@@ -115,42 +155,95 @@ class SipNet:
         return self.endpoint.uri
 
     def close(self) -> None:
-        """Stop watching, hang up (the happenings of that go nowhere), stop the endpoint."""
+        """Let the client settle, stop watching, hang up (the happenings of that go nowhere),
+        stop the endpoint."""
+        if self._link is not None:
+            self._link.settle()
         self._closing = True
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join(5)
             self._watcher = None
-        self.endpoint.stop()
-        self.endpoint.listener = None
+        try:
+            self.endpoint.stop()
+            self.endpoint.listener = None
+        finally:
+            if self.fallback is not None:
+                self.fallback.close()
 
     def uri_for(self, remote_id: str) -> str:
         return self.target(remote_id) if callable(self.target) else self.target
 
-    # --- calls ---------------------------------------------------------------------------
-    def place(self, call: "SipNetCall", message: str | None, token: Any) -> None:
+    # --- the client's calls --------------------------------------------------------------
+    def place(self, call: Call, remote_id: str, message: str | None, token: Any) -> None:
+        leg = _Leg(call)
+        with self._lock:
+            self._legs[call] = leg
         headers = {TOKEN_HEADER: "" if token is None else str(token),
-                   REMOTE_HEADER: quote(call.remote_id, safe="+@._-"),
+                   REMOTE_HEADER: quote(remote_id, safe="+@._-"),
                    SESSION_HEADER: call.session_id or ""}
         if message is not None:
             headers[MESSAGE_HEADER] = quote(message, safe=" +@._-,;:/?=")
         with self._lock:
-            self._placing = call  # CALLING is emitted inside makeCall, before it returns
+            self._placing = leg  # CALLING is emitted inside makeCall, before it returns
         try:
-            sip = self.endpoint.make_call(self.uri_for(call.remote_id), headers)
+            sip = self.endpoint.make_call(self.uri_for(remote_id), headers)
         except SipError:
-            self._post(call, Network.net_failure.value)
+            self._post(leg, Network.net_failure.value)
             sip = None
         finally:
             with self._lock:
                 self._placing = None
         if sip is not None:
             with self._lock:
-                self._by_handle[sip.handle] = call
+                self._by_handle[sip.handle] = leg
                 for ev in self._orphans.pop(sip.handle, []):  # in order, before newer ones
                     self._on_event(ev)
-            call._attach(sip)
+            leg.attach(sip)
 
+    def answer(self, call: Call) -> None:
+        leg = self._leg(call)
+        if leg is None:
+            self._sim().answer(call)
+
+    def end(self, call: Call) -> None:
+        leg = self._leg(call)
+        if leg is None:
+            self._sim().end(call)
+        elif not leg.hangup() and self._link is not None:
+            # The far end's BYE won the race: its happening found us ENDING and went nowhere.
+            self._link.post(Network.net_bye_done.value)
+
+    def release(self, call: Call) -> None:
+        leg = self._leg(call)
+        if leg is None:
+            self._sim().release(call)
+        elif not leg.detached:
+            leg.detached = True  # reset() already ends the call for the app
+            leg.hangup()
+
+    def statistics(self, call: Call) -> CallStatistics:
+        leg = self._leg(call)
+        if leg is None:
+            return self._sim().statistics(call)
+        st = None
+        if leg.sip is not None:
+            try:
+                st = leg.sip.stats()
+            except SipError:
+                st = None
+        return guide_statistics(st)
+
+    def _leg(self, call: Call) -> _Leg | None:
+        with self._lock:
+            return self._legs.get(call)
+
+    def _sim(self) -> CallNetwork:
+        if self.fallback is None:
+            raise RuntimeError("the SipNet serves no client")
+        return self.fallback
+
+    # --- SIP happenings ------------------------------------------------------------------
     def _on_event(self, ev: SipEvent) -> None:
         """On the pump thread: a SIP happening of one of our calls becomes a Network one."""
         if ev.kind == "incoming":
@@ -162,45 +255,46 @@ class SipNet:
         if ev.call is None:
             return
         with self._lock:
-            call = self._by_handle.get(ev.call)
-            if call is None and self._placing is not None:
-                call = self._by_handle[ev.call] = self._placing
-            if call is None:
+            leg = self._by_handle.get(ev.call)
+            if leg is None and self._placing is not None:
+                leg = self._by_handle[ev.call] = self._placing
+            if leg is None:
                 self._orphans.setdefault(ev.call, []).append(ev)
                 return
         if ev.kind == "state" and ev.get("state") == "CONFIRMED":
-            call._confirmed = True
+            leg.confirmed = True
         if ev.kind == "state" and ev.get("state") == "DISCONNECTED":
-            call._sip_over = True
+            leg.over = True
         net = ev.get("net")
         if net:
-            self._post(call, net)
+            self._post(leg, net)
 
-    def _post(self, call: "SipNetCall", cause: str) -> None:
-        client = self._client
-        if client is None or self._closing:
+    def _post(self, leg: _Leg, cause: str) -> None:
+        """`cause` reaches the client if `leg`'s call still matters when it is handled."""
+        link = self._link
+        if link is None or self._closing:
             return
         try:
-            client._later(lambda: client._net_for(call, cause))
+            link.post(cause, leg.call, still=lambda: not leg.detached)
         except RuntimeError:  # the client is closed
             pass
 
     # --- RTP watch -----------------------------------------------------------------------
     def _watch(self) -> None:
-        current: SipNetCall | None = None
+        current: _Leg | None = None
         watch = RtpWatch()
         started = False
         while not self._stop.wait(self.poll):
-            client = self._client
-            call = client._latest if client is not None else None
-            if not isinstance(call, SipNetCall) or call._sip is None or call._detached \
-                    or not call._confirmed or call._sip_over:
+            link = self._link
+            call = link.current_call() if link is not None else None
+            leg = self._leg(call) if call is not None else None
+            if leg is None or leg.sip is None or leg.detached or not leg.confirmed or leg.over:
                 continue
-            if call is not current:
-                current, started = call, False
+            if leg is not current:
+                current, started = leg, False
                 watch = RtpWatch(lost_after=self.rtp_lost_after, timeout_after=self.media_timeout)
             try:
-                st = call._sip.stats()
+                st = leg.sip.stats()
             except SipError:
                 continue
             if st is None:
@@ -209,64 +303,13 @@ class SipNet:
                 continue  # the far end has not started sending yet: that is no loss
             started = True
             for cause in watch.sample(time.monotonic(), st.rx_packets):
-                self._post(call, cause)
+                self._post(leg, cause)
                 if cause == Network.net_media_timeout.value:
-                    call._detached = True  # the call ended for the app: the BYE is ours
+                    leg.detached = True  # the call ended for the app: the BYE is ours
                     try:
-                        call._sip.hangup()
+                        leg.sip.hangup()
                     except SipError:
                         pass
-
-
-class SipNetCall(Call):
-    """A Call whose far end is a real SIP call."""
-
-    def __init__(self, *a: Any, **kw: Any) -> None:
-        super().__init__(*a, **kw)
-        self._sip: Any = None  # reference.sip.call.SipCall once the INVITE was placed
-        self._confirmed = False
-        self._sip_over = False
-        self._detached = False  # SIP happenings no longer reach the app
-        self._hangup_pending = False
-        self._sip_lock = threading.Lock()
-
-    def _attach(self, sip: Any) -> None:
-        with self._sip_lock:
-            self._sip = sip
-            pending = self._hangup_pending
-        if pending:
-            self._sip_hangup()
-
-    def _sip_hangup(self) -> bool:
-        """BYE/CANCEL; False when the SIP call was already over (nothing will follow)."""
-        with self._sip_lock:
-            sip = self._sip
-            if sip is None:
-                self._hangup_pending = True
-                return True
-        try:
-            sip.hangup()
-            return True
-        except SipError:
-            return False
-
-    def hangup(self) -> None:
-        was_ending = self._client._core.call_state() == CallState.ENDING
-        self._client._call_api(Api.hangup.value, self)
-        if was_ending:
-            return
-        if not self._sip_hangup():
-            # The far end's BYE won the race: its happening found us ENDING and went nowhere.
-            self._client._net_later(Network.net_bye_done.value)
-
-    def getStatistics(self) -> CallStatistics:  # noqa: N802
-        st = None
-        if self._sip is not None:
-            try:
-                st = self._sip.stats()
-            except SipError:
-                st = None
-        return guide_statistics(st)
 
 
 def guide_statistics(st: SipStats | None) -> CallStatistics:
@@ -301,50 +344,10 @@ class SipVoiceClient(ExotelVoiceClient):
     def __init__(self, sipnet: SipNet | str, *, callkit: bool = False,
                  platform: Platform | None = None, trace: Any = None,
                  settle_timeout: float = 5.0) -> None:
+        net = SipNet(sipnet) if isinstance(sipnet, str) else sipnet
         super().__init__(callkit=callkit, platform=platform, trace=trace,
-                         settle_timeout=settle_timeout)
-        self.sipnet = SipNet(sipnet) if isinstance(sipnet, str) else sipnet
-        try:
-            self.sipnet.attach(self)
-        except BaseException:
-            super().close()
-            raise
-
-    def _dial(self, remote_id: str, message: str | None) -> Call:
-        params: dict[str, Any] = {"remoteId": remote_id}
-        if message is not None:
-            params["message"] = message
-        down = not self.platform.network_up
-        call_id = f"c{self._next_id}"
-        self._core.api(Api.dial.value, params, call=call_id,
-                       own_error=ErrorType.NETWORK_ERROR.value if down else None,
-                       own_why="the network is lost")
-        self._new_id()
-        call = SipNetCall(self, call_id, CallDirection.OUTGOING, remote_id,
-                          session_id=self.platform.new_session())
-        self._adopt(call)
-        self.sipnet.place(call, message, self._token)
-        return call
-
-    def _net_for(self, call: "SipNetCall", cause: str) -> None:
-        """On the dispatcher thread: a happening of `call`'s SIP dialog, if it still matters."""
-        if call is not self._latest or call._detached:
-            return
-        self._net_now(cause)
-
-    def reset(self) -> None:
-        call = self._latest
-        super().reset()
-        if isinstance(call, SipNetCall) and not call._detached:
-            call._detached = True  # reset() already ends the call for the app
-            call._sip_hangup()
-
-    def close(self) -> None:
-        self.settle()
-        try:
-            self.sipnet.close()
-        finally:
-            super().close()
+                         settle_timeout=settle_timeout, network=net)
+        self.sipnet = net
 
 
-__all__ = ["SipNet", "SipNetCall", "SipVoiceClient", "e_model_mos", "guide_statistics"]
+__all__ = ["SipNet", "SipVoiceClient", "e_model_mos", "guide_statistics"]

@@ -448,3 +448,61 @@ def test_media_manual_keeps_answering_observable(trace: Path) -> None:
     finally:
         a.close()
     judged(trace)
+
+
+def test_network_seam_carries_the_calls(trace: Path) -> None:
+    """A network given to the client (reference.network.CallNetwork) is told what to do after
+    each accepted call operation, and what it posts through its link reaches the app."""
+    from reference.call import CallStatistics
+    from reference.network import NetworkLink
+    from reference.simnet import SimNet
+
+    class Spy(SimNet):
+        def __init__(self, platform: Platform) -> None:
+            super().__init__(platform)
+            self.asked: list[tuple[Any, ...]] = []
+            self.link: NetworkLink | None = None
+
+        def attach(self, link: NetworkLink) -> None:
+            super().attach(link)
+            self.link = link
+
+        def place(self, call: Call, remote_id: str, message: str | None, token: Any) -> None:
+            self.asked.append(("place", call.id, remote_id, message, token))
+            super().place(call, remote_id, message, token)
+
+        def end(self, call: Call) -> None:
+            self.asked.append(("end", call.id))
+            super().end(call)
+
+        def statistics(self, call: Call) -> CallStatistics:
+            self.asked.append(("statistics", call.id))
+            return super().statistics(call)
+
+        def close(self) -> None:
+            self.asked.append(("close",))
+
+    platform = Platform()
+    spy = Spy(platform)
+    client = ExotelVoiceClient(platform=platform, trace=trace, network=spy)
+    assert client.network is spy and spy.link is not None
+    rec = Recorder()
+    client.setEventListener(rec)
+    client.getCallController().setCallListener(rec)
+    init(client)
+    token = client._token
+    call = client.getCallController().dial("+918047112327", "hi")
+    assert client.settle()
+    assert spy.link.current_call() is call
+    spy.link.post("net_ringing", call)  # a happening of the current call reaches the app
+    spy.link.post("net_answered", call, still=lambda: False)  # one no longer wanted does not
+    assert client.settle()
+    assert rec.names()[-2:] == ["onCallInitiated", "onCallRinging"]
+    call.getStatistics()
+    call.hangup()
+    assert client.settle()
+    assert rec.names()[-1] == "onCallEnded"
+    client.close()
+    assert spy.asked == [("place", call.id, "+918047112327", "hi", token),
+                         ("statistics", call.id), ("end", call.id), ("close",)]
+    judged(trace)

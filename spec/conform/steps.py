@@ -31,7 +31,7 @@ from ..vocabulary import (
     Network,
 )
 from .adapter import Capability as Cap
-from .context import SETTLE, WAIT, ScenarioContext, not_run
+from .context import SETTLE, WAIT, ScenarioContext
 from .payload import PAYLOAD_VERSION
 
 

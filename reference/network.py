@@ -1,0 +1,84 @@
+"""The seam between the reference client and the network its calls go over.
+
+The client decides (by asking the spec) and the network carries: after an accepted API call
+the client tells its `CallNetwork` what to do with the call (place it, answer it, end it,
+let it go, measure it), and the network reports what then happens through the
+`NetworkLink` the client gave it, as spec.vocabulary.Network happenings that the client
+feeds to the spec on its dispatcher thread.
+
+Implementations: `reference.simnet.SimNet` (the simulated network: it posts the happenings
+the SDK would see without anyone acting, e.g. net_call_sent right after a dial) and
+`reference.sipnet.SipNet` (outgoing calls over real SIP/RTP with pjsua2).
+
+Registration, tokens, pushes and log upload are the platform's (reference.simnet.Platform),
+not this seam's; an incoming call is created by relaySessionData from a push and then goes
+through `answer`, `end`, `release` and `statistics` like an outgoing one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+if TYPE_CHECKING:
+    from .call import Call, CallStatistics
+    from .client import ExotelVoiceClient
+    from .simnet import Platform
+
+
+class NetworkLink:
+    """What a network may do to the client it serves (given to `CallNetwork.attach`)."""
+
+    def __init__(self, client: "ExotelVoiceClient") -> None:
+        self._client = client
+
+    @property
+    def platform(self) -> "Platform":
+        return self._client.platform
+
+    def current_call(self) -> "Call | None":
+        """The call the SDK's single call context holds (None: no call)."""
+        return self._client.latest_call
+
+    def post(self, cause: str, call: "Call | None" = None, *,
+             still: Callable[[], bool] | None = None) -> None:
+        """The Network happening `cause` arrives, on the client's dispatcher thread. When it
+        is `call`'s, it is dropped unless `call` is then still the current call and `still()`
+        (if given) is true. Raises RuntimeError when the client is closed."""
+        self._client._net_of(cause, call, still)
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until the client's dispatcher has nothing left to do."""
+        return self._client.settle(timeout)
+
+
+class CallNetwork(Protocol):
+    """What the client asks of the network its calls go over (see the module docstring).
+    Every method but `statistics` runs after the spec accepted the API call, on the
+    caller's thread."""
+
+    def attach(self, link: NetworkLink) -> None:
+        """Start serving the client behind `link` (once, from the client's constructor)."""
+
+    def place(self, call: "Call", remote_id: str, message: str | None, token: Any) -> None:
+        """dial(): set up the outgoing `call` to `remote_id`, authenticated by `token`."""
+
+    def answer(self, call: "Call") -> None:
+        """answer(): accept the incoming `call`."""
+
+    def end(self, call: "Call") -> None:
+        """hangup() of a call that was not already ending: BYE (CANCEL before an answer);
+        net_bye_done follows when it is done."""
+
+    def release(self, call: "Call") -> None:
+        """reset(): the SDK dropped `call` (the client itself posts the net_bye_done the
+        app sees); whatever the network still holds of it goes, silently."""
+
+    def statistics(self, call: "Call") -> "CallStatistics":
+        """getStatistics(): the call's media statistics (guide 4.5)."""
+        ...
+
+    def close(self) -> None:
+        """The client is closing: stop, and post nothing more."""
+
+
+__all__ = ["CallNetwork", "NetworkLink"]
