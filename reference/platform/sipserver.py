@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
 import time
@@ -34,6 +33,7 @@ from typing import Any
 from .accounts import Account
 from .server import ExotelPlatform
 from .sip import PlatformSip
+from ..sip.process import private_stdout, stop_on_signals
 
 
 def load_config(text: str) -> dict[str, Any]:
@@ -136,12 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", required=True, help="JSON object, or a path to a JSON file")
     args = ap.parse_args(argv)
     config = load_config(args.config)
-    sys.stdout.flush()
-    out = os.fdopen(os.dup(1), "w", buffering=1)  # pjlib prints to fd 1: keep ours private
-    os.dup2(2, 1)
-    server = Server(config, out)
-    signal.signal(signal.SIGTERM, lambda *_: server.done.set())
-    signal.signal(signal.SIGINT, lambda *_: server.done.set())
+    server = Server(config, private_stdout())
+    stop_on_signals(server.done)
     return server.run()
 
 

@@ -28,11 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
 import time
 from typing import Any
+
+from .process import private_stdout, stop_on_signals
 
 FINAL_CODES = {
     "busy": 486,
@@ -183,13 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-level", type=int, default=0)
     ap.add_argument("--max-lifetime", type=float, default=300.0, help="exit after this many s")
     args = ap.parse_args(argv)
-    # pjlib prints to fd 1 from libCreate on: keep the JSON channel on a private copy.
-    sys.stdout.flush()
-    out = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    peer = Peer(args, out)
-    signal.signal(signal.SIGTERM, lambda *_: peer.done.set())
-    signal.signal(signal.SIGINT, lambda *_: peer.done.set())
+    peer = Peer(args, private_stdout())
+    stop_on_signals(peer.done)
     return peer.run()
 
 
