@@ -5,9 +5,9 @@
     python3 run.py test    # the whole test suite
 
 Each command creates .venv (once), installs exovoice with its test dependencies into it
-(again only when pyproject.toml changed), makes sure Graphviz's `dot` exists (installing the
-Debian package when running as root, otherwise exiting 2 with the one-line instruction), then
-runs. Only the standard library is used here, so it runs before anything is installed.
+(again only when pyproject.toml changed), makes sure the system tools exist (Graphviz's `dot`
+and sipp, installed from Debian's packages graphviz and sip-tester when running as root,
+otherwise exiting 2 with the one-line instruction), then runs. Only the standard library is used here, so it runs before anything is installed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".exovoice-installed"
 
 # Debian packages the project needs, by the command that proves each is there.
-SYSTEM_TOOLS = {"dot": "graphviz"}
+SYSTEM_TOOLS = {"dot": "graphviz", "sipp": "sip-tester"}
 
 
 def say(msg: str) -> None:
