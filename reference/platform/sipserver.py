@@ -33,7 +33,7 @@ from typing import Any
 from .accounts import Account
 from .server import ExotelPlatform
 from .sip import PlatformSip
-from ..sip.process import private_stdout, stop_on_signals
+from ..sip.process import JsonLines, private_stdout, stop_on_signals
 
 
 def load_config(text: str) -> dict[str, Any]:
@@ -49,8 +49,8 @@ def load_config(text: str) -> dict[str, Any]:
 class Server:
     def __init__(self, config: dict[str, Any], out: Any) -> None:
         self.out = out
-        self.lock = threading.Lock()
         self.done = threading.Event()
+        self.channel = JsonLines(out, self.done)
         self.max_lifetime = float(config.get("max_lifetime", 300))
         account = Account(**config["account"])
         secret = bytes.fromhex(config["secret_hex"]) if config.get("secret_hex") else None
@@ -70,13 +70,7 @@ class Server:
         self.say(**ev)
 
     def say(self, **obj: Any) -> None:
-        line = json.dumps(obj, default=str)
-        with self.lock:
-            try:
-                self.out.write(line + "\n")
-                self.out.flush()
-            except (BrokenPipeError, ValueError):
-                self.done.set()
+        self.channel.say(**obj)
 
     def command(self, obj: dict[str, Any]) -> dict[str, Any]:
         cmd = obj.get("cmd")

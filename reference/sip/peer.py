@@ -33,7 +33,7 @@ import threading
 import time
 from typing import Any
 
-from .process import private_stdout, stop_on_signals
+from .process import JsonLines, private_stdout, stop_on_signals
 
 FINAL_CODES = {
     "busy": 486,
@@ -52,19 +52,13 @@ class Peer:
 
         self.args = args
         self.out = out
-        self.lock = threading.Lock()
         self.done = threading.Event()
+        self.channel = JsonLines(out, self.done)
         self.ep = SipEndpoint(port=args.port, user=args.user, log_level=args.log_level)
         self.latest: str | None = None
 
     def say(self, **obj: Any) -> None:
-        line = json.dumps(obj, default=str)
-        with self.lock:
-            try:
-                self.out.write(line + "\n")
-                self.out.flush()
-            except (BrokenPipeError, ValueError):
-                self.done.set()
+        self.channel.say(**obj)
 
     def later(self, delay: float, fn, *a) -> None:
         def go():

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import threading
-from typing import IO
+from typing import IO, Any
 
 
 def private_stdout() -> IO[str]:
@@ -22,3 +23,22 @@ def stop_on_signals(done: threading.Event) -> None:
     """SIGTERM and SIGINT ask the main loop to finish (and destroy pjsua2 in order)."""
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+
+
+class JsonLines:
+    """One JSON object a line on the process's private stdout, from any thread. A reader that
+    went away ends the process (`done` is set) instead of raising in a pjsua2 callback."""
+
+    def __init__(self, out: IO[str], done: threading.Event) -> None:
+        self.out = out
+        self.done = done
+        self.lock = threading.Lock()
+
+    def say(self, **obj: Any) -> None:
+        line = json.dumps(obj, default=str)
+        with self.lock:
+            try:
+                self.out.write(line + "\n")
+                self.out.flush()
+            except (BrokenPipeError, ValueError):
+                self.done.set()
