@@ -85,18 +85,7 @@ class Server:
         raise ValueError(f"unknown command {cmd!r}")
 
     def stdin_loop(self) -> None:
-        for line in sys.stdin:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-                self.say(event="reply", cmd=obj.get("cmd"), ok=True, **self.command(obj))
-            except Exception as exc:  # noqa: BLE001
-                self.say(event="reply", cmd=None, ok=False, error=str(exc))
-            if self.done.is_set():
-                return
-        self.done.set()
+        self.channel.serve(self.command)
 
     def run(self) -> int:
         self.platform.start()

@@ -26,7 +26,6 @@ stops the peer cleanly (calls hung up, libDestroy); the last line is ``{"event":
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
@@ -132,19 +131,7 @@ class Peer:
         return {"call": handle}
 
     def stdin_loop(self) -> None:
-        for line in sys.stdin:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-                reply = self.command(obj)
-                self.say(event="reply", cmd=obj.get("cmd"), ok=True, **reply)
-            except Exception as exc:  # noqa: BLE001
-                self.say(event="reply", cmd=None, ok=False, error=str(exc))
-            if self.done.is_set():
-                return
-        self.done.set()  # EOF: our parent went away
+        self.channel.serve(self.command)
 
     def run(self) -> int:
         self.ep.start()

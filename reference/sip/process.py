@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 
 def private_stdout() -> IO[str]:
@@ -42,3 +42,19 @@ class JsonLines:
                 self.out.flush()
             except (BrokenPipeError, ValueError):
                 self.done.set()
+
+    def serve(self, command: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Answer JSON commands from stdin, one a line, with a `reply` event each, until
+        `done` is set or stdin ends (the parent went away)."""
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+                self.say(event="reply", cmd=obj.get("cmd"), ok=True, **command(obj))
+            except Exception as exc:  # noqa: BLE001
+                self.say(event="reply", cmd=None, ok=False, error=str(exc))
+            if self.done.is_set():
+                return
+        self.done.set()
