@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import queue
 import socket
-import threading
 from datetime import datetime
 
 import pytest
@@ -21,14 +20,6 @@ from reference.simnet import Platform as SimPlatform
 SID = "acme1"
 # the guide's example: Sat, 23 Nov 2019 22:00:37 (IST)
 GUIDE_TIME = datetime(2019, 11, 23, 22, 0, 37, tzinfo=IST).timestamp()
-
-
-@pytest.fixture
-def no_leaks():
-    before = set(threading.enumerate())
-    yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not leaked, f"threads left running: {leaked}"
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import urllib.error
 import urllib.request
 
@@ -18,14 +17,6 @@ from spec.vocabulary import ErrorType
 
 SID, KEY, TOKEN = "acme1", "apikey1", "apitoken1"
 NOVOIP = "novoip1"
-
-
-@pytest.fixture
-def no_leaks():
-    before = set(threading.enumerate())
-    yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not leaked, f"threads left running: {leaked}"
 
 
 @pytest.fixture
