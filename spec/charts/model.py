@@ -18,7 +18,14 @@ from statemachine.orderedset import OrderedSet
 
 from .. import rules as R
 from ..base import SpecChart, SpecViolation, TransitionSpec, transition_id
-from ..vocabulary import CALL_CALLBACKS, OBSERVABLE_EVENTS, CallDirection, CallState, Kind
+from ..vocabulary import (
+    CALL_CALLBACKS,
+    INTERNAL_EVENTS,
+    OBSERVABLE_EVENTS,
+    CallDirection,
+    CallState,
+    Kind,
+)
 from .calls import call_ref_problem, started
 from .call_state import LIVE, SYSTEM_STATE, CallGuards, CallRegion
 from .callkit import CallKitGuards, CallKitRegion, PushKitRegion
@@ -59,6 +66,7 @@ class Vars:
 
 
 
+_INTERNAL = frozenset(INTERNAL_EVENTS)
 _ALLOWED: dict[tuple, tuple[str, ...]] = {}  # key -> allowed events (a pure function of it)
 
 
@@ -154,7 +162,7 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
             if k in seen:
                 continue
             seen[k] = snap
-            for ev in self._internal:
+            for ev in INTERNAL_EVENTS:
                 self.restore(snap)
                 try:
                     self._fire(ev)
@@ -192,7 +200,7 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
         `result` is "ok" or the ErrorType of a refused API call; `params` the line's args.
         """
         params = dict(params or {})
-        if event not in OBSERVABLE_EVENTS and event not in self._internal:
+        if event not in OBSERVABLE_EVENTS and event not in _INTERNAL:
             raise SpecViolation(event, self.leaf_states(), [], "not an event of the spec")
         if OBSERVABLE_EVENTS.get(event) == Kind.CALLKIT and not self.v.callkit:
             raise SpecViolation(event, self.leaf_states(), [R.CK_MODE],
@@ -251,12 +259,6 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
         if problem is not None:
             raise SpecViolation(event, self.leaf_states(), [problem[0]], problem[1])
 
-    @property
-    def _internal(self) -> frozenset[str]:
-        from ..vocabulary import INTERNAL_EVENTS
-
-        return frozenset(INTERNAL_EVENTS)
-
     @classmethod
     def _home_rules(cls, event: str) -> list[R.Rule]:
         """The rules of every transition the event could take anywhere: what it needs."""
@@ -277,7 +279,7 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
             return list(cached)
         out = []
         here = self.snapshot()
-        for name in list(OBSERVABLE_EVENTS) + list(self._internal):
+        for name in (*OBSERVABLE_EVENTS, *INTERNAL_EVENTS):
             try:
                 self._fire(name, params=self._probe_params(name))
             except SpecViolation:
