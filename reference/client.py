@@ -136,7 +136,10 @@ class ExotelVoiceClient:
         call = Call(self, self._new_id(), CallDirection.INCOMING, push.caller_id,
                     session_id=push.session_id)
         self._adopt(call)
-        self._net_later(self.platform.relay_outcome(push), extra=missed)
+        outcome = self.platform.relay_outcome(push)
+        self._net_later(outcome, extra=missed)
+        if outcome == Network.net_push_valid.value:
+            self.network.receive(call, self._token)
         return True
 
     def reset(self) -> None:
@@ -247,16 +250,17 @@ class ExotelVoiceClient:
         self._later(lambda: self._net_now(cause, extra))
 
     def _net_of(self, cause: str, call: Call | None,
-                still: Callable[[], bool] | None = None) -> None:
+                still: Callable[[], bool] | None = None,
+                extra: dict[str, dict[str, Any]] | None = None) -> None:
         """NetworkLink.post: `cause` on the dispatcher thread; a happening of `call` only
         while `call` is the latest call and `still()` holds."""
         if call is None:
-            self._net_later(cause)
+            self._net_later(cause, extra)
             return
 
         def task() -> None:
             if call is self._latest and (still is None or still()):
-                self._net_now(cause)
+                self._net_now(cause, extra)
         self._later(task)
 
     def _net_now(self, cause: str, extra: dict[str, dict[str, Any]] | None = None) -> None:

@@ -11,8 +11,9 @@ the SDK would see without anyone acting, e.g. net_call_sent right after a dial) 
 `reference.sipnet.SipNet` (outgoing calls over real SIP/RTP with pjsua2).
 
 Registration, tokens, pushes and log upload are the platform's (reference.simnet.Platform),
-not this seam's; an incoming call is created by relaySessionData from a push and then goes
-through `answer`, `end`, `release` and `statistics` like an outgoing one.
+not this seam's; an incoming call is created by relaySessionData from a push, given to
+`receive`, and then goes through `answer`, `end`, `release` and `statistics` like an
+outgoing one.
 """
 
 from __future__ import annotations
@@ -40,11 +41,13 @@ class NetworkLink:
         return self._client.latest_call
 
     def post(self, cause: str, call: "Call | None" = None, *,
-             still: Callable[[], bool] | None = None) -> None:
+             still: Callable[[], bool] | None = None,
+             extra: dict[str, dict[str, Any]] | None = None) -> None:
         """The Network happening `cause` arrives, on the client's dispatcher thread. When it
         is `call`'s, it is dropped unless `call` is then still the current call and `still()`
-        (if given) is true. Raises RuntimeError when the client is closed."""
-        self._client._net_of(cause, call, still)
+        (if given) is true. `extra`: the callbacks' arguments by callback name (e.g. the
+        error of onAuthenticationFailure). Raises RuntimeError when the client is closed."""
+        self._client._net_of(cause, call, still, extra)
 
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until the client's dispatcher has nothing left to do."""
@@ -61,6 +64,10 @@ class CallNetwork(Protocol):
 
     def place(self, call: "Call", remote_id: str, message: str | None, token: Any) -> None:
         """dial(): set up the outgoing `call` to `remote_id`, authenticated by `token`."""
+
+    def receive(self, call: "Call", token: Any) -> None:
+        """relaySessionData() accepted a fresh push: `call` is the incoming call it announces
+        (not yet answered); fetch its media leg from the platform, authenticated by `token`."""
 
     def answer(self, call: "Call") -> None:
         """answer(): accept the incoming `call`."""

@@ -161,6 +161,9 @@ class SimNet:
     def place(self, call: Call, remote_id: str, message: str | None, token: Any) -> None:
         self._post(Network.net_call_sent.value)
 
+    def receive(self, call: Call, token: Any) -> None:
+        pass  # the simulated call has no media leg to fetch
+
     def answer(self, call: Call) -> None:
         if self.platform.auto_answer_media:
             self._post(Network.net_answered.value)

@@ -25,13 +25,26 @@ What is real and what is still simulated:
   ``RtpWatch``: a stall gives net_rtp_lost (onMediaDisrupted), packets again net_rtp_restored
   (onCallEstablished), a long stall net_media_timeout (onCallEnded MEDIA_TIMEOUT, and the SDK
   then sends BYE itself).
-* Still simulated by ``reference.simnet.Platform``: registration (initialize), tokens, pushes,
-  incoming calls, log upload. An INVITE arriving at this endpoint is refused with 480.
+* Incoming calls (with ``sessions_url``, the platform account's API URL): relaySessionData(push)
+  announces the call (onIncomingCall) and SipNet takes the push's session from the platform
+  (``POST <sessions_url>/sessions/<sessionId>/take``, bearer access token, this endpoint's
+  contact); the platform then INVITEs us with ``X-Exotel-Session``. That INVITE is bound to
+  the call and rung (180); answer() answers it 200 (CONFIRMED: net_answered,
+  onCallEstablished), hangup() declines it (603) or BYEs it; the caller's CANCEL or BYE is
+  net_remote_hangup. An answer or hangup before the INVITE arrived is applied when it does.
+  A take the platform refuses ends the call (net_remote_hangup: the caller is gone), and a
+  refused token also gives net_token_rejected (onAuthenticationFailure). An INVITE for no
+  session we took is refused with 480. Without ``sessions_url`` incoming calls are simulated.
+* A 403 to our INVITE whose reason names AUTHENTICATION_INVALID_TOKEN or
+  AUTHENTICATION_EXPIRED_TOKEN (reference.platform.sip) ends the call (onCallFailed) and
+  gives net_token_rejected with that error (onAuthenticationFailure).
+* Still simulated by ``reference.simnet.Platform``: registration (initialize, checked with the
+  platform's token-signing secret), log upload.
 
 The seam (reference.network): SipNet is the client's CallNetwork. The client asks the spec,
 then tells SipNet to place/end/release a call or measure it, and SipNet posts what SIP
-reports through the NetworkLink. Calls that are not SIP calls (incoming ones, from pushes)
-go to a simulated SimNet. ``SipVoiceClient(target)`` is ``ExotelVoiceClient(network=
+reports through the NetworkLink. Calls that are not SIP calls (incoming ones without a
+``sessions_url``) go to a simulated SimNet. ``SipVoiceClient(target)`` is ``ExotelVoiceClient(network=
 SipNet(target))`` keeping the SipNet as ``.sipnet``.
 """
 
@@ -43,11 +56,12 @@ import time
 from typing import Any, Callable
 from urllib.parse import quote
 
-from spec.vocabulary import Network
+from spec.vocabulary import Callback, ErrorType, Network
 
 from .call import Call, CallStatistics
 from .client import ExotelVoiceClient
 from .network import CallNetwork, NetworkLink
+from .platform.httputil import request
 from .simnet import Platform, SimNet
 from .sip.endpoint import SipEndpoint, SipError, SipEvent
 from .sip.stats import CallStatistics as SipStats
@@ -57,6 +71,12 @@ TOKEN_HEADER = "X-Exotel-Access-Token"
 MESSAGE_HEADER = "X-Exotel-Message"
 REMOTE_HEADER = "X-Exotel-Remote-Id"
 SESSION_HEADER = "X-Exotel-Session"
+AUTH_ERRORS = (ErrorType.AUTHENTICATION_INVALID_TOKEN.value,
+               ErrorType.AUTHENTICATION_EXPIRED_TOKEN.value)
+# What SIP may tell the app about a call it received: the rest (ringing, connecting) is the
+# caller's side of the INVITE, not a happening of the callee's call.
+INCOMING_NET = frozenset({Network.net_answered.value, Network.net_remote_hangup.value,
+                          Network.net_bye_done.value, Network.net_failure.value})
 
 
 class _Endpoint(SipEndpoint):
@@ -78,10 +98,12 @@ class _Endpoint(SipEndpoint):
 
 
 class _Leg:
-    """The SIP side of one outgoing call."""
+    """The SIP side of one call (outgoing, or incoming from a relayed push)."""
 
-    def __init__(self, call: Call) -> None:
+    def __init__(self, call: Call, *, incoming: bool = False) -> None:
         self.call = call
+        self.incoming = incoming
+        self.answer_pending = False  # answer() before the platform's INVITE arrived
         self.sip: Any = None  # reference.sip.call.SipCall once the INVITE was placed
         self.confirmed = False
         self.over = False  # DISCONNECTED
@@ -118,8 +140,11 @@ class SipNet:
     def __init__(self, target: str | Callable[[str], str], *, host: str = "127.0.0.1",
                  port: int = 0, user: str = "exovoice", rtp_lost_after: float = 0.5,
                  media_timeout: float = 10.0, poll: float = 0.1, log_level: int = 0,
-                 fallback: CallNetwork | None = None) -> None:
+                 fallback: CallNetwork | None = None, sessions_url: str | None = None,
+                 http_timeout: float = 5.0) -> None:
         self.target = target
+        self.sessions_url = sessions_url.rstrip("/") if sessions_url else None
+        self.http_timeout = http_timeout
         self.rtp_lost_after = rtp_lost_after
         self.media_timeout = media_timeout
         self.poll = poll
@@ -131,6 +156,8 @@ class SipNet:
         self._by_handle: dict[str, _Leg] = {}
         self._placing: _Leg | None = None
         self._orphans: dict[str, list[SipEvent]] = {}  # events seen before place() bound them
+        self._awaiting: dict[str, _Leg] = {}  # session id -> incoming leg taken, no INVITE yet
+        self._takers: list[threading.Thread] = []
         self._closing = False
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -161,6 +188,9 @@ class SipNet:
             self._link.settle()
         self._closing = True
         self._stop.set()
+        for t in self._takers:
+            t.join(self.http_timeout + 1)
+        self._takers = []
         if self._watcher is not None:
             self._watcher.join(5)
             self._watcher = None
@@ -201,15 +231,73 @@ class SipNet:
                     self._on_event(ev)
             leg.attach(sip)
 
+    def receive(self, call: Call, token: Any) -> None:
+        if self.sessions_url is None or not call.session_id:
+            self._sim().receive(call, token)
+            return
+        leg = _Leg(call, incoming=True)
+        with self._lock:
+            self._legs[call] = leg
+            self._awaiting[call.session_id] = leg
+        taker = threading.Thread(target=self._take, args=(leg, call.session_id, token),
+                                 name="sipnet-take", daemon=True)
+        self._takers = [t for t in self._takers if t.is_alive()] + [taker]
+        taker.start()
+
+    def _take(self, leg: _Leg, session: str, token: Any) -> None:
+        """Off the client's threads: ask the platform for the session's INVITE."""
+        url = f"{self.sessions_url}/sessions/{quote(session, safe='')}/take"
+        got = request("POST", url, body={"contact": self.uri}, timeout=self.http_timeout,
+                      headers={"Authorization": f"Bearer {'' if token is None else token}"})
+        if got.status == 202:
+            return
+        with self._lock:
+            self._awaiting.pop(session, None)
+        message = ""
+        try:
+            message = str((got.json() or {}).get("message", ""))
+        except (ValueError, AttributeError):
+            pass
+        leg.over = True
+        self._post(leg, Network.net_remote_hangup.value)
+        error = next((e for e in AUTH_ERRORS if e in message), None)
+        if got.status == 401 and error is not None:
+            self._post_auth_failure(error)
+
+    def _post_auth_failure(self, error: str) -> None:
+        link = self._link
+        if link is None or self._closing:
+            return
+        try:
+            link.post(Network.net_token_rejected.value,
+                      extra={Callback.onAuthenticationFailure.value: {"error": error}})
+        except RuntimeError:
+            pass
+
     def answer(self, call: Call) -> None:
         leg = self._leg(call)
         if leg is None:
             self._sim().answer(call)
+            return
+        with leg.lock:
+            sip = leg.sip
+            if sip is None:
+                leg.answer_pending = True
+                return
+        try:
+            sip.answer(200)
+        except SipError:
+            pass  # the caller went away meanwhile: its DISCONNECTED follows
 
     def end(self, call: Call) -> None:
         leg = self._leg(call)
         if leg is None:
             self._sim().end(call)
+        elif leg.incoming and leg.sip is None:
+            # Declined before the platform's INVITE came: it will be refused on arrival.
+            leg.detached = True
+            if self._link is not None:
+                self._link.post(Network.net_bye_done.value)
         elif not leg.hangup() and self._link is not None:
             # The far end's BYE won the race: its happening found us ENDING and went nowhere.
             self._link.post(Network.net_bye_done.value)
@@ -247,10 +335,7 @@ class SipNet:
     def _on_event(self, ev: SipEvent) -> None:
         """On the pump thread: a SIP happening of one of our calls becomes a Network one."""
         if ev.kind == "incoming":
-            try:  # no incoming calls over SIP yet: refuse them
-                self.endpoint.handles[ev.call].answer(480)
-            except SipError:
-                pass
+            self._on_invite(ev)
             return
         if ev.call is None:
             return
@@ -266,8 +351,36 @@ class SipNet:
         if ev.kind == "state" and ev.get("state") == "DISCONNECTED":
             leg.over = True
         net = ev.get("net")
-        if net:
+        if net and (not leg.incoming or net in INCOMING_NET):
             self._post(leg, net)
+        if (net == Network.net_failure.value and not leg.incoming and ev.get("code") == 403
+                and ev.get("reason") in AUTH_ERRORS):
+            self._post_auth_failure(ev.get("reason"))
+
+    def _on_invite(self, ev: SipEvent) -> None:
+        """The platform's INVITE for a session we took (else 480)."""
+        headers: dict[str, str] = ev.get("headers") or {}
+        sip = self.endpoint.handles.get(ev.call or "")
+        if sip is None:
+            return
+        with self._lock:
+            leg = self._awaiting.pop(headers.get(SESSION_HEADER, ""), None)
+            if leg is not None and not leg.detached and self._link is not None:
+                self._by_handle[sip.handle] = leg
+            else:
+                leg = None
+        try:
+            if leg is None:
+                sip.answer(480)
+                return
+            with leg.lock:
+                leg.sip = sip
+                answer = leg.answer_pending
+            sip.ring()
+            if answer:
+                sip.answer(200)
+        except SipError:
+            pass  # the platform cancelled meanwhile: DISCONNECTED follows
 
     def _post(self, leg: _Leg, cause: str) -> None:
         """`cause` reaches the client if `leg`'s call still matters when it is handled."""
@@ -341,7 +454,7 @@ class SipVoiceClient(ExotelVoiceClient):
     """ExotelVoiceClient whose outgoing calls go over SIP (see the module docstring).
     `sipnet` is a SipNet or a target SIP URI; the client starts it and close() stops it."""
 
-    def __init__(self, sipnet: SipNet | str, *, callkit: bool = False,
+    def __init__(self, sipnet: "SipNet | str", *, callkit: bool = False,
                  platform: Platform | None = None, trace: Any = None,
                  settle_timeout: float = 5.0) -> None:
         net = SipNet(sipnet) if isinstance(sipnet, str) else sipnet

@@ -238,7 +238,10 @@ def test_token_not_signed_by_the_platform_is_refused(world, client_for):
         time.sleep(0.05)
     print("tampered token: caller callbacks", rec.names()[1:],
           client.getCallController().getLatestCallDetails().callEndReason)
-    assert rec.names()[1:] == ["onCallInitiated", "onCallEnded"]
+    assert rec.names()[1:] == ["onCallInitiated", "onCallEnded", "onAuthenticationFailure"]
+    assert rec.wait("onAuthenticationFailure")[0].error_type == \
+        ErrorType.AUTHENTICATION_INVALID_TOKEN
+    assert not client.isInitialized()  # the SDK must be initialized again, with a new token
     assert client.getCallController().getLatestCallDetails().callEndReason == \
         CallEndReason.FAILURE
     assert len(world["backend"].dial_whom_requests) == n_dial  # never routed
@@ -273,6 +276,10 @@ def test_rate_limit_gives_congestion(world, tmp_path):
         client.getCallController().dial("bob")
         rec.wait("onCallEnded")
         assert server.expect(lambda e: e["event"] == "refused")["code"] == 403
+        rec.wait("onAuthenticationFailure")  # the forged token: initialize again
+        client.initialize(hostname="127.0.0.1", subscriberName="alice",
+                          subscriberToken=forger.issue_token("alice"))
+        rec.wait("onInitializationSuccess", count=2)
         client.getCallController().dial("bob")
         _call, error = rec.wait("onCallFailed")
         assert error.error_type == ErrorType.CONGESTION_ERROR
@@ -282,3 +289,136 @@ def test_rate_limit_gives_congestion(world, tmp_path):
     finally:
         client.close()
         assert server.close() == 0
+
+
+def test_expired_token_is_an_authentication_failure(world, client_for):
+    """The token the platform issued, re-signed with its exp in the past: the platform says
+    EXPIRED (not INVALID), and the caller's app hears onAuthenticationFailure with it."""
+    from reference.tokens import decode, sign
+
+    good = world["api"].token("alice", "alice-phone").json()["subscriber_token"]["access_token"]
+    claims = dict(decode(good, world["secret"]).claims, exp=time.time() + 1.0)
+    client, rec, trace = client_for(sign(claims, world["secret"]))
+    time.sleep(1.2)  # registered while valid; expired by the time of the call
+    client.getCallController().dial("bob")
+    refused = server_event(world, "refused")
+    assert refused["code"] == 403 and "AUTHENTICATION_EXPIRED_TOKEN" in refused["reason"]
+    err = rec.wait("onAuthenticationFailure")[0]
+    assert err.error_type == ErrorType.AUTHENTICATION_EXPIRED_TOKEN
+    assert "onCallEstablished" not in rec.names()
+    verdict = judge(client, trace)
+    assert verdict.conformant is True, verdict.violations
+
+
+@pytest.fixture
+def callee_for(world, tmp_path):
+    """callee_for(name) -> (client, listener, trace, device): `name` signed in with a platform
+    token on an in-process SipVoiceClient that takes its pushed sessions from the platform."""
+    from reference.simnet import Platform
+    from reference.sipnet import SipNet, SipVoiceClient
+
+    made = []
+
+    def make(name: str, device_id: str):
+        device = world["backend"].push_channel.register(name, device_id)
+        device.pending()  # forget earlier pushes
+        token = world["api"].token(name, device_id).json()["subscriber_token"]["access_token"]
+        trace = tmp_path / f"callee{len(made)}.jsonl"
+        net = SipNet(world["server"].uri, sessions_url=world["server"].ready["api_url"])
+        client = SipVoiceClient(net, trace=trace, platform=Platform(secret=world["secret"]))
+        made.append(client)
+        rec = Listener()
+        client.setEventListener(rec)
+        client.getCallController().setCallListener(rec)
+        client.initialize(hostname="127.0.0.1", subscriberName=name, subscriberToken=token)
+        rec.wait("onInitializationSuccess")
+        return client, rec, trace, device
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def ended_cdr(world, call_sid: str) -> dict:
+    return world["server"].expect(lambda e: e["event"] == "call-ended"
+                                  and e["cdr"]["call_sid"] == call_sid, 10)["cdr"]
+
+
+def caller_token(world) -> str:
+    resp = world["api"].token("alice", "alice-phone")
+    return resp.json()["subscriber_token"]["access_token"]
+
+
+def relay_next_push(client, device, name: str) -> None:
+    """What the app does with a push: relay it when it is for the signed-in subscriber."""
+    from reference.backend.pushchannel import app_should_relay, relay_data
+
+    push = device.receive(timeout=5)
+    assert app_should_relay(push, name), push
+    assert client.relaySessionData(relay_data(push)) is True
+
+
+def test_callee_sdk_takes_the_session_and_is_bridged(world, callee_for):
+    """The whole incoming path over real SIP: a caller (a peer process with alice's token)
+    dials the exophone; Dial Whom routes to erin (no configured URI), the push reaches erin's
+    device, the app relays it, erin's SDK takes the session, the platform INVITEs erin's
+    endpoint, erin answers, both legs are bridged, the caller hangs up."""
+    world["backend"].routing.by_custom_field["toerin"] = "erin"
+    world["api"].create([{"subscriber_name": "erin"}])
+    client, rec, trace, device = callee_for("erin", "erin-phone")
+    caller = world["bob"]  # any SIP party can be the caller: the token is what counts
+    caller.send("call", uri=f"{EXOPHONE}@127.0.0.1:{world['server'].ready['sip_port']}",
+                   headers={"X-Exotel-Access-Token": caller_token(world),
+                            "X-Exotel-Message": "toerin"})
+    relay_next_push(client, device, "erin")
+    call = rec.wait("onIncomingCall")[0]
+    assert call.getCallDetails().remoteId == "alice"
+    sid = server_event(world, "taken")["call_sid"]
+    server_event(world, "callee-invite", call_sid=sid)
+    call.answer()
+    rec.wait("onCallEstablished")
+    server_event(world, "bridged")
+    time.sleep(0.5)
+    stats = call.getStatistics()
+    assert stats.packetsReceived > 0, stats  # audio from the caller, through the bridge
+    caller.send("hangup")
+    rec.wait("onCallEnded")
+    assert call.getCallDetails().callEndReason == CallEndReason.REMOTE_HANGUP
+    cdr = ended_cdr(world, sid)
+    assert cdr["status"] == "completed" and cdr["callee"] == "erin"
+    verdict = judge(client, trace)
+    assert verdict.conformant is True, verdict.violations
+
+
+def test_callee_declines_before_the_invite_arrives(world, callee_for):
+    """hangup() on the incoming call at once: the SDK ends it for the app, and the platform's
+    INVITE (after the take) is refused, so the caller hears busy."""
+    world["backend"].routing.by_custom_field["tofrank"] = "frank"
+    world["api"].create([{"subscriber_name": "frank"}])
+    client, rec, trace, device = callee_for("frank", "frank-phone")
+    world["bob"].send("call", uri=f"{EXOPHONE}@127.0.0.1:{world['server'].ready['sip_port']}",
+                         headers={"X-Exotel-Access-Token": caller_token(world),
+                                  "X-Exotel-Message": "tofrank"})
+    relay_next_push(client, device, "frank")
+    call = rec.wait("onIncomingCall")[0]
+    call.hangup()
+    rec.wait("onCallEnded")
+    cdr = ended_cdr(world, server_event(world, "routed", remote_id="frank")["call_sid"])
+    assert cdr["status"] in ("busy", "failed"), cdr
+    verdict = judge(client, trace)
+    assert verdict.conformant is True, verdict.violations
+
+
+def test_take_refusals(world):
+    """The take endpoint: a session nobody waits for is 404, no bearer token 401, a contact
+    that is not a SIP URI 400."""
+    from reference.platform.httputil import request
+
+    url = world["server"].ready["api_url"] + "/sessions/nosuch/take"
+    got = request("POST", url, body={"contact": "sip:x@127.0.0.1:5"},
+                  headers={"Authorization": f"Bearer {caller_token(world)}"})
+    assert got.status == 404, got.body
+    assert request("POST", url, body={"contact": "sip:x@127.0.0.1:5"}).status == 401
+    bad = request("POST", url, body={"contact": "tel:1"},
+                  headers={"Authorization": "Bearer x"})
+    assert bad.status == 400 and "contact" in bad.json()["message"]

@@ -186,7 +186,8 @@ def split_url_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
 
 
 def request(method: str, url: str, *, body: Any = None, auth: tuple[str, str] | None = None,
-            timeout: float = 5.0, read_limit: int = MAX_BODY) -> Response:
+            timeout: float = 5.0, read_limit: int = MAX_BODY,
+            headers: dict[str, str] | None = None) -> Response:
     """One HTTP exchange; never raises for HTTP or network errors. `body` is sent as JSON.
 
     Credentials in the URL's userinfo become an `Authorization: Basic` header (what curl and
@@ -199,6 +200,8 @@ def request(method: str, url: str, *, body: Any = None, auth: tuple[str, str] | 
         req.add_header("Content-Type", "application/json")
     if auth is not None:
         req.add_header("Authorization", basic_auth_header(*auth))
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return Response(resp.status, resp.read(read_limit))

@@ -11,6 +11,14 @@ API on 127.0.0.1 (ephemeral port by default):
     DELETE /v2/accounts/<sid>/subscribers/<name>     204
     POST   /v2/accounts/<sid>/subscriber-token       {platform, device_id, subscriber_name}
     GET    /v2/accounts/<sid>/calls[/<call_sid>]     call detail records (read-only)
+    POST   /v2/accounts/<sid>/sessions/<session_id>/take   {"contact": "sip:..."}, bearer auth
+
+The last is the SDK's, not the customer's: after relaySessionData(push) the callee's client
+takes the push's session, authenticated by its access token (``Authorization: Bearer``, no
+basic auth), and names the SIP contact the platform then INVITEs (reference.platform.sip).
+202 taken; 401 token refused (the message names AUTHENTICATION_INVALID_TOKEN or
+AUTHENTICATION_EXPIRED_TOKEN); 404 no such session waiting (the caller gave up, or it timed
+out); 409 already taken; 400 bad contact; 503 no SIP side to take it.
 
 Basic auth with the account's API key:token. Errors: 400 malformed (bad JSON, bad
 subscriber_name, bad parameter), 401 bad or missing basic auth, 403 VoIP not enabled on the
@@ -73,6 +81,8 @@ class ExotelPlatform(HTTPService):
         self._stores = {sid: SubscriberStore(sid, clock) for sid in self.accounts}
         self._seq = itertools.count(1)
         self._seq_lock = threading.Lock()
+        # Set by the SIP side: take(session_id, access_token, contact) raises ApiError.
+        self.session_taker: Callable[[str, str, str], None] | None = None
 
     # --- accounts and subscribers ---------------------------------------------------------
     def api_url(self, account_sid: str) -> str:
@@ -223,7 +233,9 @@ _ROUTES: dict[str, dict[str, str]] = {
     "token": {"POST": "_token"},
     "calls": {"GET": "_calls"},
     "call": {"GET": "_call"},
+    "take": {"POST": "_take"},
 }
+_BEARER_AUTH = frozenset({"take"})  # the SDK's resources: access token, not API key
 
 
 def _int_param(params: dict[str, list[str]], name: str, default: int) -> int:
@@ -286,6 +298,8 @@ class _PlatformHandler(QuietHandler):
                 return sid, "calls", None
             if len(rest) == 2 and rest[0] == "calls":
                 return sid, "call", rest[1]
+            if len(rest) == 3 and rest[0] == "sessions" and rest[1] and rest[2] == "take":
+                return sid, "take", rest[1]
         raise ApiError(404, f"no such resource: {path}")
 
     def _dispatch(self) -> None:
@@ -299,6 +313,10 @@ class _PlatformHandler(QuietHandler):
                 return
             p = self.platform
             account = p.account(sid)
+            if resource in _BEARER_AUTH:
+                params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+                getattr(self, methods[self.command])(p, sid, item, params)
+                return
             if not credentials_match(self.basic_auth(), account.api_key, account.api_token):
                 self._error(401, "basic authentication with the account's API key:token "
                                  "is required", {"WWW-Authenticate": 'Basic realm="exotel"'})
@@ -372,6 +390,23 @@ class _PlatformHandler(QuietHandler):
 
     def _calls(self, p: ExotelPlatform, sid: str, _item: Any, _params: Any) -> None:
         self._ok(200, calls=[r.to_dict() for r in p.cdrs.all(sid)])
+
+    def _take(self, p: ExotelPlatform, sid: str, session_id: str, _params: Any) -> None:
+        auth = self.headers.get("Authorization", "")
+        token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""
+        if not token:
+            self._error(401, "an access token is required (Authorization: Bearer <token>)",
+                        {"WWW-Authenticate": 'Bearer realm="exotel"'})
+            return
+        body = self._json_body()
+        contact = body.get("contact") if isinstance(body, dict) else None
+        if not isinstance(contact, str) or not contact.startswith("sip:"):
+            raise ApiError(400, "body must be a JSON object with a SIP URI 'contact'")
+        taker = p.session_taker
+        if taker is None:
+            raise ApiError(503, "no SIP side is serving sessions")
+        taker(session_id, token, contact)
+        self._ok(202, session_id=session_id)
 
     def _call(self, p: ExotelPlatform, sid: str, call_sid: str, _params: Any) -> None:
         record = p.cdrs.get(call_sid)

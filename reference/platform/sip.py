@@ -21,11 +21,15 @@ controller thread. Per INVITE from a client (the caller leg):
 5. the push POST for the callee (subscriberName = remote id, payload =
    `issue_push_payload(remote_id, caller, session, call_sid, ttl=max_ringing_duration)`).
    Failure -> 480 to the caller (the callee cannot be reached).
-6. the callee leg: for this slice an INVITE to ``callee_uris[remote_id]`` (a SIP URI given in
-   the configuration, e.g. a ``reference.sip.peer`` process standing in for the callee's
-   device); no URI -> 480. NEXT STEP (not here): the callee's SDK takes the session after
-   relaySessionData(push) - it dials the platform with the push's sessionId, and the platform
-   bridges that INVITE instead of calling out.
+6. the callee leg. Normally the platform waits for the callee's SDK: after
+   relaySessionData(push) it takes the push's session over HTTP (``POST .../sessions/<id>/
+   take`` with its access token and SIP contact, see reference.platform.server), and the
+   platform INVITEs that contact (headers ``X-Exotel-Session``, ``X-Exotel-Caller``). The
+   take must come from the callee subscriber's valid access token (else 401), for a session
+   still waiting (else 404), once (else 409), within max_ringing_duration (else 408 to the
+   caller, as for no answer). A remote id with a URI in ``callee_uris`` (configuration, e.g.
+   a sipp or ``reference.sip.peer`` responder standing in for a device) is INVITEd at once
+   instead, without waiting for a take.
 7. the callee's outcome goes to the caller: 2xx -> 200 to the caller; a failure -> the code
    for the same happening (486/600/603 -> 486, 404/480/... -> 480, 408 after ringing -> 408,
    503/429 -> 503, else 500); no answer within max_ringing_duration -> CANCEL the callee, 408
@@ -59,6 +63,7 @@ from ..tokens import TokenError, decode
 from .cdr import CallDetailRecord, new_call_sid
 from .outbound import DialWhomResult
 from .server import PAYLOAD_VERSION, ExotelPlatform
+from .subscribers import ApiError
 
 TOKEN_HEADER = "X-Exotel-Access-Token"
 MESSAGE_HEADER = "X-Exotel-Message"
@@ -88,6 +93,8 @@ class Bridge:
     talk_deadline: float | None = None
     end_reason: str | None = None
     legs_down: set[str] = field(default_factory=set)
+    session: str | None = None  # the push's sessionId, while the callee may take it
+    taken_by: str | None = None  # the contact of a take that came before _pushed ran
 
 
 class PlatformSip:
@@ -111,6 +118,10 @@ class PlatformSip:
         # controller-thread state:
         self._bridges: dict[str, Bridge] = {}  # call sid -> Bridge
         self._by_leg: dict[str, Bridge] = {}  # SipCall handle -> Bridge
+        # sessions a callee may take: session id -> Bridge (HTTP threads read it: lock)
+        self._open: dict[str, Bridge] = {}
+        self._open_lock = threading.Lock()
+        platform.session_taker = self.take
 
     # --- life cycle ----------------------------------------------------------------------
     @property
@@ -128,6 +139,8 @@ class PlatformSip:
         return self
 
     def close(self) -> None:
+        if self.platform.session_taker == self.take:
+            self.platform.session_taker = None
         self._stop.set()
         for t in self._workers:
             t.join(10)
@@ -247,6 +260,7 @@ class PlatformSip:
         if bridge.over:
             return
         bridge.over = True
+        self._close_session(bridge)
         self._cdr(bridge, status=status, failure_reason=why)
         self._emit("refused", call_sid=bridge.call_sid, code=code, reason=why)
         leg = self._leg(bridge.caller)
@@ -263,6 +277,7 @@ class PlatformSip:
             if bridge.end_reason is None and (bridge.caller_answered or not bridge.over):
                 bridge.end_reason = "caller-hangup" if bridge.caller_answered else "canceled"
             bridge.over = True
+            self._close_session(bridge)
             self._hangup_leg(bridge.callee)
             self._maybe_done(bridge)
 
@@ -277,40 +292,88 @@ class PlatformSip:
                                             "Dial Whom Failed", route.reason))
             return
         self._post(lambda: self._cdr(bridge, callee=route.remote_id))
-        payload = p.issue_push_payload(route.remote_id, bridge.subscriber,
-                                       self._cdr_get(bridge).session_id,
+        session = p.new_session_id()  # ours: callers' own session ids may collide
+        bridge.remote_id = route.remote_id
+        if route.remote_id not in self.callee_uris:  # open before the push: a fast callee
+            with self._open_lock:                    # takes it before _pushed runs
+                bridge.session = session
+                self._open[session] = bridge
+        payload = p.issue_push_payload(route.remote_id, bridge.subscriber, session,
                                        call_sid=bridge.call_sid,
                                        ttl=route.max_ringing_duration)
         outcome = p.push(route.remote_id, payload, PAYLOAD_VERSION,
                          account_sid=self.account.sid)
-        self._post(lambda: self._pushed(bridge, route, outcome))
+        self._post(lambda: self._pushed(bridge, route, outcome, session))
 
     def _post(self, fn: Callable[[], None]) -> None:
         self._actions.put(fn)
 
     # --- the callee leg ------------------------------------------------------------------
-    def _pushed(self, bridge: Bridge, route: DialWhomResult, outcome: Any) -> None:
+    def _pushed(self, bridge: Bridge, route: DialWhomResult, outcome: Any,
+                session: str) -> None:
         self._cdr(bridge, push_delivered=outcome.ok)
         self._emit("routed", call_sid=bridge.call_sid, remote_id=route.remote_id,
-                   push_ok=outcome.ok, push_reason=outcome.reason)
+                   push_ok=outcome.ok, push_reason=outcome.reason, session=session)
         if bridge.over:  # the caller gave up meanwhile
+            self._close_session(bridge)
             return
         if not outcome.ok:
             self._refuse(bridge, 480, "Temporarily Unavailable",
                          f"push failed: {outcome.reason}")
             return
-        uri = self.callee_uris.get(route.remote_id)
-        if uri is None:
-            self._refuse(bridge, 480, "Temporarily Unavailable",
-                         f"no SIP URI for {route.remote_id}")
-            return
         bridge.route, bridge.remote_id = route, route.remote_id
+        bridge.ring_deadline = time.monotonic() + route.max_ringing_duration
+        uri = self.callee_uris.get(route.remote_id)
+        if uri is not None:
+            self._invite_callee(bridge, uri, session)
+            return
+        if bridge.taken_by is not None:
+            self._invite_callee(bridge, bridge.taken_by, session)
+        else:
+            self._emit("awaiting-take", call_sid=bridge.call_sid, session=session)
+
+    def take(self, session: str, token: str, contact: str) -> None:
+        """The callee's SDK takes `session` (on an HTTP thread; raises ApiError)."""
+        claims: dict[str, Any] = {}
+        try:
+            claims = decode(token).claims
+        except TokenError:
+            pass
+        with self._open_lock:
+            bridge = self._open.get(session)
+            if bridge is None:
+                raise ApiError(404, f"session {session} is not waiting for its callee")
+            ok, error = self.platform.verify_access_token(token, claims.get("device_id"),
+                                                          subscriber_name=bridge.remote_id)
+            if not ok:
+                name = error.value if error is not None else "AUTHENTICATION_INVALID_TOKEN"
+                raise ApiError(401, f"{name}: the access token does not take this session")
+            if bridge.session != session:
+                raise ApiError(409, f"session {session} was already taken")
+            bridge.session = None  # taken: once
+            del self._open[session]
+        self._post(lambda: self._taken(bridge, session, contact))
+
+    def _taken(self, bridge: Bridge, session: str, contact: str) -> None:
+        self._emit("taken", call_sid=bridge.call_sid, session=session, contact=contact)
+        if bridge.over or bridge.callee is not None:
+            return
+        if bridge.route is None:  # taken before _pushed ran: it will INVITE
+            bridge.taken_by = contact
+            return
+        self._invite_callee(bridge, contact, session)
+
+    def _close_session(self, bridge: Bridge) -> None:
+        with self._open_lock:
+            if bridge.session is not None:
+                self._open.pop(bridge.session, None)
+                bridge.session = None
+
+    def _invite_callee(self, bridge: Bridge, uri: str, session: str) -> None:
         leg = self.endpoint.make_call(uri, {CALLER_HEADER: bridge.subscriber,
-                                            SESSION_HEADER: self._cdr_get(bridge).session_id
-                                            or bridge.call_sid})
+                                            SESSION_HEADER: session})
         bridge.callee = leg.handle
         self._by_leg[leg.handle] = bridge
-        bridge.ring_deadline = time.monotonic() + route.max_ringing_duration
         self._emit("callee-invite", call_sid=bridge.call_sid, leg=leg.handle, uri=uri)
 
     def _on_callee_state(self, bridge: Bridge, ev: SipEvent) -> None:
@@ -393,6 +456,7 @@ class PlatformSip:
         if not need <= bridge.legs_down:
             return
         bridge.talk_deadline = bridge.ring_deadline = None
+        self._close_session(bridge)
         record = self._cdr_get(bridge)
         changes: dict[str, Any] = {"ended_time": self._now(), "end_reason": bridge.end_reason}
         if record.status == "in-progress":
