@@ -13,8 +13,9 @@ controller thread. Per INVITE from a client (the caller leg):
    and needs WWW-Authenticate, which a bearer token does not fit.) The device id is the
    ``X-Exotel-Device-Id`` header when the client sends one, else the token's own
    ``device_id`` claim (the SDK's INVITE carries no device id; the signature still binds it).
-3. 180 to the caller (the platform's ringback while it routes; not repeated when the callee
-   rings).
+3. nothing yet to the caller but pjsua's automatic 100 Trying: its 180 (onCallRinging) comes
+   when the callee's device rings (step 7), so a caller is never told "ringing" for a callee
+   that is busy, unreachable or never took its push.
 4. Dial Whom GET (CallFrom = ``sip:<caller subscriber>``, CallTo = the account's
    sip_exophone, CustomField = the percent-decoded ``X-Exotel-Message``). Failure -> 404 to
    the caller when the endpoint answered 404 (no route), else 500.
@@ -30,10 +31,12 @@ controller thread. Per INVITE from a client (the caller leg):
    caller, as for no answer). A remote id with a URI in ``callee_uris`` (configuration, e.g.
    a sipp or ``reference.sip.peer`` responder standing in for a device) is INVITEd at once
    instead, without waiting for a take.
-7. the callee's outcome goes to the caller: 2xx -> 200 to the caller; a failure -> the code
+7. the callee's outcome goes to the caller: its first 18x -> 180 to the caller (once); 2xx ->
+   200 to the caller; a failure -> the code
    for the same happening (486/600/603 -> 486, 404/480/... -> 480, 408 after ringing -> 408,
    503/429 -> 503, else 500); no answer within max_ringing_duration -> CANCEL the callee, 408
-   to the caller (after our 180: the caller's SDK sees net_no_answer, onCallEnded TIMEOUT).
+   to the caller (after a 180 the caller's SDK sees net_no_answer, onCallEnded TIMEOUT; when
+   the callee never rang, e.g. never took its push, net_unreachable).
 8. both answered: the legs' audio is bridged in pjsua2's conference bridge (each call's
    AudioMedia transmits to the other's; the null capture device is disconnected from both, so
    what the caller receives comes through the bridge); a BYE on either leg hangs up the other;
@@ -95,6 +98,7 @@ class Bridge:
     legs_down: set[str] = field(default_factory=set)
     session: str | None = None  # the push's sessionId, while the callee may take it
     taken_by: str | None = None  # the contact of a take that came before _pushed ran
+    caller_rung: bool = False  # 180 sent to the caller (when the callee first rang)
 
 
 class PlatformSip:
@@ -246,9 +250,6 @@ class PlatformSip:
                          headers={REASON_HEADER: name})
             return
         bridge.subscriber = subscriber
-        leg.ring()
-        self._cdr(bridge, status="ringing", ringing_time=self._now())
-        self._emit("ringing", call_sid=call_sid, leg=bridge.caller)
         worker = threading.Thread(target=self._route, args=(bridge, custom), daemon=True,
                                   name=f"platform-route-{call_sid[:6]}")
         self._workers = [t for t in self._workers if t.is_alive()] + [worker]
@@ -376,10 +377,21 @@ class PlatformSip:
         self._by_leg[leg.handle] = bridge
         self._emit("callee-invite", call_sid=bridge.call_sid, leg=leg.handle, uri=uri)
 
+    def _ring_caller(self, bridge: Bridge) -> None:
+        """The callee's device rings: so does the caller's (its onCallRinging)."""
+        if bridge.caller_rung or bridge.over:
+            return
+        bridge.caller_rung = True
+        self._leg(bridge.caller).ring()
+        self._cdr(bridge, status="ringing", ringing_time=self._now())
+        self._emit("ringing", call_sid=bridge.call_sid, leg=bridge.caller)
+
     def _on_callee_state(self, bridge: Bridge, ev: SipEvent) -> None:
         state, code = ev.get("state"), int(ev.get("code") or 0)
         self._emit("callee-state", call_sid=bridge.call_sid, state=state, code=code)
-        if state == "CONFIRMED":
+        if state == "EARLY":
+            self._ring_caller(bridge)
+        elif state == "CONFIRMED":
             bridge.callee_answered = True
             bridge.ring_deadline = None
             if bridge.over:
@@ -461,7 +473,7 @@ class PlatformSip:
         changes: dict[str, Any] = {"ended_time": self._now(), "end_reason": bridge.end_reason}
         if record.status == "in-progress":
             changes["status"] = "completed"
-        elif record.status == "ringing":
+        elif record.status in ("initiated", "ringing"):
             changes["status"] = "canceled"
         self._cdr(bridge, **changes)
         self._bridges.pop(bridge.call_sid, None)
