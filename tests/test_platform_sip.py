@@ -423,3 +423,28 @@ def test_take_refusals(world):
     bad = request("POST", url, body={"contact": "tel:1"},
                   headers={"Authorization": "Bearer x"})
     assert bad.status == 400 and "contact" in bad.json()["message"]
+
+
+def test_media_faults_toward_the_caller(world, client_for):
+    """The platform's media fault control on a bridged call: an RTP outage toward alice is
+    onMediaDisrupted, a re-INVITE onRenewingMedia, RTP again onCallEstablished; the far leg
+    (bob) never stops hearing alice meanwhile."""
+    client, rec, trace = client_for()
+    call = client.getCallController().dial("bob", "hello42")
+    rec.wait("onCallEstablished", 8)
+    server_event(world, "bridged")
+    time.sleep(0.3)
+    server = world["server"]
+    assert server.send("media", action="pause", toward="caller")["call_sid"]
+    rec.wait("onMediaDisrupted", 4)
+    server.send("media", action="renew", toward="caller")
+    rec.wait("onRenewingMedia", 4)
+    server.send("media", action="resume", toward="caller")
+    rec.wait("onCallEstablished", 4, count=2)
+    assert call.getCallState().value == "ESTABLISHED"
+    with pytest.raises(AssertionError, match="media fault"):
+        server.send("media", action="explode")
+    call.hangup()
+    rec.wait("onCallEnded")
+    verdict = judge(client, trace)
+    assert verdict.conformant is True, verdict.violations

@@ -441,6 +441,67 @@ class PlatformSip:
             bridge.bridged = True
             self._emit("bridged", call_sid=bridge.call_sid, caller=a, callee=b)
 
+    # --- fault controls (any thread) -----------------------------------------------------
+    def media_fault(self, action: str, toward: str = "caller", call_sid: str | None = None
+                    ) -> dict[str, Any]:
+        """Fault control on a bridged call's media, toward one leg ("caller" or "callee"):
+        "pause" stops the RTP the platform sends that leg (the bridge stops feeding it and
+        its stream suppresses silence: the far end hears a real outage, no SIP signalled),
+        "resume" starts it again, "renew" sends that leg a re-INVITE (the media being
+        renegotiated). `call_sid`: default the latest bridged call. Raises ValueError."""
+        if action not in ("pause", "resume", "renew") or toward not in ("caller", "callee"):
+            raise ValueError(f"media fault: action pause|resume|renew toward caller|callee, "
+                             f"not {action!r} toward {toward!r}")
+        done: "queue.Queue[dict[str, Any]]" = queue.Queue()
+
+        def act() -> None:
+            bridges = [b for b in self._bridges.values() if b.bridged and
+                       (call_sid is None or b.call_sid == call_sid)]
+            if not bridges:
+                done.put({"error": f"no bridged call {call_sid or ''}".strip()})
+                return
+            bridge = bridges[-1]
+            target = bridge.caller if toward == "caller" else bridge.callee
+            other = bridge.callee if toward == "caller" else bridge.caller
+
+            def on_pump() -> None:
+                tc, oc = self.endpoint._calls.get(target or ""), self.endpoint._calls.get(other or "")
+                if tc is None or oc is None or tc.audio_index is None or oc.audio_index is None:
+                    raise SipError("a leg of the call has no audio")
+                tm, om = tc.getAudioMedia(tc.audio_index), oc.getAudioMedia(oc.audio_index)
+                if action == "renew":
+                    prm = pj.CallOpParam(True)
+                    prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+                    tc.reinvite(prm)
+                    return
+                tc.set_paused(action == "pause")  # VAD on: silence is not sent
+                cap = pj.Endpoint.instance().audDevManager().getCaptureDevMedia()
+                cap.stopTransmit(tm)  # set_paused(False) reconnects the null capture
+                if action == "pause":
+                    om.stopTransmit(tm)
+                else:
+                    om.startTransmit(tm)
+
+            self.endpoint.run(on_pump)
+            self._emit("media-fault", call_sid=bridge.call_sid, action=action, toward=toward)
+            done.put({"call_sid": bridge.call_sid})
+
+        self._post(lambda: self._guarded_reply(act, done))
+        try:
+            got = done.get(timeout=10)
+        except queue.Empty:
+            raise ValueError("media fault: the controller did not answer") from None
+        if "error" in got:
+            raise ValueError(f"media fault: {got['error']}")
+        return got
+
+    def _guarded_reply(self, act: Callable[[], None], done: "queue.Queue[dict[str, Any]]"
+                       ) -> None:
+        try:
+            act()
+        except Exception as exc:  # noqa: BLE001 - answered, not raised on the controller
+            done.put({"error": f"{type(exc).__name__}: {exc}"})
+
     def _hangup_leg(self, handle: str | None) -> None:
         leg = self._leg(handle)
         if leg is not None and not leg.ended:

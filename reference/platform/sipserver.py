@@ -15,7 +15,10 @@ Prints JSON lines on stdout (pjlib's console output goes to stderr): first
 ``{"event": "ready", "sip_port", "sip_uri", "platform_url", "api_url", "account_sid", "pid"}``
 then PlatformSip's events (invite, refused, ringing, routed, callee-invite, callee-state,
 answered, bridged, call-ended with the CDR, warning, error). Commands on stdin, one JSON object
-a line: {"cmd": "route", "remote_id", "uri"}, {"cmd": "cdrs"}, {"cmd": "quit"}; each gets
+a line: {"cmd": "route", "remote_id", "uri"}, {"cmd": "cdrs"},
+{"cmd": "media", "action": "pause"|"resume"|"renew", "toward": "caller"|"callee",
+"call_sid"?} (PlatformSip.media_fault: an RTP outage or a re-INVITE toward one leg of the
+latest bridged call), {"cmd": "quit"}; each gets
 {"event": "reply", "cmd", "ok", ...}. EOF on stdin or SIGTERM stops it; the last line is
 {"event": "exit"}.
 """
@@ -80,6 +83,9 @@ class Server:
         if cmd == "route":
             self.sip.callee_uris[str(obj["remote_id"])] = str(obj["uri"])
             return {}
+        if cmd == "media":
+            return self.sip.media_fault(str(obj.get("action")), str(obj.get("toward", "caller")),
+                                        obj.get("call_sid"))
         if cmd == "cdrs":
             return {"cdrs": [r.to_dict() for r in self.platform.cdrs.all()]}
         raise ValueError(f"unknown command {cmd!r}")
