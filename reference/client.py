@@ -285,7 +285,8 @@ class ExotelVoiceClient:
         elif name == Env.pstnAnswered.value and before != CallState.ENDING and \
                 self._core.call_state() == CallState.ENDING:
             self._log(LogLevel.INFO, "PSTN call accepted: terminating the VoIP call")
-            self._net_now(Network.net_bye_done.value)
+            if self._latest is not None:
+                self.network.end(self._latest)  # BYE (CANCEL), then net_bye_done
 
     def _deliver(self, event: str, args: dict[str, Any]) -> None:
         """Update the Call object, then call the app's listener (on the dispatcher thread)."""
