@@ -168,6 +168,25 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_demo(argv: Sequence[str]) -> int:
+    """The demo lives with the reference client, which spec/ must never import: it is found
+    through the `exovoice.commands` entry point group and owns its own arguments."""
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group="exovoice.commands") if ep.name == "demo"]
+    if not found:
+        print("exovoice: the demo is not installed (no 'demo' in the exovoice.commands entry "
+              "points); install exovoice with its reference package", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        run = found[0].load()
+    except Exception as e:  # noqa: BLE001 - one line, whatever broke the import
+        print(f"exovoice: cannot load the demo ({found[0].value}): {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
+    return int(run(list(argv)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="exovoice",
@@ -223,6 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_conform_parser(sub)
 
+    dm = sub.add_parser(
+        "demo", add_help=False,
+        help="place one real call on this machine and watch it (`exovoice demo --help`)",
+        description="Start the customer backend, the platform simulator and two reference "
+        "clients on 127.0.0.1; alice calls bob through the exophone, live progress of both "
+        "sides, then both traces' verdicts and the call detail record.")
+    dm.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    dm.set_defaults(func=lambda a: _cmd_demo(a.args))
+
     sc = sub.add_parser("schema", help="print a JSON Schema",
                         description="Print the JSON Schema of one line of trace format v1.")
     sc.add_argument("what", choices=("trace",))
@@ -231,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:  # its options are the demo's own, --help included
+        try:
+            return _cmd_demo(argv[1:])
+        except KeyboardInterrupt:
+            print("exovoice: interrupted", file=sys.stderr)
+            return EXIT_UNUSABLE
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
