@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run exovoice on a fresh machine with only Python 3.
 
-    python3 run.py main    # the main job on the embedded default
+    python3 run.py main    # the main job: diagrams, rules, then `exovoice demo` (one real call)
     python3 run.py test    # the whole test suite
 
 Each command creates .venv (once), installs exovoice with its test dependencies into it
@@ -74,10 +74,11 @@ def main(argv: list[str]) -> int:
     ensure_system_tools()
     os.chdir(ROOT)
     if argv[0] == "main":
-        rc = subprocess.run([str(BIN / "exovoice"), "diagrams", "--out", "diagrams"]).returncode
-        if rc:
-            return rc
-        return subprocess.run([str(BIN / "exovoice"), "rules"]).returncode
+        for step in (["diagrams", "--out", "diagrams"], ["rules"], ["demo"]):
+            rc = subprocess.run([str(BIN / "exovoice"), *step]).returncode
+            if rc:
+                return rc
+        return 0
     return subprocess.run([str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
                           ).returncode
 

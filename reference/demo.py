@@ -337,6 +337,9 @@ class Demo:
             text = f"{self.callee_of_call}'s leg {state}" + (f" ({code})" if code else "")
             if state == "EARLY":
                 text = f"{self.callee_of_call}'s phone rings ({code or 180} on the callee leg)"
+            elif state == "DISCONNECTED":  # after a BYE the last code is the BYE's 200
+                text = f"{self.callee_of_call}'s leg ended" + (
+                    f" ({code})" if code and int(code) >= 300 else "")
             # the rest is said better by the lines around it (INVITE, answered, call ended)
             show = state in ("EARLY", "DISCONNECTED")
         elif kind == "answered":
@@ -437,7 +440,8 @@ class Demo:
         self.setup = {"dir": str(self.dir), "exophone": platform["sip_uri"],
                       "api_url": platform["api_url"],
                       "dial_whom_url": self.backend.dial_whom_url,
-                      "phones": {n: self.ready[n].get("uri") for n in (CALLER, CALLEE)}}
+                      "phones": {n: self.ready[n].get("uri") for n in (CALLER, CALLEE)},
+                      "pids": {n: c.proc.pid for n, c in self.children.items()}}
 
     def call(self) -> None:
         self.request(CALLER, "dial", to=CALLEE, message=self.opts.message)

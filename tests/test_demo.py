@@ -1,0 +1,118 @@
+"""`exovoice demo` as a user runs it: a subprocess, judged by what it prints and exits with."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_pjsua2 = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importable: {IMPORT_ERROR}")
+
+
+def exovoice(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """The installed command line (spec.cli), so the entry point lookup is exercised too."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "spec", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_gone(pids: dict[str, int]) -> None:
+    """The demo reaped every process it started (the platform and both phones)."""
+    for name, pid in pids.items():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        pytest.fail(f"{name} (pid {pid}) is still running after the demo exited")
+
+
+def names(timeline: list[dict[str, Any]], side: str) -> list[str]:
+    return [h["name"] for h in timeline if h["side"] == side and h.get("kind") == "callback"]
+
+
+@needs_pjsua2
+def test_demo_call_goes_through_and_both_traces_conform(tmp_path: Path) -> None:
+    message = "{order:42}"
+    run = exovoice("demo", "--format", "json", "--talk", "1", "--message", message,
+                   "--keep", str(tmp_path))
+    assert run.returncode == 0, run.stderr + run.stdout[-2000:]
+    out = json.loads(run.stdout)
+    assert out["ok"] is True and out["error"] is None
+    assert_gone(out["setup"]["pids"])
+
+    for side in ("alice", "bob"):
+        assert out["verdicts"][side]["conformant"] is True, out["verdicts"][side]
+        assert (tmp_path / f"{side}.jsonl").exists()
+        seen = names(out["timeline"], side)
+        assert "onCallEstablished" in seen and seen[-1] == "onCallEnded", seen
+        stats = out["stats"][side]
+        assert stats["packetsSent"] > 0 and stats["packetsReceived"] > 0, stats
+    assert names(out["timeline"], "alice")[1:] == [
+        "onCallInitiated", "onCallRinging", "onCallEstablished", "onCallEnded"]
+    assert names(out["timeline"], "bob")[1:] == [
+        "onIncomingCall", "onCallEstablished", "onCallEnded"]
+    ended = [h for h in out["timeline"] if h.get("name") == "onCallEnded"]
+    assert {h["side"]: h["args"]["endReason"] for h in ended} == {
+        "alice": "LOCAL_HANGUP", "bob": "REMOTE_HANGUP"}
+
+    cdr = out["cdr"]
+    assert cdr["status"] == "completed" and cdr["callee"] == "bob"
+    assert cdr["custom_field"] == message and cdr["call_from"] == "sip:alice"
+    assert cdr["push_delivered"] is True and cdr["duration"] > 0.5
+    platform = [h["event"] for h in out["timeline"] if h["side"] == "platform"]
+    for step in ("invite", "routed", "taken", "callee-invite", "answered", "bridged",
+                 "call-ended"):
+        assert step in platform, platform
+
+
+@needs_pjsua2
+def test_a_message_the_sdk_refuses_is_a_failed_call(tmp_path: Path) -> None:
+    """Exit 1 with the reason; the SDK refusing the dial is still conformant behaviour."""
+    run = exovoice("demo", "--format", "json", "--message", "has space",
+                   "--keep", str(tmp_path))
+    assert run.returncode == 1, run.stderr
+    out = json.loads(run.stdout)
+    assert "INVALID_PARAMETER" in out["error"]
+    assert run.stderr.strip().splitlines() == [f"exovoice demo: {out['error']}"]
+    assert all(v["conformant"] is True for v in out["verdicts"].values()), out["verdicts"]
+    assert out["cdr"] is None  # nothing reached the platform
+    assert_gone(out["setup"].get("pids", {}))
+
+
+def test_help_explains_the_demo() -> None:
+    run = exovoice("demo", "--help", timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("usage: exovoice demo")
+    for what in ("--message", "--talk", "--format", "--keep", "Exit status"):
+        assert what in run.stdout
+    top = exovoice("--help", timeout=30)
+    assert top.returncode == 0 and "demo" in top.stdout
+
+
+@pytest.mark.parametrize("args", [["--no-such-option"], ["--talk", "-1"],
+                                  ["--format", "yaml"]])
+def test_bad_usage_exits_2(args: list[str]) -> None:
+    run = exovoice("demo", *args, timeout=30)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert "exovoice demo" in run.stderr
+
+
+def test_missing_entry_point_is_unusable(monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    from spec.cli import main
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: [])
+    assert main(["demo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "demo is not installed" in err[0]
