@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Sequence
+from typing import IO, Any, Callable, Sequence, TypeAlias
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_MESSAGE = "Order:1234"  # guide 4.3.1: alphanumerics, , : and brackets only
@@ -82,7 +82,7 @@ class Happening:
         return {"t": round(self.t, 3), "side": self.side, "text": self.text, **self.data}
 
 
-Inbox = "queue.Queue[tuple[float, str, dict[str, Any]]]"
+Inbox: TypeAlias = "queue.Queue[tuple[float, str, dict[str, Any]]]"
 
 
 class Child:
@@ -160,6 +160,10 @@ class Child:
         return code
 
 
+def _label(side: str) -> str:
+    return "the platform simulator" if side == "platform" else f"{side}'s phone"
+
+
 def _short(value: Any, width: int = 20) -> str:
     """Tokens and push payloads are long and say nothing to a reader."""
     if not isinstance(value, str):
@@ -198,6 +202,7 @@ class Demo:
         self.exited: set[str] = set()
         self.ready: dict[str, dict[str, Any]] = {}
         self.replies: dict[str, list[dict[str, Any]]] = {}
+        self.errors: dict[str, str] = {}  # the last error line of each process
         self.stats: dict[str, dict[str, Any]] = {}
         self.cdr: dict[str, Any] | None = None
         self.verdicts: dict[str, dict[str, Any]] = {}
@@ -246,10 +251,10 @@ class Demo:
                 continue
             self.handle(t, side, ev, fail)
 
-    def idle(self, seconds: float) -> None:
+    def idle(self, seconds: float, abort: Callable[[], str | None] | None = None) -> None:
         """Let time pass while still showing what happens (a dropped call, media trouble)."""
         end = time.monotonic() + seconds
-        self.pump(lambda: time.monotonic() >= end, seconds + 1, "pause")
+        self.pump(lambda: time.monotonic() >= end, seconds + 1, "pause", abort=abort)
 
     def forward_pushes(self) -> None:
         """The demo is APNs: what the backend pushed to bob's device reaches bob's phone."""
@@ -266,7 +271,9 @@ class Demo:
             self.exited.add(side)
             if side not in self.stopping:
                 log = self.children[side].log
-                raise fail(f"the {side} process exited unexpectedly (see {log})")
+                said = self.errors.get(side)
+                raise fail(f"{_label(side)} exited unexpectedly"
+                           + (f": {said}" if said else "") + f" (see {log})")
             return
         if side == "platform":
             self.on_platform(t, ev)
@@ -295,6 +302,7 @@ class Demo:
         elif kind == "dropped":
             self.note(side, f"the app dropped a push: {ev.get('reason')}", t, event="dropped")
         elif kind == "error":
+            self.errors[side] = str(ev.get("error"))
             self.note(side, f"error: {ev.get('error')}", t, event="error", error=ev.get("error"))
             if side not in self.ready:
                 self.ready[side] = ev
@@ -352,6 +360,8 @@ class Demo:
             text = (f"call ended: {cdr.get('status')} ({cdr.get('end_reason') or 'no reason'}), "
                     f"{float(cdr.get('duration') or 0):.2f} s talked")
         elif kind in ("warning", "error"):
+            if kind == "error":
+                self.errors["platform"] = str(ev.get("error"))
             text = f"{kind}: {ev.get('error')}"
         elif kind == "reply":
             self.replies.setdefault("platform", []).append(ev)
@@ -446,20 +456,23 @@ class Demo:
     def call(self) -> None:
         self.request(CALLER, "dial", to=CALLEE, message=self.opts.message)
 
-        def ended_early() -> str | None:
-            for side in (CALLER, CALLEE):
-                for cb in ("onCallEnded", "onCallFailed"):
-                    if cb in self.callbacks[side]:
-                        return f"the call ended before both sides were established " \
-                               f"({side}: {cb})"
-            return None
+        def ended(when: str) -> Callable[[], str | None]:
+            def check() -> str | None:
+                for side in (CALLER, CALLEE):
+                    for cb in ("onCallEnded", "onCallFailed"):
+                        if cb in self.callbacks[side]:
+                            return f"the call ended {when} ({side}: {cb})"
+                return None
+            return check
+
+        ended_early = ended("before both sides were established")
 
         self.pump(lambda: all("onCallEstablished" in self.callbacks[s]
                               for s in (CALLER, CALLEE)),
                   ESTABLISH_TIMEOUT, "onCallEstablished on both phones", abort=ended_early)
         self.note("demo", f"both phones ESTABLISHED; talking for {self.opts.talk:g} s",
                   event="talk")
-        self.idle(self.opts.talk)
+        self.idle(self.opts.talk, abort=ended("while they talked"))
         for side in (CALLER, CALLEE):
             self.stats[side] = self.request(side, "stats")["stats"]
         a, b = self.stats[CALLER], self.stats[CALLEE]
@@ -472,6 +485,27 @@ class Demo:
                   and self.cdr is not None, END_TIMEOUT,
                   "onCallEnded on both phones and the platform's call-ended")
 
+    def wind_down(self) -> None:
+        """After a failure, end what is still up the way users would: the caller hangs up,
+        the callee's call then ends by itself (the platform cancels it) or he hangs up too.
+        The traces then show the SDK's own ending, not a process stopping mid-call."""
+        for side, grace in ((CALLER, 0.0), (CALLEE, 2.0)):
+            def live(s: str = side) -> bool:
+                return self.states.get(s) not in (None, "NONE", "ENDED")
+            if side in self.exited or side not in self.children or not live():
+                continue
+            try:
+                self.pump(lambda: not live(), grace, "")
+            except CallFailed:
+                pass
+            try:
+                if live():
+                    if self.states.get(side) != "ENDING":
+                        self.request(side, "hangup")
+                    self.pump(lambda: not live(), END_TIMEOUT, f"onCallEnded on {side}'s phone")
+            except CallFailed as exc:
+                self.note("demo", f"could not end {side}'s call: {exc}", event="warning")
+
     def finish(self) -> None:
         """Stop the phones (a trace is complete only once its phone exited), read the CDR.
         Best effort: runs after a failed call too."""
@@ -480,9 +514,10 @@ class Demo:
             self.stopping.add(side)
             self.children[side].hang_up_stdin()
         for side in phones:
+            def gone(s: str = side) -> bool:
+                return s in self.exited
             try:
-                self.pump(lambda s=side: s in self.exited, EXIT_TIMEOUT,
-                          f"exit of {side}'s phone", Unusable)
+                self.pump(gone, EXIT_TIMEOUT, f"exit of {side}'s phone", Unusable)
             except Unusable as exc:
                 self.note("demo", str(exc), event="warning")
         if "platform" in self.ready and "platform" not in self.exited:
@@ -534,7 +569,8 @@ class Demo:
             self.say("call detail record: none")
             return
         self.say("call detail record (platform):")
-        rows = [
+        delivered = cdr.get("push_delivered")
+        rows: list[tuple[str, Any]] = [
             ("call_sid", cdr.get("call_sid")),
             ("from -> to", f"{cdr.get('call_from')} -> {cdr.get('call_to')}"),
             ("callee", cdr.get("callee")),
@@ -542,7 +578,7 @@ class Demo:
             ("status", f"{cdr.get('status')}"
              + (f" ({cdr['end_reason']})" if cdr.get("end_reason") else "")
              + (f": {cdr['failure_reason']}" if cdr.get("failure_reason") else "")),
-            ("push delivered", {True: "yes", False: "no"}.get(cdr.get("push_delivered"), "-")),
+            ("push delivered", "-" if delivered is None else "yes" if delivered else "no"),
             ("duration", f"{float(cdr.get('duration') or 0):.2f} s"),
         ]
         for k, v in rows:
@@ -565,6 +601,7 @@ class Demo:
             except CallFailed as exc:
                 code, error = EXIT_FAILED, str(exc)
                 self.note("demo", f"the call failed: {exc}", event="failed")
+                self.wind_down()
             self.finish()
         except Unusable as exc:
             code, error = EXIT_UNUSABLE, str(exc)

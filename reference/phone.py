@@ -39,9 +39,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .sip.process import JsonLines, private_stdout, stop_on_signals
+
+if TYPE_CHECKING:
+    from .listeners import CallListener, ExotelVoiceClientEventListener
 
 READY_TIMEOUT = 10.0
 
@@ -69,8 +72,10 @@ class Phone:
         platform = Platform(secret=bytes.fromhex(args.secret_hex))
         self.client = SipVoiceClient(net, trace=Path(args.trace), platform=platform)
         self.client._core.observers.append(self._observe)
-        self.client.setEventListener(self)
-        self.client.getCallController().setCallListener(self)
+        # The guide's listeners have do-nothing defaults (the client calls only what a
+        # listener has): the app implements the callbacks it acts on.
+        self.client.setEventListener(cast("ExotelVoiceClientEventListener", self))
+        self.client.getCallController().setCallListener(cast("CallListener", self))
 
     def say(self, **obj: Any) -> None:
         self.channel.say(**obj)
@@ -129,19 +134,19 @@ class Phone:
             return {"call": call.id}
         if cmd == "push":
             return self._push(obj.get("push"))
-        call = self.client.latest_call
-        if cmd in ("answer", "hangup", "stats") and call is None:
+        if cmd not in ("answer", "hangup", "stats"):
+            raise ValueError(f"unknown command {cmd!r}")
+        latest = self.client.latest_call
+        if latest is None:
             raise ValueError("no call")
         if cmd == "answer":
-            call.answer()
-            return {"call": call.id}
-        if cmd == "hangup":
-            call.hangup()
-            return {"call": call.id}
-        if cmd == "stats":
-            return {"call": call.id, "stats": call.getStatistics().as_json(),
-                    "details": call.getCallDetails().as_json()}
-        raise ValueError(f"unknown command {cmd!r}")
+            latest.answer()
+        elif cmd == "hangup":
+            latest.hangup()
+        else:
+            return {"call": latest.id, "stats": latest.getStatistics().as_json(),
+                    "details": latest.getCallDetails().as_json()}
+        return {"call": latest.id}
 
     def _push(self, push: Any) -> dict[str, Any]:
         """What an app does with a data message: only its signed-in user's pushes reach the
