@@ -1,0 +1,624 @@
+"""Benchmark the platform simulator's SIP side, with its named baselines, in one run.
+
+    python bench/sip.py [--calls 50] [--sipp-calls 200] [--rate 20] [--concurrency 1]
+                        [--pause-ms 100] [--format text|json]
+
+1. Dial-to-onCallEstablished latency: a reference client (reference.sipnet.SipVoiceClient,
+   this process) signed in with a token the platform issued, dials `--calls` sequential calls
+   through the exophone of a `python -m reference.platform.sipserver` process; the platform
+   asks the customer backend (this process, real HTTP) whom to ring, pushes, and calls a
+   `python -m reference.sip.peer --mode answer --answer-delay 0` process. The same number of
+   calls dialed straight at that peer is the baseline: the ratio platform/direct is what the
+   platform's hop (token check, dial-whom and push over HTTP, a second SIP leg, the bridge)
+   costs on top of a bare SIP call between the same two stacks.
+2. Throughput with a caller nobody here wrote: sipp places `--sipp-calls` short calls at
+   `--rate` calls/s (at most `--concurrency` at once) through the exophone, the callee leg goes
+   to a sipp UAS (`-sn uas`, which answers at once and costs nothing). Any failed call makes
+   the run fail (exit 1); the platform's CDRs are read back to cross-check the count.
+
+Why `--concurrency 1` by default: the platform's pjsua2 endpoint keeps pjsua's default
+`maxCalls` of 4 call slots and a bridged call holds two (caller and callee legs), and a slot
+frees only once the callee leg's BYE transaction is over, after sipp already saw its own 200 to
+BYE; with 2 calls in flight, back-to-back calls then sometimes find no free slot (sipp sees the
+INVITE refused). `--rate` is a ceiling: with one call in flight, the sustained rate is
+min(rate, 1 / call duration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform as pyplatform
+import queue
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from contextlib import contextmanager
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR  # noqa: E402
+
+SCENARIOS = ROOT / "tests" / "sipp"
+SID, KEY, TOKEN = "exotel1", "apikey", "apitoken"
+EXOPHONE = "sip:08040408080"
+SIPP = shutil.which("sipp")
+
+Progress = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """The smoke test's progress sink: the figures matter there, not the narration."""
+
+
+def to_stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class BenchError(RuntimeError):
+    """The setup or a measured call broke: the figures would be meaningless."""
+
+
+# --- helper processes --------------------------------------------------------------------
+class JsonLinesProcess:
+    """A reference.* process speaking JSON lines (peer, sipserver). Only the lines someone
+    waits for are queued; the platform writes ~10 event lines per call, so the rest are just
+    counted by event name (errors and warnings are worth reporting) and then dropped."""
+
+    KEEP = frozenset({"ready", "reply", "exit"})
+
+    def __init__(self, module: str, *args: str, name: str) -> None:
+        self.name = name
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args], cwd=ROOT, env=env, text=True, bufsize=1,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.counts: Counter[str] = Counter()
+        self.problems: list[dict[str, Any]] = []
+        self.cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, name=f"bench-{name}-stdout",
+                                        daemon=True)
+        self._reader.start()
+        try:
+            self.ready = self.expect("ready", 15)
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            name = str(ev.get("event"))
+            with self.cond:
+                self.counts[name] += 1
+                if name in ("error", "warning") and len(self.problems) < 20:
+                    self.problems.append(ev)
+                self.cond.notify_all()
+            if name in self.KEEP:
+                self.lines.put(ev)
+        self.lines.put({"event": "<eof>"})
+
+    def expect(self, event: str, timeout: float = 5.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                ev = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if ev["event"] == "<eof>":
+                raise BenchError(f"{self.name} exited (code {self.proc.poll()}) "
+                                 f"before {event!r}")
+            if ev["event"] == event:
+                return ev
+        raise BenchError(f"{self.name}: no {event!r} line within {timeout}s")
+
+    def wait_count(self, event: str, count: int, timeout: float) -> bool:
+        """Until `count` `event` lines were seen in all (the platform's call-ended ones)."""
+        with self.cond:
+            return self.cond.wait_for(lambda: self.counts[event] >= count, timeout)
+
+    def send(self, cmd: str, timeout: float = 10.0, **kw: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **kw}) + "\n")
+        self.proc.stdin.flush()
+        reply = self.expect("reply", timeout)
+        if not reply.get("ok"):
+            raise BenchError(f"{self.name}: {cmd} failed: {reply}")
+        return reply
+
+    def close(self) -> int | None:
+        """EOF on stdin stops these processes cleanly (libDestroy frees their ports); a kill
+        only when that does not happen in time."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            return self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            return None
+        finally:
+            self._reader.join(5)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def udp_port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+# --- the world ---------------------------------------------------------------------------
+@dataclass
+class World:
+    """Everything both measurements share: one platform, one callee peer, one backend."""
+
+    secret: bytes
+    server: JsonLinesProcess
+    peer: JsonLinesProcess
+    api: Any  # reference.platform.client.SubscriberApi
+    backend: Any  # reference.backend.CustomerBackend
+
+    def token(self) -> str:
+        resp = self.api.token("alice", "alice-phone")
+        if resp.status != 200:
+            raise BenchError(f"platform refused to issue a token: {resp.status} {resp.body}")
+        return str(resp.json()["subscriber_token"]["access_token"])
+
+    def cdrs(self) -> list[dict[str, Any]]:
+        return list(self.server.send("cdrs")["cdrs"])
+
+
+@contextmanager
+def world(max_lifetime: float = 1800) -> Iterator[World]:
+    """Backend in this process, peer and sipserver as processes; all stopped on the way out,
+    whatever happened."""
+    from reference.backend import CustomerBackend, PushChannel
+    from reference.backend.server import RoutingTable
+    from reference.platform.client import SubscriberApi
+
+    channel = PushChannel()
+    # bob's device only has to exist for the push to be delivered; nobody reads its inbox
+    channel.register("bob", "bob-phone")
+    backend = CustomerBackend(RoutingTable(by_caller={"alice": "bob"}), channel).start()
+    peer = server = None
+    try:
+        peer = JsonLinesProcess("reference.sip.peer", "--mode", "answer", "--answer-delay", "0",
+                                "--user", "bob", "--max-lifetime", str(max_lifetime),
+                                name="peer")
+        secret = secrets.token_bytes(32)
+        server = JsonLinesProcess("reference.platform.sipserver", "--config", json.dumps({
+            "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
+                        "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
+                        "push_url": backend.push_url},
+            "secret_hex": secret.hex(), "subscribers": ["alice", "bob"],
+            "callee_uris": {"bob": peer.ready["uri"]},
+            # the limiter is not what is measured: far above anything this bench sends
+            "rate_limit": {"calls": 1_000_000, "window": 1},
+            "max_lifetime": max_lifetime}), name="sipserver")
+        api = SubscriberApi(server.ready["api_url"], KEY, TOKEN)
+        yield World(secret, server, peer, api, backend)
+    finally:
+        if server is not None:
+            server.close()
+        if peer is not None:
+            peer.close()
+        backend.close()
+
+
+# --- 1. dial -> onCallEstablished ----------------------------------------------------------
+@dataclass
+class Latency:
+    label: str
+    samples_ms: list[float]
+    target: str
+
+    @property
+    def calls(self) -> int:
+        return len(self.samples_ms)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def p95_ms(self) -> float:
+        return percentile(self.samples_ms, 95)
+
+    def summary(self) -> dict[str, Any]:
+        s = self.samples_ms
+        return {"target": self.target, "calls": self.calls, "median_ms": round(self.median_ms, 2),
+                "p95_ms": round(self.p95_ms, 2), "min_ms": round(min(s), 2),
+                "max_ms": round(max(s), 2), "mean_ms": round(statistics.fmean(s), 2)}
+
+
+def percentile(xs: list[float], p: float) -> float:
+    """Nearest-rank percentile: with 50 samples p95 is the 48th value, an observed latency,
+    not an interpolation between two."""
+    s = sorted(xs)
+    rank = max(1, -(-len(s) * p // 100))  # ceil(n * p / 100)
+    return s[int(rank) - 1]
+
+
+class _CallTimes:
+    """The app's CallListener: the moment each callback arrived, for the call in flight."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.got: dict[str, float] = {}
+        self.initialized: bool | None = None
+
+    def reset(self) -> None:
+        with self.cond:
+            self.got.clear()
+
+    def _note(self, name: str) -> None:
+        t = time.perf_counter()
+        with self.cond:
+            self.got.setdefault(name, t)
+            self.cond.notify_all()
+
+    def onInitializationSuccess(self) -> None:  # noqa: N802
+        with self.cond:
+            self.initialized = True
+            self.cond.notify_all()
+
+    def onInitializationFailure(self, error: Any) -> None:  # noqa: N802
+        with self.cond:
+            self.initialized = False
+            self.cond.notify_all()
+
+    onAuthenticationFailure = onInitializationFailure  # noqa: N815
+
+    def onCallEstablished(self, call: Any) -> None:  # noqa: N802
+        self._note("onCallEstablished")
+
+    def onCallEnded(self, call: Any) -> None:  # noqa: N802
+        self._note("onCallEnded")
+
+    def onCallFailed(self, call: Any, error: Any) -> None:  # noqa: N802
+        self._note("onCallFailed")
+
+    def wait(self, names: set[str], timeout: float) -> str | None:
+        with self.cond:
+            self.cond.wait_for(lambda: names & self.got.keys(), timeout)
+            hit = names & self.got.keys()
+            return min(hit, key=self.got.__getitem__) if hit else None
+
+
+def measure_latency(label: str, target: str, w: World, calls: int, *, warmup: int = 1,
+                    server_calls: bool = False, progress: Progress = quiet,
+                    timeout: float = 10.0) -> Latency:
+    """`calls` sequential calls from a fresh SipVoiceClient to `target`, after `warmup`
+    unmeasured ones (the first call pays one-off costs: codec and media port setup, the
+    backend's first HTTP connection...). With `server_calls`, each call also waits for the
+    platform's CDR to close, so no call overlaps the previous one's teardown there."""
+    from reference.simnet import Platform
+    from reference.sipnet import SipVoiceClient
+
+    client = SipVoiceClient(target, platform=Platform(secret=w.secret))
+    samples: list[float] = []
+    try:
+        times = _CallTimes()
+        client.setEventListener(times)
+        client.getCallController().setCallListener(times)
+        client.initialize(hostname="127.0.0.1", subscriberName="alice",
+                          subscriberToken=w.token())
+        with times.cond:
+            times.cond.wait_for(lambda: times.initialized is not None, timeout)
+        if not times.initialized:
+            raise BenchError(f"{label}: the client did not initialize")
+        ended_before = w.server.counts["call-ended"]
+        for i in range(warmup + calls):
+            times.reset()
+            t0 = time.perf_counter()
+            call = client.getCallController().dial("bob", "bench")
+            hit = times.wait({"onCallEstablished", "onCallEnded", "onCallFailed"}, timeout)
+            if hit != "onCallEstablished":
+                raise BenchError(f"{label}: call {i + 1} got {hit or 'nothing'} instead of "
+                                 f"onCallEstablished within {timeout}s")
+            if i >= warmup:
+                samples.append((times.got["onCallEstablished"] - t0) * 1000)
+            call.hangup()
+            if times.wait({"onCallEnded", "onCallFailed"}, timeout) is None:
+                raise BenchError(f"{label}: call {i + 1} did not end within {timeout}s")
+            if server_calls and not w.server.wait_count("call-ended", ended_before + i + 1,
+                                                        timeout):
+                raise BenchError(f"{label}: the platform did not close call {i + 1}")
+            done = i + 1 - warmup
+            if done > 0 and (done % 10 == 0 or done == calls):
+                progress(f"  {label}: {done}/{calls} calls, median so far "
+                         f"{statistics.median(samples):.1f} ms")
+    finally:
+        client.close()
+    return Latency(label, samples, target)
+
+
+# --- 2. sipp through the exophone -----------------------------------------------------------
+@dataclass
+class Throughput:
+    calls: int
+    rate: float
+    concurrency: int
+    pause_ms: int
+    successful: int
+    failed: int
+    created: int
+    elapsed_s: float
+    calls_per_s: float
+    invite_to_200_ms: float | None
+    sipp_exit: int
+    cdr_completed: int
+    cdr_statuses: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (self.failed == 0 and self.successful == self.calls and self.sipp_exit == 0
+                and self.cdr_completed == self.calls and not self.errors)
+
+
+def _sipp_duration_s(text: str) -> float:
+    """sipp's stat CSV writes durations as HH:MM:SS:micro (its resolution is 1 ms)."""
+    h, m, s, us = (int(x) for x in text.strip().split(":"))
+    return h * 3600 + m * 60 + s + us / 1e6
+
+
+def _sipp_epoch(text: str) -> float:
+    """sipp's timestamps are "date<TAB>time<TAB>epoch"; only the epoch has sub-second
+    resolution (ElapsedTime(C) is whole seconds)."""
+    return float(text.split("\t")[-1])
+
+
+def read_sipp_stats(path: Path) -> dict[str, str]:
+    """The last row of sipp's -trace_stat CSV: it is written once more when sipp exits, with
+    the cumulative (C) counters of the whole run."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    if len(rows) < 2:
+        raise BenchError(f"sipp wrote no statistics to {path}")
+    return dict(zip(rows[0], rows[-1]))
+
+
+def run_sipp_watched(cmd: list[str], workdir: Path, stat_file: Path, limit: float,
+                     progress: Progress) -> tuple[int, bool]:
+    """Run sipp, following its statistics file (rewritten every second, -fd 1). Once a call
+    failed the run has failed, and the platform may not recover (a refused leg can leave
+    its call slots held), so sipp is asked to stop (SIGUSR1: no new calls, let the current
+    ones end) instead of grinding through every remaining call's timeout."""
+    with open(workdir / "sipp_uac_stdout.log", "w") as out:
+        proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+        stopped = False
+        deadline = time.monotonic() + limit
+        last_note = time.monotonic()
+        try:
+            while True:
+                try:
+                    return proc.wait(0.5), stopped
+                except subprocess.TimeoutExpired:
+                    pass
+                if time.monotonic() > deadline:
+                    raise BenchError(f"sipp did not finish within {limit:.0f} s")
+                try:
+                    row = read_sipp_stats(stat_file)
+                    ok, failed = int(row["SuccessfulCall(C)"]), int(row["FailedCall(C)"])
+                except (OSError, BenchError, KeyError, ValueError):
+                    continue  # not written yet, or caught mid-write
+                if failed and not stopped:
+                    stopped = True
+                    progress(f"  sipp: call failed ({ok} ok, {failed} failed): stopping it")
+                    proc.send_signal(signal.SIGUSR1)
+                if time.monotonic() - last_note >= 5:
+                    last_note = time.monotonic()
+                    progress(f"  sipp: {ok} ok, {failed} failed so far")
+        finally:
+            stop_process(proc)
+
+
+def measure_throughput(w: World, calls: int, rate: float, concurrency: int = 1,
+                       pause_ms: int = 100, *, workdir: Path,
+                       progress: Progress = quiet) -> Throughput:
+    """sipp UAC -> exophone -> platform -> sipp UAS. Calls/s is sipp's successful calls over
+    its own elapsed time, from the first INVITE to the last call's end."""
+    if SIPP is None:
+        raise BenchError("sipp not installed (apt-get install sip-tester)")
+    tag = f"sipp-bench-{secrets.token_hex(4)}"  # this run's CDRs carry it as custom_field
+    uas_port = free_udp_port()
+    uas = subprocess.Popen(
+        [SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port), "-mp",
+         str(free_udp_port()), "-nostdin", "-bind_local"],
+        cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not udp_port_taken(uas_port):
+            if uas.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"sipp UAS did not bind 127.0.0.1:{uas_port}")
+            time.sleep(0.02)
+        w.server.send("route", remote_id="bob", uri=f"sip:bob@127.0.0.1:{uas_port}")
+        ended_before = w.server.counts["call-ended"]
+        stat_file = workdir / "sipp_uac_stats.csv"
+        # a bound, not an estimate: the offered load's duration or one second per call in
+        # flight, whichever is longer, three times over
+        limit = 15 + 3 * max(calls / max(rate, 0.1),
+                             calls * (1 + pause_ms / 1000) / max(concurrency, 1))
+        cmd = [SIPP, f"127.0.0.1:{w.server.ready['sip_port']}", "-sf",
+               str(SCENARIOS / "uac_bench.xml"), "-i", "127.0.0.1", "-p", str(free_udp_port()),
+               "-mp", str(free_udp_port()), "-s", EXOPHONE.removeprefix("sip:"),
+               "-key", "token", w.token(), "-key", "tag", tag,
+               "-m", str(calls), "-r", f"{rate:g}", "-rp", "1000", "-l", str(concurrency),
+               "-d", str(pause_ms), "-timeout", f"{limit:.0f}s", "-timeout_error",
+               "-recv_timeout", "10000", "-nostdin", "-trace_err",
+               "-error_file", str(workdir / "sipp_uac_errors.log"),
+               "-trace_stat", "-stf", str(stat_file), "-fd", "1"]
+        progress(f"  sipp: {calls} calls at <= {rate:g}/s, <= {concurrency} at once, "
+                 f"{pause_ms} ms each ...")
+        returncode, stopped = run_sipp_watched(cmd, workdir, stat_file, limit + 15, progress)
+        stats = read_sipp_stats(stat_file)
+        ok_calls = int(stats["SuccessfulCall(C)"])
+        failed = int(stats["FailedCall(C)"])
+        elapsed = _sipp_epoch(stats["CurrentTime"]) - _sipp_epoch(stats["StartTime"])
+        rtt = stats.get("ResponseTime1(C)")
+        errors: list[str] = []
+        if stopped:
+            errors.append(f"stopped sipp after its first failed call ({ok_calls + failed} of "
+                          f"{calls} calls placed)")
+        if returncode != 0:
+            log = workdir / "sipp_uac_errors.log"
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+            errors.append(f"sipp exit {returncode}; the end of its error log:\n{tail}")
+        # the platform closes a CDR once both legs are down, a moment after sipp's last 200
+        w.server.wait_count("call-ended", ended_before + ok_calls + failed, 10)
+        ours = [c for c in w.cdrs() if c.get("custom_field") == tag]
+        statuses = Counter(str(c.get("status")) for c in ours)
+        if len(ours) != ok_calls + failed:
+            errors.append(f"platform has {len(ours)} CDRs for sipp's {ok_calls + failed} calls")
+        return Throughput(calls, rate, concurrency, pause_ms, ok_calls, failed,
+                          int(stats["TotalCallCreated"]), round(elapsed, 3),
+                          round(ok_calls / elapsed, 2) if elapsed > 0 else 0.0,
+                          round(_sipp_duration_s(rtt) * 1000, 2) if rtt else None,
+                          returncode, statuses.get("completed", 0), dict(statuses), errors)
+    finally:
+        stop_process(uas)
+        try:
+            w.server.send("route", remote_id="bob", uri=w.peer.ready["uri"])
+        except BenchError:
+            pass
+
+
+# --- the run -------------------------------------------------------------------------------
+def run(calls: int = 50, sipp_calls: int = 200, rate: float = 20, concurrency: int = 1,
+        pause_ms: int = 100, warmup: int = 1, progress: Progress = to_stderr) -> dict[str, Any]:
+    """Both measurements on one platform process; the dict is what --format json prints."""
+    if not HAVE_PJSUA2:
+        raise BenchError(f"pjsua2 not importable: {IMPORT_ERROR}")
+    with tempfile.TemporaryDirectory(prefix="exovoice-bench-sip-") as tmp, world() as w:
+        progress(f"direct: {calls} calls to the peer {w.peer.ready['uri']} ...")
+        direct = measure_latency("direct", w.peer.ready["uri"], w, calls, warmup=warmup,
+                                 progress=progress)
+        progress(f"platform: {calls} calls to the exophone {w.server.ready['sip_uri']} ...")
+        via = measure_latency("platform", w.server.ready["sip_uri"], w, calls, warmup=warmup,
+                              server_calls=True, progress=progress)
+        progress("throughput: sipp through the exophone ...")
+        tp = measure_throughput(w, sipp_calls, rate, concurrency, pause_ms, workdir=Path(tmp),
+                                progress=progress)
+    return report(w, direct, via, tp, warmup)
+
+
+def report(w: World, direct: Latency, via: Latency, tp: Throughput,
+           warmup: int) -> dict[str, Any]:
+    """The figures as one dict (what --format json prints). Errors and warnings the helper
+    processes logged are reported, not judged: only the calls' outcomes decide `ok`."""
+    problems = {who: {k: p.counts[k] for k in ("error", "warning") if p.counts[k]}
+                for who, p in (("sipserver", w.server), ("peer", w.peer))}
+    return {
+        "machine": {"cpus": os.cpu_count(), "python": pyplatform.python_version(),
+                    "system": f"{pyplatform.system()} {pyplatform.machine()}"},
+        "latency": {"warmup_calls": warmup, "direct": direct.summary(),
+                    "platform": via.summary(),
+                    "ratio_median": round(via.median_ms / direct.median_ms, 2),
+                    "ratio_p95": round(via.p95_ms / direct.p95_ms, 2)},
+        "throughput": asdict(tp) | {"ok": tp.ok},
+        "process_problems": problems,
+        "ok": tp.ok,
+    }
+
+
+def render(r: dict[str, Any]) -> str:
+    lat, tp = r["latency"], r["throughput"]
+    d, p = lat["direct"], lat["platform"]
+    lines = [
+        f"machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}, "
+        f"{r['machine']['system']}",
+        f"dial -> onCallEstablished, {p['calls']} sequential calls each "
+        f"(+{lat['warmup_calls']} warm-up), callee answers at once:",
+        f"  direct to the peer (baseline)  median {d['median_ms']:7.1f} ms   "
+        f"p95 {d['p95_ms']:7.1f} ms   (min {d['min_ms']:.1f}, max {d['max_ms']:.1f})",
+        f"  through the platform           median {p['median_ms']:7.1f} ms   "
+        f"p95 {p['p95_ms']:7.1f} ms   (min {p['min_ms']:.1f}, max {p['max_ms']:.1f})",
+        f"  platform / direct = {lat['ratio_median']:.2f}x (median), "
+        f"{lat['ratio_p95']:.2f}x (p95)",
+        f"sipp through the exophone: {tp['calls']} calls at <= {tp['rate']:g}/s, "
+        f"<= {tp['concurrency']} at once, {tp['pause_ms']} ms each:",
+        f"  {tp['calls_per_s']:.1f} calls/s sustained over {tp['elapsed_s']:.1f} s; "
+        f"{tp['successful']} successful, {tp['failed']} failed"
+        + (f"; INVITE -> 200 mean {tp['invite_to_200_ms']:.1f} ms"
+           if tp["invite_to_200_ms"] is not None else ""),
+        f"  platform CDRs: {tp['cdr_completed']} completed {tp['cdr_statuses']}",
+    ]
+    lines += [f"  ERROR: {e}" for e in tp["errors"]]
+    for who, counts in r["process_problems"].items():
+        if counts:
+            lines.append(f"  note: {who} reported {counts}")
+    lines.append("OK: zero failed calls" if r["ok"] else "FAILED: see above")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="SIP benchmark (see module docstring)")
+    p.add_argument("--calls", type=int, default=50, help="latency calls per target")
+    p.add_argument("--warmup", type=int, default=1, help="unmeasured calls per target first")
+    p.add_argument("--sipp-calls", type=int, default=200)
+    p.add_argument("--rate", type=float, default=20, help="sipp's call rate ceiling (calls/s)")
+    p.add_argument("--concurrency", type=int, default=1, help="sipp's -l: calls in flight")
+    p.add_argument("--pause-ms", type=int, default=100, help="how long each sipp call lasts")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    a = p.parse_args(argv)
+    from reference.sip.process import private_stdout
+
+    out = private_stdout()  # pjlib prints its start-up lines to fd 1: keep them out of JSON
+    try:
+        result = run(a.calls, a.sipp_calls, a.rate, a.concurrency, a.pause_ms, a.warmup)
+    except BenchError as exc:
+        print(f"bench/sip.py: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result) if a.format == "json" else render(result), file=out, flush=True)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
