@@ -1,27 +1,33 @@
 """Benchmark the platform simulator's SIP side, with its named baselines, in one run.
 
-    python bench/sip.py [--calls 50] [--sipp-calls 200] [--rate 20] [--concurrency 1]
-                        [--pause-ms 100] [--format text|json]
+    python bench/sip.py [--calls 50] [--warmup 1] [--sipp-calls 200] [--rate 8]
+                        [--concurrency 2] [--pause-ms 100] [--format text|json]
 
 1. Dial-to-onCallEstablished latency: a reference client (reference.sipnet.SipVoiceClient,
    this process) signed in with a token the platform issued, dials `--calls` sequential calls
    through the exophone of a `python -m reference.platform.sipserver` process; the platform
    asks the customer backend (this process, real HTTP) whom to ring, pushes, and calls a
    `python -m reference.sip.peer --mode answer --answer-delay 0` process. The same number of
-   calls dialed straight at that peer is the baseline: the ratio platform/direct is what the
-   platform's hop (token check, dial-whom and push over HTTP, a second SIP leg, the bridge)
-   costs on top of a bare SIP call between the same two stacks.
+   calls dialed straight at that peer, by the same client and alternating with the others, is
+   the baseline: the ratio platform/direct is what the platform's hop (token check, dial-whom
+   and push over HTTP, a second SIP leg, the bridge) costs on top of a bare SIP call between
+   the same two stacks.
 2. Throughput with a caller nobody here wrote: sipp places `--sipp-calls` short calls at
    `--rate` calls/s (at most `--concurrency` at once) through the exophone, the callee leg goes
-   to a sipp UAS (`-sn uas`, which answers at once and costs nothing). Any failed call makes
-   the run fail (exit 1); the platform's CDRs are read back to cross-check the count.
+   to a sipp UAS (`-sn uas`, which answers at once and costs next to nothing). Any failed call
+   makes the run fail (exit 1); the platform's CDRs are read back to cross-check the count.
 
-Why `--concurrency 1` by default: the platform's pjsua2 endpoint keeps pjsua's default
-`maxCalls` of 4 call slots and a bridged call holds two (caller and callee legs), and a slot
-frees only once the callee leg's BYE transaction is over, after sipp already saw its own 200 to
-BYE; with 2 calls in flight, back-to-back calls then sometimes find no free slot (sipp sees the
-INVITE refused). `--rate` is a ceiling: with one call in flight, the sustained rate is
-min(rate, 1 / call duration).
+Why 2 calls in flight at 8 calls/s by default: the platform's pjsua2 endpoint keeps pjsua's
+default `maxCalls` of 4 call slots, and a bridged call holds two (caller and callee legs), so
+2 calls at once is its whole capacity. A slot frees only when the callee leg's BYE transaction
+is over, a moment after sipp saw its own 200 to BYE, so the faster the next INVITE follows, the
+likelier it finds every slot held: pjsua refuses it (603), or the callee leg cannot be placed
+(PJ_ETOOMANY) and the caller rings until it gives up, and the platform does not recover from
+that (leftover legs keep their slots). Measured on 2 cores, 200 calls of 100 ms a run, a fresh
+platform each: 8/s passed 7 runs of 7 (sustaining 6.8-7.9 calls/s: with 2 in flight the
+~250 ms calls cap it there), 10/s failed 1 run of 3, back-to-back (-r 100) failed 1 of 3 with
+0 ms calls and 2 of 2 with 100 ms ones; 3 or more in flight fail every time. One call in flight
+never collides (about 4.9 calls/s with 100 ms calls, 8.6 with 0 ms).
 """
 
 from __future__ import annotations
@@ -43,10 +49,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
-from contextlib import contextmanager
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -329,18 +335,25 @@ class _CallTimes:
             return min(hit, key=self.got.__getitem__) if hit else None
 
 
-def measure_latency(label: str, target: str, w: World, calls: int, *, warmup: int = 1,
-                    server_calls: bool = False, progress: Progress = quiet,
-                    timeout: float = 10.0) -> Latency:
-    """`calls` sequential calls from a fresh SipVoiceClient to `target`, after `warmup`
-    unmeasured ones (the first call pays one-off costs: codec and media port setup, the
-    backend's first HTTP connection...). With `server_calls`, each call also waits for the
-    platform's CDR to close, so no call overlaps the previous one's teardown there."""
-    from reference.simnet import Platform
-    from reference.sipnet import SipVoiceClient
+def measure_latency(w: World, targets: dict[str, str], calls: int, *, warmup: int = 1,
+                    progress: Progress = quiet, timeout: float = 10.0) -> dict[str, Latency]:
+    """`calls` sequential calls to each of `targets` ({label: SIP URI}), after `warmup`
+    unmeasured ones each (the first call pays one-off costs: media port and codec setup, the
+    backend's first HTTP connection...).
 
-    client = SipVoiceClient(target, platform=Platform(secret=w.secret))
-    samples: list[float] = []
+    One client dials them all, alternating target call by call (ABBA order, so neither is
+    always first): whatever else loads the machine during the run then weighs on both alike,
+    and the ratio compares the paths, not two stretches of time or two clients. A SipNet
+    whose target is a function makes that possible with the one pjsua2 endpoint a process may
+    have. A call to the platform also waits for its CDR to close, so no call overlaps the
+    teardown of the one before."""
+    from reference.simnet import Platform
+    from reference.sipnet import SipNet, SipVoiceClient
+
+    current = {"uri": ""}
+    client = SipVoiceClient(SipNet(lambda _remote_id: current["uri"]),
+                            platform=Platform(secret=w.secret))
+    samples: dict[str, list[float]] = {label: [] for label in targets}
     try:
         times = _CallTimes()
         client.setEventListener(times)
@@ -350,31 +363,42 @@ def measure_latency(label: str, target: str, w: World, calls: int, *, warmup: in
         with times.cond:
             times.cond.wait_for(lambda: times.initialized is not None, timeout)
         if not times.initialized:
-            raise BenchError(f"{label}: the client did not initialize")
-        ended_before = w.server.counts["call-ended"]
+            raise BenchError("the client did not initialize")
+        order = list(targets.items())
         for i in range(warmup + calls):
-            times.reset()
-            t0 = time.perf_counter()
-            call = client.getCallController().dial("bob", "bench")
-            hit = times.wait({"onCallEstablished", "onCallEnded", "onCallFailed"}, timeout)
-            if hit != "onCallEstablished":
-                raise BenchError(f"{label}: call {i + 1} got {hit or 'nothing'} instead of "
-                                 f"onCallEstablished within {timeout}s")
-            if i >= warmup:
-                samples.append((times.got["onCallEstablished"] - t0) * 1000)
-            call.hangup()
-            if times.wait({"onCallEnded", "onCallFailed"}, timeout) is None:
-                raise BenchError(f"{label}: call {i + 1} did not end within {timeout}s")
-            if server_calls and not w.server.wait_count("call-ended", ended_before + i + 1,
-                                                        timeout):
-                raise BenchError(f"{label}: the platform did not close call {i + 1}")
+            for label, uri in (order if i % 2 == 0 else order[::-1]):
+                current["uri"] = uri
+                ms = _one_call(w, client, times, uri, timeout, f"{label} call {i + 1}")
+                if i >= warmup:
+                    samples[label].append(ms)
             done = i + 1 - warmup
             if done > 0 and (done % 10 == 0 or done == calls):
-                progress(f"  {label}: {done}/{calls} calls, median so far "
-                         f"{statistics.median(samples):.1f} ms")
+                progress(f"  {done}/{calls} calls each; median so far " + ", ".join(
+                    f"{label} {statistics.median(xs):.1f} ms" for label, xs in samples.items()))
     finally:
         client.close()
-    return Latency(label, samples, target)
+    return {label: Latency(label, samples[label], uri) for label, uri in targets.items()}
+
+
+def _one_call(w: World, client: Any, times: _CallTimes, uri: str, timeout: float,
+              what: str) -> float:
+    """Dial, time onCallEstablished, hang up, wait until the call is over everywhere."""
+    times.reset()
+    ended_before = w.server.counts["call-ended"]
+    t0 = time.perf_counter()
+    call = client.getCallController().dial("bob", "bench")
+    hit = times.wait({"onCallEstablished", "onCallEnded", "onCallFailed"}, timeout)
+    if hit != "onCallEstablished":
+        raise BenchError(f"{what}: {hit or 'nothing'} instead of onCallEstablished "
+                         f"within {timeout}s")
+    ms = (times.got["onCallEstablished"] - t0) * 1000
+    call.hangup()
+    if times.wait({"onCallEnded", "onCallFailed"}, timeout) is None:
+        raise BenchError(f"{what}: no onCallEnded within {timeout}s of hangup()")
+    if uri == w.server.ready["sip_uri"] and not w.server.wait_count(
+            "call-ended", ended_before + 1, timeout):
+        raise BenchError(f"{what}: the platform did not close the call")
+    return ms
 
 
 # --- 2. sipp through the exophone -----------------------------------------------------------
@@ -531,18 +555,17 @@ def measure_throughput(w: World, calls: int, rate: float, concurrency: int = 1,
 
 
 # --- the run -------------------------------------------------------------------------------
-def run(calls: int = 50, sipp_calls: int = 200, rate: float = 20, concurrency: int = 1,
+def run(calls: int = 50, sipp_calls: int = 200, rate: float = 8, concurrency: int = 2,
         pause_ms: int = 100, warmup: int = 1, progress: Progress = to_stderr) -> dict[str, Any]:
     """Both measurements on one platform process; the dict is what --format json prints."""
     if not HAVE_PJSUA2:
         raise BenchError(f"pjsua2 not importable: {IMPORT_ERROR}")
     with tempfile.TemporaryDirectory(prefix="exovoice-bench-sip-") as tmp, world() as w:
-        progress(f"direct: {calls} calls to the peer {w.peer.ready['uri']} ...")
-        direct = measure_latency("direct", w.peer.ready["uri"], w, calls, warmup=warmup,
-                                 progress=progress)
-        progress(f"platform: {calls} calls to the exophone {w.server.ready['sip_uri']} ...")
-        via = measure_latency("platform", w.server.ready["sip_uri"], w, calls, warmup=warmup,
-                              server_calls=True, progress=progress)
+        targets = {"direct": w.peer.ready["uri"], "platform": w.server.ready["sip_uri"]}
+        progress(f"latency: {calls} calls each, alternating, to the peer {targets['direct']} "
+                 f"and the exophone {targets['platform']} ...")
+        lat = measure_latency(w, targets, calls, warmup=warmup, progress=progress)
+        direct, via = lat["direct"], lat["platform"]
         progress("throughput: sipp through the exophone ...")
         tp = measure_throughput(w, sipp_calls, rate, concurrency, pause_ms, workdir=Path(tmp),
                                 progress=progress)
@@ -574,15 +597,15 @@ def render(r: dict[str, Any]) -> str:
     lines = [
         f"machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}, "
         f"{r['machine']['system']}",
-        f"dial -> onCallEstablished, {p['calls']} sequential calls each "
-        f"(+{lat['warmup_calls']} warm-up), callee answers at once:",
+        f"dial -> onCallEstablished, {p['calls']} calls to each target, one at a time, "
+        f"alternating (+{lat['warmup_calls']} warm-up each), callee answers at once:",
         f"  direct to the peer (baseline)  median {d['median_ms']:7.1f} ms   "
         f"p95 {d['p95_ms']:7.1f} ms   (min {d['min_ms']:.1f}, max {d['max_ms']:.1f})",
         f"  through the platform           median {p['median_ms']:7.1f} ms   "
         f"p95 {p['p95_ms']:7.1f} ms   (min {p['min_ms']:.1f}, max {p['max_ms']:.1f})",
         f"  platform / direct = {lat['ratio_median']:.2f}x (median), "
         f"{lat['ratio_p95']:.2f}x (p95)",
-        f"sipp through the exophone: {tp['calls']} calls at <= {tp['rate']:g}/s, "
+        f"sipp through the exophone: {tp['calls']} calls offered at {tp['rate']:g}/s, "
         f"<= {tp['concurrency']} at once, {tp['pause_ms']} ms each:",
         f"  {tp['calls_per_s']:.1f} calls/s sustained over {tp['elapsed_s']:.1f} s; "
         f"{tp['successful']} successful, {tp['failed']} failed"
@@ -603,8 +626,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calls", type=int, default=50, help="latency calls per target")
     p.add_argument("--warmup", type=int, default=1, help="unmeasured calls per target first")
     p.add_argument("--sipp-calls", type=int, default=200)
-    p.add_argument("--rate", type=float, default=20, help="sipp's call rate ceiling (calls/s)")
-    p.add_argument("--concurrency", type=int, default=1, help="sipp's -l: calls in flight")
+    p.add_argument("--rate", type=float, default=8, help="sipp's offered call rate (calls/s)")
+    p.add_argument("--concurrency", type=int, default=2,
+                   help="sipp's -l, calls in flight at most (the platform holds 2)")
     p.add_argument("--pause-ms", type=int, default=100, help="how long each sipp call lasts")
     p.add_argument("--format", choices=("text", "json"), default="text")
     a = p.parse_args(argv)

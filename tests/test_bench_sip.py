@@ -34,9 +34,9 @@ def test_tiny_run_counts_add_up_and_cleans_up(tmp_path: Path) -> None:
 
     before = {t.name for t in threading.enumerate()}
     with sip.world(max_lifetime=60) as w:
-        direct = sip.measure_latency("direct", w.peer.ready["uri"], w, 3)
-        via = sip.measure_latency("platform", w.server.ready["sip_uri"], w, 3,
-                                  server_calls=True)
+        lat = sip.measure_latency(w, {"direct": w.peer.ready["uri"],
+                                      "platform": w.server.ready["sip_uri"]}, 3)
+        direct, via = lat["direct"], lat["platform"]
         tp = sip.measure_throughput(w, 5, rate=20, concurrency=1, pause_ms=0,
                                     workdir=tmp_path)
         cdrs = w.cdrs()
