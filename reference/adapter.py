@@ -72,8 +72,7 @@ class ReferenceAdapter:
     def hello(self, *, callkit: bool) -> frozenset[str]:
         self._shutdown()
         self._events = queue.Queue()
-        self.client = ExotelVoiceClient(callkit=callkit, platform=self.simnet,
-                                        trace=self._trace, settle_timeout=self._settle_timeout)
+        self.client = self._new_client(callkit)
         self.client._core.observers.append(self._observe)
         self.delegate = ProviderDelegate(self.client) if callkit else None
         return Capability.ALL
@@ -132,6 +131,11 @@ class ReferenceAdapter:
         if self._harness is not None:
             self._harness.close()
             self._harness = None
+
+    def _new_client(self, callkit: bool) -> ExotelVoiceClient:
+        """A fresh client for hello() (over the simulated network here)."""
+        return ExotelVoiceClient(callkit=callkit, platform=self.simnet, trace=self._trace,
+                                 settle_timeout=self._settle_timeout)
 
     # --- extras for the step library ------------------------------------------------------
     @property

@@ -137,9 +137,10 @@ class ExotelVoiceClient:
                     session_id=push.session_id)
         self._adopt(call)
         outcome = self.platform.relay_outcome(push)
-        self._net_later(outcome, extra=missed)
         if outcome == Network.net_push_valid.value:
-            self.network.receive(call, self._token)
+            self.network.receive(call, self._token, missed)  # the platform has the last word
+        else:
+            self._net_later(outcome, extra=missed)
         return True
 
     def reset(self) -> None:

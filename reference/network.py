@@ -65,9 +65,12 @@ class CallNetwork(Protocol):
     def place(self, call: "Call", remote_id: str, message: str | None, token: Any) -> None:
         """dial(): set up the outgoing `call` to `remote_id`, authenticated by `token`."""
 
-    def receive(self, call: "Call", token: Any) -> None:
-        """relaySessionData() accepted a fresh push: `call` is the incoming call it announces
-        (not yet answered); fetch its media leg from the platform, authenticated by `token`."""
+    def receive(self, call: "Call", token: Any, extra: dict[str, dict[str, Any]]) -> None:
+        """relaySessionData() accepted a push that looks fresh: `call` is the incoming call it
+        would announce. Take its session from the platform (authenticated by `token`) and post
+        what the platform says, with `extra` (the callbacks' arguments): net_push_valid (the
+        call is there: onIncomingCall) or net_push_stale (its caller is gone: a missed
+        call)."""
 
     def answer(self, call: "Call") -> None:
         """answer(): accept the incoming `call`."""

@@ -161,8 +161,9 @@ class SimNet:
     def place(self, call: Call, remote_id: str, message: str | None, token: Any) -> None:
         self._post(Network.net_call_sent.value)
 
-    def receive(self, call: Call, token: Any) -> None:
-        pass  # the simulated call has no media leg to fetch
+    def receive(self, call: Call, token: Any, extra: dict[str, dict[str, Any]]) -> None:
+        if self._link is not None:  # the push's own check stands: the call is there
+            self._link.post(Network.net_push_valid.value, extra=extra)
 
     def answer(self, call: Call) -> None:
         if self.platform.auto_answer_media:

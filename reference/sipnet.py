@@ -25,16 +25,17 @@ What is real and what is still simulated:
   ``RtpWatch``: a stall gives net_rtp_lost (onMediaDisrupted), packets again net_rtp_restored
   (onCallEstablished), a long stall net_media_timeout (onCallEnded MEDIA_TIMEOUT, and the SDK
   then sends BYE itself).
-* Incoming calls (with ``sessions_url``, the platform account's API URL): relaySessionData(push)
-  announces the call (onIncomingCall) and SipNet takes the push's session from the platform
-  (``POST <sessions_url>/sessions/<sessionId>/take``, bearer access token, this endpoint's
-  contact); the platform then INVITEs us with ``X-Exotel-Session``. That INVITE is bound to
-  the call and rung (180); answer() answers it 200 (CONFIRMED: net_answered,
-  onCallEstablished), hangup() declines it (603) or BYEs it; the caller's CANCEL or BYE is
-  net_remote_hangup. An answer or hangup before the INVITE arrived is applied when it does.
-  A take the platform refuses ends the call (net_remote_hangup: the caller is gone), and a
-  refused token also gives net_token_rejected (onAuthenticationFailure). An INVITE for no
-  session we took is refused with 480. Without ``sessions_url`` incoming calls are simulated.
+* Incoming calls (with ``sessions_url``, the platform account's API URL): after
+  relaySessionData(push) SipNet takes the push's session from the platform (``POST
+  <sessions_url>/sessions/<sessionId>/take``, bearer access token, this endpoint's contact).
+  202: the call is announced (net_push_valid, onIncomingCall) and the platform INVITEs us
+  with ``X-Exotel-Session``; any refusal: the push was stale (net_push_stale, onMissedCall),
+  and a refused token is also onAuthenticationFailure. The INVITE is bound to the call and
+  rung (180); answer() answers it 200 (CONFIRMED: net_answered, onCallEstablished),
+  hangup() declines it (603) or BYEs it; the caller's CANCEL or BYE is net_remote_hangup.
+  An answer or hangup before the INVITE arrived is applied when it does. An INVITE for no
+  session we took is refused with 480. Without ``sessions_url`` incoming calls are
+  simulated.
 * A 403 to our INVITE whose reason names AUTHENTICATION_INVALID_TOKEN or
   AUTHENTICATION_EXPIRED_TOKEN (reference.platform.sip) ends the call (onCallFailed) and
   gives net_token_rejected with that error (onAuthenticationFailure).
@@ -104,6 +105,7 @@ class _Leg:
         self.call = call
         self.incoming = incoming
         self.answer_pending = False  # answer() before the platform's INVITE arrived
+        self.invited = threading.Event()  # the platform's INVITE for this incoming call came
         self.sip: Any = None  # reference.sip.call.SipCall once the INVITE was placed
         self.confirmed = False
         self.over = False  # DISCONNECTED
@@ -141,10 +143,11 @@ class SipNet:
                  port: int = 0, user: str = "exovoice", rtp_lost_after: float = 0.5,
                  media_timeout: float = 10.0, poll: float = 0.1, log_level: int = 0,
                  fallback: CallNetwork | None = None, sessions_url: str | None = None,
-                 http_timeout: float = 5.0) -> None:
+                 http_timeout: float = 5.0, invite_timeout: float = 10.0) -> None:
         self.target = target
         self.sessions_url = sessions_url.rstrip("/") if sessions_url else None
         self.http_timeout = http_timeout
+        self.invite_timeout = invite_timeout  # after a take, for the platform's INVITE
         self.rtp_lost_after = rtp_lost_after
         self.media_timeout = media_timeout
         self.poll = poll
@@ -231,25 +234,43 @@ class SipNet:
                     self._on_event(ev)
             leg.attach(sip)
 
-    def receive(self, call: Call, token: Any) -> None:
+    def receive(self, call: Call, token: Any, extra: dict[str, dict[str, Any]]) -> None:
         if self.sessions_url is None or not call.session_id:
-            self._sim().receive(call, token)
+            self._sim().receive(call, token, extra)
             return
         leg = _Leg(call, incoming=True)
         with self._lock:
             self._legs[call] = leg
             self._awaiting[call.session_id] = leg
-        taker = threading.Thread(target=self._take, args=(leg, call.session_id, token),
+        taker = threading.Thread(target=self._take, args=(leg, call.session_id, token, extra),
                                  name="sipnet-take", daemon=True)
         self._takers = [t for t in self._takers if t.is_alive()] + [taker]
         taker.start()
 
-    def _take(self, leg: _Leg, session: str, token: Any) -> None:
-        """Off the client's threads: ask the platform for the session's INVITE."""
+    def _take(self, leg: _Leg, session: str, token: Any,
+              extra: dict[str, dict[str, Any]]) -> None:
+        """Off the client's threads: take the session. 202: the call is there
+        (net_push_valid; the platform's INVITE follows). Anything else: the caller is gone,
+        or we may not take it: the push was stale (net_push_stale, a missed call), and a
+        refused token is also onAuthenticationFailure."""
         url = f"{self.sessions_url}/sessions/{quote(session, safe='')}/take"
         got = request("POST", url, body={"contact": self.uri}, timeout=self.http_timeout,
                       headers={"Authorization": f"Bearer {'' if token is None else token}"})
+        link = self._link
+        if link is None or self._closing:
+            return
         if got.status == 202:
+            self._post(leg, Network.net_push_valid.value, extra=extra)
+            deadline = time.monotonic() + self.invite_timeout
+            while not leg.invited.wait(0.1):
+                if self._stop.is_set() or leg.detached:
+                    return
+                if time.monotonic() > deadline:  # the platform lost the call: it is over
+                    with self._lock:
+                        self._awaiting.pop(session, None)
+                    self._post(leg, Network.net_remote_hangup.value, detaching=True)
+                    leg.over = leg.detached = True
+                    return
             return
         with self._lock:
             self._awaiting.pop(session, None)
@@ -258,8 +279,11 @@ class SipNet:
             message = str((got.json() or {}).get("message", ""))
         except (ValueError, AttributeError):
             pass
-        leg.over = True
-        self._post(leg, Network.net_remote_hangup.value)
+        leg.over = leg.detached = True
+        try:
+            link.post(Network.net_push_stale.value, extra=extra)
+        except RuntimeError:
+            return
         error = next((e for e in AUTH_ERRORS if e in message), None)
         if got.status == 401 and error is not None:
             self._post_auth_failure(error)
@@ -376,19 +400,24 @@ class SipNet:
             with leg.lock:
                 leg.sip = sip
                 answer = leg.answer_pending
+            leg.invited.set()
             sip.ring()
             if answer:
                 sip.answer(200)
         except SipError:
             pass  # the platform cancelled meanwhile: DISCONNECTED follows
 
-    def _post(self, leg: _Leg, cause: str) -> None:
-        """`cause` reaches the client if `leg`'s call still matters when it is handled."""
+    def _post(self, leg: _Leg, cause: str, *, detaching: bool = False,
+              extra: dict[str, dict[str, Any]] | None = None) -> None:
+        """`cause` reaches the client if `leg`'s call still matters when it is handled; a
+        `detaching` cause (the last the app hears of the leg, which is detached right after
+        posting it) only needs the call to be the current one."""
         link = self._link
         if link is None or self._closing:
             return
         try:
-            link.post(cause, leg.call, still=lambda: not leg.detached)
+            link.post(cause, leg.call, still=None if detaching else (lambda: not leg.detached),
+                      extra=extra)
         except RuntimeError:  # the client is closed
             pass
 
@@ -416,8 +445,9 @@ class SipNet:
                 continue  # the far end has not started sending yet: that is no loss
             started = True
             for cause in watch.sample(time.monotonic(), st.rx_packets):
-                self._post(leg, cause)
-                if cause == Network.net_media_timeout.value:
+                timeout = cause == Network.net_media_timeout.value
+                self._post(leg, cause, detaching=timeout)
+                if timeout:
                     leg.detached = True  # the call ended for the app: the BYE is ours
                     try:
                         leg.sip.hangup()

@@ -31,12 +31,12 @@ controller thread. Per INVITE from a client (the caller leg):
    caller, as for no answer). A remote id with a URI in ``callee_uris`` (configuration, e.g.
    a sipp or ``reference.sip.peer`` responder standing in for a device) is INVITEd at once
    instead, without waiting for a take.
-7. the callee's outcome goes to the caller: its first 18x -> 180 to the caller (once); 2xx ->
-   200 to the caller; a failure -> the code
-   for the same happening (486/600/603 -> 486, 404/480/... -> 480, 408 after ringing -> 408,
-   503/429 -> 503, else 500); no answer within max_ringing_duration -> CANCEL the callee, 408
-   to the caller (after a 180 the caller's SDK sees net_no_answer, onCallEnded TIMEOUT; when
-   the callee never rang, e.g. never took its push, net_unreachable).
+7. the callee's outcome goes to the caller: its 180 and 183 (each once; another 18x as 180);
+   2xx -> 200 to the caller; a failure -> the code for the same happening (486/600/603 ->
+   486, 404/480/... -> 480, 408 after ringing -> 408, 503/429 -> 503, else 500); no answer
+   within max_ringing_duration -> CANCEL the callee, 408 to the caller (after a 180 the
+   caller's SDK sees net_no_answer, onCallEnded TIMEOUT; when the callee never rang, e.g.
+   never took its push, net_unreachable).
 8. both answered: the legs' audio is bridged in pjsua2's conference bridge (each call's
    AudioMedia transmits to the other's; the null capture device is disconnected from both, so
    what the caller receives comes through the bridge); a BYE on either leg hangs up the other;
@@ -98,7 +98,7 @@ class Bridge:
     legs_down: set[str] = field(default_factory=set)
     session: str | None = None  # the push's sessionId, while the callee may take it
     taken_by: str | None = None  # the contact of a take that came before _pushed ran
-    caller_rung: bool = False  # 180 sent to the caller (when the callee first rang)
+    relayed: set[int] = field(default_factory=set)  # provisional codes sent to the caller
 
 
 class PlatformSip:
@@ -334,7 +334,9 @@ class PlatformSip:
             self._emit("awaiting-take", call_sid=bridge.call_sid, session=session)
 
     def take(self, session: str, token: str, contact: str) -> None:
-        """The callee's SDK takes `session` (on an HTTP thread; raises ApiError)."""
+        """The callee's SDK takes `session` (on an HTTP thread; raises ApiError). Answered
+        only once the controller has acted on it, so a 202 means the INVITE is on its way
+        and a caller who gave up meanwhile is a 404 (the SDK's push was stale)."""
         claims: dict[str, Any] = {}
         try:
             claims = decode(token).claims
@@ -353,16 +355,26 @@ class PlatformSip:
                 raise ApiError(409, f"session {session} was already taken")
             bridge.session = None  # taken: once
             del self._open[session]
-        self._post(lambda: self._taken(bridge, session, contact))
+        done: "queue.Queue[ApiError | None]" = queue.Queue()
+        self._post(lambda: done.put(self._taken(bridge, session, contact)))
+        try:
+            refusal = done.get(timeout=5)
+        except queue.Empty:
+            raise ApiError(503, "the platform's SIP side is not answering") from None
+        if refusal is not None:
+            raise refusal
 
-    def _taken(self, bridge: Bridge, session: str, contact: str) -> None:
+    def _taken(self, bridge: Bridge, session: str, contact: str) -> ApiError | None:
         self._emit("taken", call_sid=bridge.call_sid, session=session, contact=contact)
-        if bridge.over or bridge.callee is not None:
-            return
+        if bridge.over:
+            return ApiError(404, f"session {session}: the caller is gone")
+        if bridge.callee is not None:
+            return ApiError(409, f"session {session} was already taken")
         if bridge.route is None:  # taken before _pushed ran: it will INVITE
             bridge.taken_by = contact
-            return
-        self._invite_callee(bridge, contact, session)
+            return None
+        return None if self._invite_callee(bridge, contact, session) else ApiError(
+            503, "the platform cannot place the callee's leg now")
 
     def _close_session(self, bridge: Bridge) -> None:
         with self._open_lock:
@@ -370,27 +382,39 @@ class PlatformSip:
                 self._open.pop(bridge.session, None)
                 bridge.session = None
 
-    def _invite_callee(self, bridge: Bridge, uri: str, session: str) -> None:
-        leg = self.endpoint.make_call(uri, {CALLER_HEADER: bridge.subscriber,
-                                            SESSION_HEADER: session})
+    def _invite_callee(self, bridge: Bridge, uri: str, session: str) -> bool:
+        """INVITE the callee; False (and the caller refused 503) when the leg cannot be
+        placed, e.g. every call slot of this process is taken."""
+        try:
+            leg = self.endpoint.make_call(uri, {CALLER_HEADER: bridge.subscriber,
+                                                SESSION_HEADER: session})
+        except SipError as exc:
+            self._refuse(bridge, 503, "Service Unavailable", f"callee leg not placed: {exc}",
+                         headers={REASON_HEADER: "CONGESTION_ERROR"})
+            return False
         bridge.callee = leg.handle
         self._by_leg[leg.handle] = bridge
         self._emit("callee-invite", call_sid=bridge.call_sid, leg=leg.handle, uri=uri)
+        return True
 
-    def _ring_caller(self, bridge: Bridge) -> None:
-        """The callee's device rings: so does the caller's (its onCallRinging)."""
-        if bridge.caller_rung or bridge.over:
+    def _ring_caller(self, bridge: Bridge, code: int) -> None:
+        """The callee's device rings (180) or plays early media (183): so does the caller's
+        (onCallRinging, or the SDK's EARLY state). Each provisional code is relayed once."""
+        code = code if code in (180, 183) else 180
+        if code in bridge.relayed or bridge.over:
             return
-        bridge.caller_rung = True
-        self._leg(bridge.caller).ring()
-        self._cdr(bridge, status="ringing", ringing_time=self._now())
-        self._emit("ringing", call_sid=bridge.call_sid, leg=bridge.caller)
+        first = not bridge.relayed
+        bridge.relayed.add(code)
+        self._leg(bridge.caller).answer(code)
+        if first:
+            self._cdr(bridge, status="ringing", ringing_time=self._now())
+        self._emit("ringing", call_sid=bridge.call_sid, leg=bridge.caller, code=code)
 
     def _on_callee_state(self, bridge: Bridge, ev: SipEvent) -> None:
         state, code = ev.get("state"), int(ev.get("code") or 0)
         self._emit("callee-state", call_sid=bridge.call_sid, state=state, code=code)
         if state == "EARLY":
-            self._ring_caller(bridge)
+            self._ring_caller(bridge, code)
         elif state == "CONFIRMED":
             bridge.callee_answered = True
             bridge.ring_deadline = None

@@ -48,15 +48,18 @@ safe shapes in use):
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
+import os
 import queue
+import sys
 import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 try:  # pjsua2-python is optional: mapping/stats work without it.
     import pjsua2 as pj
@@ -96,6 +99,23 @@ class SipEvent:
 
 _active_lock = threading.Lock()
 _active: "SipEndpoint | None" = None
+
+
+MAX_CALLS = 32  # asked for; the pjsua2-python wheel is built with PJSUA_MAX_CALLS 4 and clamps
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """fd 1 points at stderr meanwhile: pjlib writes its start-up lines to the process's
+    stdout, which belongs to whoever runs us (a CLI's report, a JSON-lines channel)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class SipEndpoint:
@@ -319,10 +339,18 @@ class SipEndpoint:
     def _create(self) -> None:
         ep = pj.Endpoint()
         self._ep = ep
-        ep.libCreate()
+        with _stdout_to_stderr():  # pjlib's banner, printed before the log level applies
+            ep.libCreate()
+            self._init(ep)
+
+    def _init(self, ep: Any) -> None:
         cfg = pj.EpConfig()
         cfg.uaConfig.threadCnt = 0
         cfg.uaConfig.mainThreadOnly = True
+        # CONFIRMED: the wheel's pjsua is compiled with PJSUA_MAX_CALLS 4 and silently
+        # clamps this, so a process holds at most 4 calls (the platform: 2 bridged calls);
+        # the 5th makeCall fails with PJ_ETOOMANY and pjsua itself refuses a 5th INVITE.
+        cfg.uaConfig.maxCalls = MAX_CALLS
         cfg.uaConfig.userAgent = "exovoice-reference"
         cfg.logConfig.level = self.log_level
         cfg.logConfig.consoleLevel = self.log_level if not self.log_file else 0

@@ -18,7 +18,7 @@ is reported not-run, never passed.
 
 Version 1. Extend compatibly: new capabilities and stimuli may be added; nothing is removed.
 Extensions so far: the `platform` capability with its optional `platform(op, args)` operation
-(PlatformAdapter).
+(PlatformAdapter); `Unsupported`, a stimulus the client declines (the scenario is not-run).
 """
 
 from __future__ import annotations
@@ -66,6 +66,16 @@ class ApiResult:
 
 class AdapterError(Exception):
     """The client broke the protocol (not the spec): no answer, a malformed message."""
+
+
+class Unsupported(AdapterError):
+    """The client cannot give this stimulus (version-1 extension): e.g. a client over a real
+    network cannot make the network produce an internal step on demand. The scenario is
+    reported not-run with this reason, never passed or failed. Over JSON lines: an error
+    answer whose text starts with `unsupported:`."""
+
+
+UNSUPPORTED_PREFIX = "unsupported:"
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ from ..trace.recorder import TraceRecorder
 from ..validate.engine import Violation
 from ..validate.run import Options, judge_file
 from ..vocabulary import Api, Env, Kind
-from .adapter import AdapterError, ApiResult, Capability, ClientAdapter
+from .adapter import AdapterError, ApiResult, Capability, ClientAdapter, Unsupported
 
 WAIT = 5.0  # bound for an expected event
 SETTLE = 0.25  # bound for "nothing more happens" checks
@@ -231,6 +231,8 @@ class ScenarioContext:
         self._echo.clear()
         try:
             res = adapter.api(name, call=call, args=args)
+        except Unsupported as e:
+            not_run(f"the client cannot set up {name} here: {e}")
         except AdapterError as e:
             if name not in Api.names():  # a query beyond the core protocol (getCallDetails...)
                 not_run(f"client lacks the query {name}")
@@ -260,6 +262,8 @@ class ScenarioContext:
             self._echo.append((Kind.ENV.value, name))
         try:
             adapter.stimulus(name, call=self.call, args=args)
+        except Unsupported as e:
+            not_run(f"the client cannot give the stimulus {name}: {e}")
         except AdapterError as e:
             raise ProtocolError(f"stimulus {name}: the client broke the adapter protocol: {e}") from e
 

@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .adapter import PROTOCOL_VERSION, AdapterError, ApiResult
+from .adapter import PROTOCOL_VERSION, UNSUPPORTED_PREFIX, AdapterError, ApiResult, Unsupported
 
 
 class JsonLinesAdapter:
@@ -229,7 +229,10 @@ class JsonLinesAdapter:
             ans = self._answers.pop(rid, None)
         if ans is not None:
             if "error" in ans and "result" not in ans:
-                raise AdapterError(f"{self._who()}: {what} failed: {_short(str(ans['error']))}")
+                error = str(ans["error"])
+                if error.lower().startswith(UNSUPPORTED_PREFIX):
+                    raise Unsupported(error[len(UNSUPPORTED_PREFIX):].strip() or what)
+                raise AdapterError(f"{self._who()}: {what} failed: {_short(error)}")
             return ans
         if self._broken is not None:
             raise AdapterError(f"{self._who()}: {self._broken}")
