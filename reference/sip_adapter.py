@@ -12,7 +12,8 @@ to the client's device, and this adapter, as the app, relaying that push.
 
 A network stimulus is made to happen, not injected:
 
-* the far party answers 180/183/200/486/480/500/503/408, hangs up, or places the call;
+* the far party answers 180/183/200/486/480/500/503/408, rejects (603), hangs up, or places
+  the call;
 * the platform's media fault control pauses, renews (re-INVITE) or resumes the RTP toward
   the client's leg, and the client's RTP watch notices (MEDIA_DISRUPTED, RENEWING_MEDIA,
   back to ESTABLISHED, or MEDIA_TIMEOUT after `MEDIA_TIMEOUT` s);
@@ -21,10 +22,11 @@ A network stimulus is made to happen, not injected:
   the callback as usual.
 
 What the real stack cannot give on demand raises `Unsupported` and the scenario is not-run:
-net_connecting (pjsip's CONNECTING lasts from the 200 to the ACK), a far end's refusal or
-"no answer" of a call that is not in the state where a far end can give it, a push for
-another subscriber, a push whose call is already over, and the media_manual and
-session_ended controls. Registration, token refresh and log upload are still the simulated
+net_connecting (pjsip's CONNECTING lasts from the 200 to the ACK), a far end's answer to a
+call the far party placed itself, "no answer" of a call that never rang, and the
+media_manual and session_ended controls. A push for another subscriber is a real push to a
+device still registered for them; a push for a call already over is a real push relayed
+after the far party gave up. Registration, token refresh and log upload are still the simulated
 platform's (reference.simnet.Platform, sharing the real platform's signing secret), so their
 stimuli and controls act as in the `reference` target.
 """
@@ -73,6 +75,7 @@ FAR_ANSWER: dict[str, int] = {
     Network.net_failure.value: 500,
     Network.net_congestion.value: 503,
     Network.net_no_answer.value: 408,
+    Network.net_remote_hangup.value: 603,  # before an answer: the callee rejects the call
 }
 # The real stack does these by itself: the stimulus only lets the scenario wait for them.
 AUTOMATIC = frozenset({Network.net_call_sent.value, Network.net_push_valid.value,
@@ -338,8 +341,11 @@ class ReferenceSipAdapter(ReferenceAdapter):
                 self._media("pause")  # and never resume: the client's watch gives up
             self._wait_for(mark, ("onCallEnded",), RTP_LOST_AFTER + MEDIA_TIMEOUT + 2)
         elif name == Network.net_remote_hangup.value:
-            self._far_hangup()
-            self._wait_for(mark, ("onCallEnded",))
+            if self._outgoing and not self._far_answered():
+                self._far_answer(name)  # the callee rejects the ringing call: 603 Decline
+            else:
+                self._far_hangup()
+                self._wait_for(mark, ("onCallEnded",))
         elif name == Network.net_connecting.value:
             raise Unsupported("pjsip's CONNECTING lasts from the 200 to the ACK: it cannot be "
                               "held open for a scenario")
@@ -384,13 +390,12 @@ class ReferenceSipAdapter(ReferenceAdapter):
             self._wait_for(mark, FAR_CALLBACK.get(FAR_ANSWER[name], ("onCallEnded",
                                                                        "onCallFailed")))
 
+    def _far_answered(self) -> bool:
+        call = self._need().latest_call
+        return call is not None and call.getCallState().value in (
+            "ESTABLISHED", "MEDIA_DISRUPTED", "RENEWING_MEDIA")
+
     def _far_hangup(self) -> None:
-        client = self._need()
-        call = client.latest_call
-        if self._outgoing and (call is None or call.getCallState().value not in
-                               ("ESTABLISHED", "MEDIA_DISRUPTED", "RENEWING_MEDIA")):
-            raise Unsupported("a callee's hangup before answering is a refusal (busy), not a "
-                              "remote hangup")
         peer = self.world.peer
         assert peer is not None
         try:

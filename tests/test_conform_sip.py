@@ -22,7 +22,6 @@ EXPECTED_NOT_RUN = {
     "In <state> the calling screen shows the guide's message [CONNECTING-Connecting]":
         "CONNECTING lasts from the 200 to the ACK",
     "Nobody answers an incoming call": "the far party is the caller of this call",
-    "The callee rejects the ringing call": "a refusal (busy), not a remote hangup",
 }
 
 

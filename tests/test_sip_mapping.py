@@ -53,7 +53,7 @@ def test_progress_states(state, code, expected):
     [
         (486, "Busy Here", False, "net_busy"),
         (600, "Busy Everywhere", False, "net_busy"),
-        (603, "Decline", True, "net_busy"),
+        (603, "Decline", True, "net_remote_hangup"),  # the callee rejected the ringing call
         (480, "Temporarily Unavailable", False, "net_unreachable"),
         (404, "Not Found", False, "net_unreachable"),
         (408, "Request Timeout", False, "net_unreachable"),

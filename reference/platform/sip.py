@@ -32,8 +32,8 @@ controller thread. Per INVITE from a client (the caller leg):
    a sipp or ``reference.sip.peer`` responder standing in for a device) is INVITEd at once
    instead, without waiting for a take.
 7. the callee's outcome goes to the caller: its 180 and 183 (each once; another 18x as 180);
-   2xx -> 200 to the caller; a failure -> the code for the same happening (486/600/603 ->
-   486, 404/480/... -> 480, 408 after ringing -> 408, 503/429 -> 503, else 500); no answer
+   2xx -> 200 to the caller; a failure -> the code for the same happening (486/600 -> 486,
+   603 -> 603, 404/480/... -> 480, 408 after ringing -> 408, 503/429 -> 503, else 500); no answer
    within max_ringing_duration -> CANCEL the callee, 408 to the caller (after a 180 the
    caller's SDK sees net_no_answer, onCallEnded TIMEOUT; when the callee never rang, e.g.
    never took its push, net_unreachable).
@@ -437,7 +437,7 @@ class PlatformSip:
                 net = failure_event(code, ev.get("reason") or "",
                                     had_provisional="EARLY" in self._leg(bridge.callee).states())
                 answer = ANSWER_CODE_FOR_NET.get(net, 500)
-                status = {486: "busy", 408: "no-answer"}.get(answer, "failed")
+                status = {486: "busy", 603: "busy", 408: "no-answer"}.get(answer, "failed")
                 self._refuse(bridge, answer, "", f"callee answered {code} ({net})",
                              status=status)
             self._maybe_done(bridge)

@@ -15,8 +15,11 @@ Ambiguities, decided here once:
   (PJSIP_SC_TSX_TRANSPORT_ERROR). Both are ``net_congestion`` when they come from the far
   end; a local transport failure is recognised by its reason text ("Transport..."/"No route")
   and is ``net_failure``.
-* 600 Busy Everywhere and 603 Decline are a callee refusing, which the SDK reports like a busy
-  callee: ``net_busy``. 429 (rate limit) is ``net_congestion``.
+* 486 Busy Here and 600 Busy Everywhere are a busy callee: ``net_busy``. 603 Decline is the
+  callee rejecting the ringing call (its app's hangup() before answering, guide 4.3.2), which
+  the spec's features read as the remote party hanging up (outgoing.feature "The callee
+  rejects the ringing call": REMOTE_HANGUP): ``net_remote_hangup``. 429 (rate limit) is
+  ``net_congestion``.
 * 487 Request Terminated ends a call that was cancelled before an answer: whoever cancelled,
   the side that hung up itself gets ``net_bye_done`` and the other ``net_remote_hangup``.
 """
@@ -37,7 +40,8 @@ STATE_NAMES: dict[int, str] = {
 }
 STATE_VALUES: dict[str, int] = {name: value for value, name in STATE_NAMES.items()}
 
-BUSY_CODES = frozenset({486, 600, 603})
+BUSY_CODES = frozenset({486, 600})
+DECLINE_CODES = frozenset({603})
 UNREACHABLE_CODES = frozenset({404, 410, 480, 484, 604})
 CONGESTION_CODES = frozenset({503, 429})
 _LOCAL_TRANSPORT_REASONS = ("transport", "no route", "unable to", "connection refused")
@@ -60,6 +64,8 @@ def failure_event(code: int, reason: str = "", *, had_provisional: bool = False)
     """The Network happening for a final failure response (>= 300) ending an unanswered call."""
     if code in BUSY_CODES:
         return "net_busy"
+    if code in DECLINE_CODES:
+        return "net_remote_hangup"
     if code in UNREACHABLE_CODES:
         return "net_unreachable"
     if code == 408:
@@ -124,4 +130,5 @@ ANSWER_CODE_FOR: dict[str, int] = {
     "net_unreachable": 480,
     "net_failure": 500,
     "net_congestion": 503,
+    "net_remote_hangup": 603,  # before an answer: the callee rejected the call
 }
