@@ -50,11 +50,13 @@ class JsonLines:
             line = line.strip()
             if not line:
                 continue
+            obj: Any = None
             try:
                 obj = json.loads(line)
                 self.say(event="reply", cmd=obj.get("cmd"), ok=True, **command(obj))
-            except Exception as exc:  # noqa: BLE001
-                self.say(event="reply", cmd=None, ok=False, error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - answered, the loop goes on
+                cmd = obj.get("cmd") if isinstance(obj, dict) else None
+                self.say(event="reply", cmd=cmd, ok=False, error=str(exc))
             if self.done.is_set():
                 return
         self.done.set()
