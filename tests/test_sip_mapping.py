@@ -82,6 +82,19 @@ def test_hangups():
     assert up("DISCONNECTED", 487) == "net_remote_hangup"
 
 
+@pytest.mark.parametrize("reason, expected", [
+    ('SIP;cause=408;text="max_ringing_duration"', "net_no_answer"),  # the platform gave up
+    ("SIP ; cause = 408", "net_no_answer"),
+    ('SIP;cause=487;text="caller hung up"', "net_remote_hangup"),
+    ("SIP;cause=4080", "net_remote_hangup"),  # not 408
+    ("", "net_remote_hangup"),
+])
+def test_a_cancel_says_why_the_caller_gave_up(reason, expected):
+    assert up("DISCONNECTED", 487, role="uas", cancel_reason=reason) == expected
+    # only a CANCEL of a call we received says so: our own outgoing call is unaffected
+    assert up("DISCONNECTED", 487, role="uac", cancel_reason=reason) == "net_remote_hangup"
+
+
 def test_every_answer_is_a_network_happening():
     produced = {ev for ev in ANSWER_CODE_FOR}
     assert produced <= NETWORK

@@ -35,7 +35,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from .endpoint import SipError, SipEvent, _add_headers, _err, pj
+from .endpoint import SipError, SipEvent, _add_headers, _err, parse_headers, pj
 from .mapping import InviteUpdate, network_event, state_name
 from .stats import CallStatistics
 
@@ -74,6 +74,7 @@ class PjCall(_Base):
         self.audio_index: int | None = None
         self.last_stats: CallStatistics | None = None
         self.connected_at: float | None = None
+        self.cancelled_for = ""  # the Reason of the CANCEL that ends this incoming call
 
     # -- callbacks (pump thread, inside libHandleEvents) --
     def onCallState(self, prm: Any) -> None:  # noqa: N802
@@ -98,10 +99,25 @@ class PjCall(_Base):
         if state == "CONFIRMED":
             self.was_confirmed = True
             self.connected_at = time.monotonic()
+        extra: dict[str, Any] = {}
+        if state == "DISCONNECTED" and role == "uas":
+            cause = self.cancelled_for
+            if cause:
+                extra["cancel_reason"] = cause
+                net = network_event(InviteUpdate(role=role, state=state, code=code,
+                                                 reason=reason, local_hangup=self.local_hangup,
+                                                 was_confirmed=self.was_confirmed,
+                                                 had_provisional=self.had_provisional,
+                                                 cancel_reason=cause))
         self.owner.emit("state", self.handle, state=state, code=code, reason=reason, role=role,
-                        net=net, call_id=str(ci.callIdString))
+                        net=net, call_id=str(ci.callIdString), **extra)
         if state == "DISCONNECTED":
             self.owner._call_ended(self.handle)
+
+    def onCallTsxState(self, prm: Any) -> None:  # noqa: N802
+        cause = cancel_reason(prm)
+        if cause:
+            self.cancelled_for = cause  # read when the call reaches DISCONNECTED
 
     def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
         ci = self.getInfo()
@@ -156,6 +172,22 @@ class PjCall(_Base):
         param = pj.Endpoint.instance().codecGetParam(f"{info.codecName}/{info.codecClockRate}/1")
         param.setting.vad = bool(paused)
         self.audStreamModifyCodecParam(self.audio_index, param)
+
+
+def cancel_reason(prm: Any) -> str:
+    """The Reason header (RFC 3326) of a received CANCEL, from onCallTsxState's event (empty
+    when the event is not a received CANCEL): the only way a caller can say why it gave up
+    before an answer (the platform says `SIP;cause=408` when max_ringing_duration ran out)."""
+    try:
+        ts = prm.e.body.tsxState
+        if str(ts.tsx.method) != "CANCEL":
+            return ""
+        msg = str(ts.src.rdata.wholeMsg)
+    except Exception:  # noqa: BLE001 - no received message behind this event
+        return ""
+    if not msg.startswith("CANCEL "):
+        return ""
+    return parse_headers(msg).get("Reason", "")
 
 
 _MEDIA_STATUS: dict[int, str] = {}

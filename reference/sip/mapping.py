@@ -21,11 +21,14 @@ Ambiguities, decided here once:
   rejects the ringing call": REMOTE_HANGUP): ``net_remote_hangup``. 429 (rate limit) is
   ``net_congestion``.
 * 487 Request Terminated ends a call that was cancelled before an answer: whoever cancelled,
-  the side that hung up itself gets ``net_bye_done`` and the other ``net_remote_hangup``.
+  the side that hung up itself gets ``net_bye_done`` and the other ``net_remote_hangup`` -
+  unless the CANCEL carries ``Reason: SIP;cause=408`` (RFC 3326), the platform's "nobody
+  answered within max_ringing_duration": then the callee gets ``net_no_answer``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # pjsip_inv_state values, in pjsip's enum order.
@@ -88,6 +91,7 @@ class InviteUpdate:
     local_hangup: bool = False  # we called hangup()/answer(>=300) on this call
     was_confirmed: bool = False  # the call reached CONFIRMED before this update
     had_provisional: bool = False  # a 18x was sent/heard before this update
+    cancel_reason: str = ""  # the Reason header of the CANCEL that ended an incoming call
 
 
 def network_event(update: InviteUpdate) -> str | None:
@@ -113,7 +117,10 @@ def network_event(update: InviteUpdate) -> str | None:
         if update.was_confirmed:
             return "net_remote_hangup"
         if update.role == "uas":
-            # The caller cancelled (487) or the INVITE died before we answered.
+            # The caller cancelled (487) or the INVITE died before we answered; a CANCEL
+            # saying "cause=408" is the platform giving up on max_ringing_duration.
+            if re.search(r"\bcause\s*=\s*408\b", update.cancel_reason):
+                return "net_no_answer"
             return "net_remote_hangup"
         if code == 487 or 200 <= code < 300 or code == 0:
             return "net_remote_hangup"

@@ -16,7 +16,7 @@ Modes (what an incoming call gets):
   answer-then-hangup  as answer, then BYE after --hangup-after (default 1 s)
 
 Commands, one JSON object a line on stdin (``call`` defaults to the latest call):
-  {"cmd": "hangup"} {"cmd": "stats"} {"cmd": "pause_rtp"} {"cmd": "resume_rtp"}
+  {"cmd": "hangup", "headers"?: {...}} {"cmd": "stats"} {"cmd": "pause_rtp"} {"cmd": "resume_rtp"}
   {"cmd": "hold"} {"cmd": "unhold"} {"cmd": "answer", "code": 200}
   {"cmd": "call", "uri": "sip:...", "headers": {...}} {"cmd": "quit"}
 Each gets ``{"event": "reply", "cmd": ..., "ok": true|false, ...}``. EOF on stdin or SIGTERM
@@ -124,6 +124,8 @@ class Peer:
             return {"call": handle, "stats": st.as_dict() if st else None}
         if cmd == "answer":
             call.answer(int(obj.get("code", 200)))
+        elif cmd == "hangup" and obj.get("headers"):
+            call.hangup(headers=obj["headers"])
         elif cmd in ("hangup", "pause_rtp", "resume_rtp", "hold", "unhold"):
             getattr(call, cmd)()
         else:
