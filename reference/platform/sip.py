@@ -101,26 +101,6 @@ class Bridge:
     relayed: set[int] = field(default_factory=set)  # provisional codes sent to the caller
 
 
-class _Endpoint(SipEndpoint):
-    """SipEndpoint whose Call objects go the moment their DISCONNECTED callback returns.
-
-    SipEndpoint drops them only after libHandleEvents returned, but one libHandleEvents can
-    also take a new INVITE, and pjsua may give it the call id just freed (the only free one
-    of its 4 when the platform is full). Freeing the stale Call then cleared the new call's
-    user data (its callbacks were lost: a leg stuck, a CDR left "in-progress") and hung it up
-    (a caller got 603; pjsua2's ~Call, pjsip/pjproject#3856): the platform lost slots for
-    good. Freed here, the id is still the stale call's own (pjsua frees a slot only after
-    that callback). Any endpoint under load has the race; the platform's is the one that
-    runs full (tests/test_platform_overload.py)."""
-
-    def _call_ended(self, handle: str) -> None:
-        pjc = self._calls.pop(handle, None)
-        proxy = self.handles.get(handle)
-        if pjc is not None and proxy is not None:
-            proxy._final_stats = pjc.last_stats
-        super()._call_ended(handle)  # _step still gc.collect()s, on the pump thread
-
-
 class PlatformSip:
     def __init__(self, platform: ExotelPlatform, callee_uris: dict[str, str] | None = None, *,
                  account_sid: str | None = None, rate_calls: int = 10,
@@ -133,7 +113,7 @@ class PlatformSip:
         self.rate_calls, self.rate_window = rate_calls, rate_window
         self.on_event = on_event or (lambda ev: None)
         number = self.account.sip_exophone.removeprefix("sip:")
-        self.endpoint = _Endpoint(host=host, port=port, user=number, log_level=log_level)
+        self.endpoint = SipEndpoint(host=host, port=port, user=number, log_level=log_level)
         self._actions: "queue.Queue[Callable[[], None]]" = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

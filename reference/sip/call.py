@@ -136,7 +136,10 @@ class PjCall(_Base):
         try:
             self.last_stats = self._read_stats(int(prm.streamIdx))
         except Exception:  # noqa: BLE001 - best effort snapshot
-            pass
+            return
+        proxy = self.owner.handles.get(self.handle)
+        if proxy is not None:  # the stream may go after DISCONNECTED released us
+            proxy._final_stats = self.last_stats
 
     def onCallRxReinvite(self, prm: Any) -> None:  # noqa: N802
         self.owner.emit("reinvite", self.handle, net="net_rtp_renewing")

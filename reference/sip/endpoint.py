@@ -31,9 +31,13 @@ safe shapes in use):
   (``pjsua_call_set_user_data`` assertion, pjsua's max_calls is 0 by then). Even a leftover
   loop variable in the shutdown code was enough; ``stop()`` hangs up, waits (bounded) for
   DISCONNECTED, drops every reference, ``gc.collect()``s, and only then calls libDestroy.
-* Dropping the last reference to a Call inside its own ``onCallState(DISCONNECTED)`` did *not*
-  crash here (the callback frame still holds ``self``); the pump still defers the drop until
-  the callback returned, as pjsua2's documentation asks.
+* CONFIRMED (found under load on the platform): a Call must be released *inside* its own
+  ``onCallState(DISCONNECTED)``, not after ``libHandleEvents`` returns. One libHandleEvents
+  can also accept a new INVITE, and pjsua gives it the call id just freed; pjsua2's ``~Call``
+  then clears that id's user data and hangs it up (pjsip/pjproject#3856): the new caller got
+  603 and its callbacks were lost. Released in the callback, the id is still the dying
+  call's own (pjsua frees the slot only after the callback); the callback frame still holds
+  ``self``, so the object itself goes when the callback returns, which does not crash.
 * ``libDestroy()`` spends a fixed ~1.0 s on a network grace period; with every call already
   disconnected and no registration, ``libDestroy(PJSUA_DESTROY_NO_NETWORK)`` takes ~10 ms, so
   ``stop()`` uses it then (and the plain form when some call did not end in time).
@@ -294,6 +298,12 @@ class SipEndpoint:
         )
 
     def _call_ended(self, handle: str) -> None:
+        """From the call's own onCallState(DISCONNECTED): release it now (module docstring:
+        the id is still its own); the pump collects after libHandleEvents."""
+        pjc = self._calls.pop(handle, None)
+        proxy = self.handles.get(handle)
+        if pjc is not None and proxy is not None:
+            proxy._final_stats = pjc.last_stats
         self._dead.append(handle)
 
     # ---- the pump thread -----------------------------------------------------------------
@@ -326,13 +336,8 @@ class SipEndpoint:
                 fut.set_exception(exc)
         self._ep.libHandleEvents(wait_ms)
         if self._dead:
-            # Drop Calls only here, after their callbacks returned (never inside onCallState).
-            for handle in self._dead:
-                pjc = self._calls.pop(handle, None)
-                proxy = self.handles.get(handle)
-                if pjc is not None and proxy is not None:
-                    proxy._final_stats = pjc.last_stats
-                del pjc
+            # The Calls were released in their DISCONNECTED callbacks (_call_ended); collect
+            # the cycles pjsua2's SWIG objects may have left, now that no callback runs.
             self._dead.clear()
             gc.collect()
 
