@@ -23,8 +23,9 @@ A network stimulus is made to happen, not injected:
 
 What the real stack cannot give on demand raises `Unsupported` and the scenario is not-run:
 net_connecting (pjsip's CONNECTING lasts from the 200 to the ACK), a far end's answer to a
-call the far party placed itself, "no answer" of a call that never rang, and the
-media_manual and session_ended controls. A push for another subscriber is a real push to a
+call the far party placed itself, "no answer" of an outgoing call that never rang, and the
+media_manual and session_ended controls. "Nobody answers" a call for the client is the
+platform's ring timeout control (its CANCEL says cause=408). A push for another subscriber is a real push to a
 device still registered for them; a push for a call already over is a real push relayed
 after the far party gave up. Registration, token refresh and log upload are still the simulated
 platform's (reference.simnet.Platform, sharing the real platform's signing secret), so their
@@ -370,6 +371,9 @@ class ReferenceSipAdapter(ReferenceAdapter):
         return self._far_call
 
     def _far_answer(self, name: str) -> None:
+        if not self._outgoing and name == Network.net_no_answer.value:
+            self._ring_timeout()
+            return
         if not self._outgoing:
             raise Unsupported(f"{name}: the far party is the caller of this call, not its callee")
         state = self._need()._core.call_state()
@@ -402,6 +406,18 @@ class ReferenceSipAdapter(ReferenceAdapter):
             peer.send("hangup", call=self._far_leg())
         except ChildError:
             return  # its call is over already: nothing follows
+
+    def _ring_timeout(self) -> None:
+        """Nobody answers a call for the client: the platform's max_ringing_duration runs
+        out now (its fault control), and its CANCEL to the client says cause=408."""
+        platform = self.world.platform
+        assert platform is not None
+        mark = len(self._need().trace_lines)
+        try:
+            platform.send("ring_timeout")
+        except ChildError:
+            return  # no call is ringing: nothing follows
+        self._wait_for(mark, ("onCallEnded", "onMissedCall"))
 
     def _media(self, action: str) -> None:
         platform = self.world.platform

@@ -77,7 +77,8 @@ AUTH_ERRORS = (ErrorType.AUTHENTICATION_INVALID_TOKEN.value,
 # What SIP may tell the app about a call it received: the rest (ringing, connecting) is the
 # caller's side of the INVITE, not a happening of the callee's call.
 INCOMING_NET = frozenset({Network.net_answered.value, Network.net_remote_hangup.value,
-                          Network.net_bye_done.value, Network.net_failure.value})
+                          Network.net_bye_done.value, Network.net_failure.value,
+                          Network.net_no_answer.value})
 
 
 class _Endpoint(SipEndpoint):

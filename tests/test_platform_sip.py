@@ -197,7 +197,8 @@ def test_unanswered_callee_times_out(world, client_for):
         world["backend"].reply = DialWhomReply()
     assert rec.names()[1:] == ["onCallInitiated", "onCallRinging", "onCallEnded"]
     assert call.getCallDetails().callEndReason == CallEndReason.TIMEOUT
-    assert world["dave"].state("DISCONNECTED")["net"] == "net_remote_hangup"  # CANCEL
+    # the CANCEL says why (Reason: SIP;cause=408): the callee's side reads "no answer"
+    assert world["dave"].state("DISCONNECTED")["net"] == "net_no_answer"
     cdr = server_event(world, "call-ended")["cdr"]
     assert cdr["status"] == "no-answer" and cdr["callee"] == "dave"
     verdict = judge(client, trace)
@@ -442,9 +443,41 @@ def test_media_faults_toward_the_caller(world, client_for):
     server.send("media", action="resume", toward="caller")
     rec.wait("onCallEstablished", 4, count=2)
     assert call.getCallState().value == "ESTABLISHED"
+    server.send("media", action="pause", toward="caller", seconds=1.0)  # resumes by itself
+    rec.wait("onMediaDisrupted", 4, count=2)
+    rec.wait("onCallEstablished", 4, count=3)
+    with pytest.raises(AssertionError, match="seconds"):
+        server.send("media", action="renew", toward="caller", seconds=1.0)
     with pytest.raises(AssertionError, match="media fault"):
         server.send("media", action="explode")
     call.hangup()
     rec.wait("onCallEnded")
+    verdict = judge(client, trace)
+    assert verdict.conformant is True, verdict.violations
+
+
+def test_nobody_answers_the_callee(world, callee_for):
+    """max_ringing_duration runs out while erin's phone rings (the platform's ring timeout
+    control): the caller gets 408, and erin's SDK, whose CANCEL says cause=408, ends the call
+    with TIMEOUT rather than REMOTE_HANGUP."""
+    world["backend"].routing.by_custom_field["togina"] = "gina"
+    world["api"].create([{"subscriber_name": "gina"}])
+    client, rec, trace, device = callee_for("gina", "gina-phone")
+    caller = world["bob"]
+    far = caller.send("call", uri=f"{EXOPHONE}@127.0.0.1:{world['server'].ready['sip_port']}",
+                      headers={"X-Exotel-Access-Token": caller_token(world),
+                               "X-Exotel-Message": "togina"})["call"]
+    relay_next_push(client, device, "gina")
+    call = rec.wait("onIncomingCall")[0]
+    sid = server_event(world, "routed", remote_id="gina")["call_sid"]
+    server_event(world, "callee-invite", call_sid=sid)
+    assert world["server"].send("ring_timeout")["call_sid"] == sid
+    rec.wait("onCallEnded")
+    assert call.getCallDetails().callEndReason == CallEndReason.TIMEOUT
+    assert caller.expect(lambda e: e.get("call") == far and e.get("state") == "DISCONNECTED"
+                         )["code"] == 408
+    assert ended_cdr(world, sid)["status"] == "no-answer"
+    with pytest.raises(AssertionError, match="no call is ringing"):
+        world["server"].send("ring_timeout")
     verdict = judge(client, trace)
     assert verdict.conformant is True, verdict.violations

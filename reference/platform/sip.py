@@ -76,6 +76,8 @@ REASON_HEADER = "X-Exotel-Reason"
 CALLER_HEADER = "X-Exotel-Caller"  # on the callee leg: who is calling
 
 ANSWER_CODE_FOR_NET = {**ANSWER_CODE_FOR, "net_no_answer": 408}
+# The CANCEL to a callee nobody answered says why (RFC 3326): its SDK reads net_no_answer.
+NO_ANSWER_REASON = {"Reason": 'SIP;cause=408;text="max_ringing_duration"'}
 
 
 @dataclass
@@ -119,6 +121,7 @@ class PlatformSip:
         self._thread: threading.Thread | None = None
         self._workers: list[threading.Thread] = []
         self._admitted: collections.deque[float] = collections.deque()
+        self._timers: list[tuple[float, Callable[[], None]]] = []  # controller: (due, action)
         # controller-thread state:
         self._bridges: dict[str, Bridge] = {}  # call sid -> Bridge
         self._by_leg: dict[str, Bridge] = {}  # SipCall handle -> Bridge
@@ -466,13 +469,16 @@ class PlatformSip:
             self._emit("bridged", call_sid=bridge.call_sid, caller=a, callee=b)
 
     # --- fault controls (any thread) -----------------------------------------------------
-    def media_fault(self, action: str, toward: str = "caller", call_sid: str | None = None
-                    ) -> dict[str, Any]:
+    def media_fault(self, action: str, toward: str = "caller", call_sid: str | None = None,
+                    seconds: float | None = None) -> dict[str, Any]:
         """Fault control on a bridged call's media, toward one leg ("caller" or "callee"):
         "pause" stops the RTP the platform sends that leg (the bridge stops feeding it and
         its stream suppresses silence: the far end hears a real outage, no SIP signalled),
         "resume" starts it again, "renew" sends that leg a re-INVITE (the media being
-        renegotiated). `call_sid`: default the latest bridged call. Raises ValueError."""
+        renegotiated). `call_sid`: default the latest bridged call. A pause with `seconds`
+        resumes by itself after that long (an outage of N s). Raises ValueError."""
+        if seconds is not None and (action != "pause" or not 0 < float(seconds) <= 3600):
+            raise ValueError("media fault: seconds (0-3600] go with pause only")
         if action not in ("pause", "resume", "renew") or toward not in ("caller", "callee"):
             raise ValueError(f"media fault: action pause|resume|renew toward caller|callee, "
                              f"not {action!r} toward {toward!r}")
@@ -507,7 +513,12 @@ class PlatformSip:
                     om.startTransmit(tm)
 
             self.endpoint.run(on_pump)
-            self._emit("media-fault", call_sid=bridge.call_sid, action=action, toward=toward)
+            self._emit("media-fault", call_sid=bridge.call_sid, action=action, toward=toward,
+                       seconds=seconds)
+            if seconds is not None:
+                sid = bridge.call_sid
+                self._timers.append((time.monotonic() + float(seconds), lambda: self._resume(
+                    sid, toward)))
             done.put({"call_sid": bridge.call_sid})
 
         self._post(lambda: self._guarded_reply(act, done))
@@ -519,6 +530,42 @@ class PlatformSip:
             raise ValueError(f"media fault: {got['error']}")
         return got
 
+    def _resume(self, call_sid: str, toward: str) -> None:
+        """The end of a timed outage (controller thread; the call may be over by now)."""
+        threading.Thread(target=self._resume_off_controller, args=(call_sid, toward),
+                         daemon=True, name="platform-media-resume").start()
+
+    def _resume_off_controller(self, call_sid: str, toward: str) -> None:
+        try:  # media_fault waits for the controller: it must not run on it
+            self.media_fault("resume", toward, call_sid)
+        except ValueError:
+            pass  # the call ended during the outage
+
+    def expire_ringing(self, call_sid: str | None = None) -> dict[str, Any]:
+        """Fault control: max_ringing_duration runs out now for a call still ringing (the
+        latest, or `call_sid`): the caller gets 408 and the callee a CANCEL saying
+        cause=408. Raises ValueError when no call is ringing."""
+        done: "queue.Queue[dict[str, Any]]" = queue.Queue()
+
+        def act() -> None:
+            ringing = [b for b in self._bridges.values() if b.ring_deadline is not None and
+                       (call_sid is None or b.call_sid == call_sid)]
+            if not ringing:
+                done.put({"error": "no call is ringing"})
+                return
+            ringing[-1].ring_deadline = time.monotonic()
+            self._check_deadlines()
+            done.put({"call_sid": ringing[-1].call_sid})
+
+        self._post(lambda: self._guarded_reply(act, done))
+        try:
+            got = done.get(timeout=10)
+        except queue.Empty:
+            raise ValueError("ring timeout: the controller did not answer") from None
+        if "error" in got:
+            raise ValueError(f"ring timeout: {got['error']}")
+        return got
+
     def _guarded_reply(self, act: Callable[[], None], done: "queue.Queue[dict[str, Any]]"
                        ) -> None:
         try:
@@ -526,22 +573,27 @@ class PlatformSip:
         except Exception as exc:  # noqa: BLE001 - answered, not raised on the controller
             done.put({"error": f"{type(exc).__name__}: {exc}"})
 
-    def _hangup_leg(self, handle: str | None) -> None:
+    def _hangup_leg(self, handle: str | None, headers: dict[str, str] | None = None) -> None:
         leg = self._leg(handle)
         if leg is not None and not leg.ended:
             try:
-                leg.hangup()
+                leg.hangup(headers=headers)
             except SipError:
                 pass
 
     def _check_deadlines(self) -> None:
         now = time.monotonic()
+        due = [t for t in self._timers if t[0] <= now]
+        if due:
+            self._timers = [t for t in self._timers if t[0] > now]
+            for _, fn in due:
+                self._guard(fn)
         for bridge in list(self._bridges.values()):
             if bridge.ring_deadline is not None and now >= bridge.ring_deadline:
                 bridge.ring_deadline = None
                 self._refuse(bridge, 408, "Request Timeout", "no answer within "
                              "max_ringing_duration", status="no-answer")
-                self._hangup_leg(bridge.callee)  # CANCEL
+                self._hangup_leg(bridge.callee, NO_ANSWER_REASON)  # CANCEL, saying why
             if bridge.talk_deadline is not None and now >= bridge.talk_deadline:
                 bridge.talk_deadline = None
                 bridge.end_reason = "max-conversation-duration"

@@ -17,8 +17,9 @@ then PlatformSip's events (invite, refused, ringing, routed, callee-invite, call
 answered, bridged, call-ended with the CDR, warning, error). Commands on stdin, one JSON object
 a line: {"cmd": "route", "remote_id", "uri"}, {"cmd": "cdrs"},
 {"cmd": "media", "action": "pause"|"resume"|"renew", "toward": "caller"|"callee",
-"call_sid"?} (PlatformSip.media_fault: an RTP outage or a re-INVITE toward one leg of the
-latest bridged call), {"cmd": "quit"}; each gets
+"call_sid"?, "seconds"?} (PlatformSip.media_fault: an RTP outage, for N s when given, or a
+re-INVITE toward one leg of the latest bridged call), {"cmd": "ring_timeout", "call_sid"?}
+(PlatformSip.expire_ringing: max_ringing_duration runs out now), {"cmd": "quit"}; each gets
 {"event": "reply", "cmd", "ok", ...}. EOF on stdin or SIGTERM stops it; the last line is
 {"event": "exit"}.
 """
@@ -84,8 +85,12 @@ class Server:
             self.sip.callee_uris[str(obj["remote_id"])] = str(obj["uri"])
             return {}
         if cmd == "media":
+            seconds = obj.get("seconds")
             return self.sip.media_fault(str(obj.get("action")), str(obj.get("toward", "caller")),
-                                        obj.get("call_sid"))
+                                        obj.get("call_sid"),
+                                        None if seconds is None else float(seconds))
+        if cmd == "ring_timeout":
+            return self.sip.expire_ringing(obj.get("call_sid"))
         if cmd == "cdrs":
             return {"cdrs": [r.to_dict() for r in self.platform.cdrs.all()]}
         raise ValueError(f"unknown command {cmd!r}")
