@@ -18,24 +18,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import queue
 import secrets
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence, TypeAlias
+
+from .sip.child import Child, ChildError
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_MESSAGE = "Order:1234"  # guide 4.3.1: alphanumerics, , : and brackets only
 SID, API_KEY, API_TOKEN = "exovoice-demo", "demo-api-key", "demo-api-token"
 EXOPHONE = "sip:08040408080"
 CALLER, CALLEE = "alice", "bob"
-ROOT = Path(__file__).resolve().parent.parent
 
 # Bounded waits (seconds): a demo that cannot go on says what it waited for, never hangs.
 START_TIMEOUT = 20.0
@@ -85,79 +83,24 @@ class Happening:
 Inbox: TypeAlias = "queue.Queue[tuple[float, str, dict[str, Any]]]"
 
 
-class Child:
-    """A JSON-lines child process (the platform or a phone). Its stdout lines go, stamped with
-    the time they arrived, into the demo's one inbox, so both phones and the platform come out
-    interleaved in the order things happened; its stderr goes to a log file."""
+def start_child(side: str, module: str, args: list[str], inbox: Inbox, log: Path,
+                t0: float) -> Child:
+    """A JSON-lines child process (the platform or a phone) whose every line, replies
+    included, goes stamped with the time it arrived into the demo's one inbox, so both phones
+    and the platform come out interleaved in the order things happened; stderr to `log`."""
+    try:
+        return Child(module, *args, name=side, ready_timeout=None, replies=False, stderr=log,
+                     on_event=lambda ev: inbox.put((time.monotonic() - t0, side, ev)))
+    except ChildError as exc:
+        raise Unusable(f"could not start the {side} process: {exc}") from exc
 
-    def __init__(self, side: str, argv: list[str], inbox: Inbox, log: Path, t0: float) -> None:
-        self.side = side
-        self.log = log
-        self.t0 = t0
-        self._inbox = inbox
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
-        self._log_file = open(log, "w", encoding="utf-8")
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, *argv], cwd=ROOT, env=env, text=True, bufsize=1,
-                encoding="utf-8", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=self._log_file)
-        except OSError as exc:
-            self._log_file.close()
-            raise Unusable(f"could not start the {side} process: {exc}") from exc
-        self._reader = threading.Thread(target=self._read, name=f"demo-{side}-reader",
-                                        daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            try:
-                obj = json.loads(raw)
-            except ValueError:
-                obj = {"event": "noise", "text": raw.rstrip()}
-            if not isinstance(obj, dict):
-                obj = {"event": "noise", "text": raw.rstrip()}
-            self._inbox.put((time.monotonic() - self.t0, self.side, obj))
-        self._inbox.put((time.monotonic() - self.t0, self.side, {"event": "<eof>"}))
-
-    def send(self, cmd: str, **kw: Any) -> None:
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(json.dumps({"cmd": cmd, **kw}) + "\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, ValueError, OSError) as exc:
-            raise CallFailed(f"{self.side} is gone (could not send {cmd}): {exc}; "
-                             f"see {self.log}") from exc
-
-    def hang_up_stdin(self) -> None:
-        """EOF on stdin asks it to finish cleanly (pjsua2 destroyed, trace closed)."""
-        try:
-            if self.proc.stdin is not None and not self.proc.stdin.closed:
-                self.proc.stdin.close()
-        except OSError:
-            pass
-
-    def stop(self, timeout: float = EXIT_TIMEOUT) -> int | None:
-        """EOF, then SIGTERM, then SIGKILL, until it is gone. None: it had to be killed."""
-        self.hang_up_stdin()
-        code: int | None
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-            code = None
-        self._reader.join(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self._log_file.close()
-        return code
+def post(child: Child, cmd: str, **kw: Any) -> None:
+    """A command to a child; its reply arrives in the inbox."""
+    try:
+        child.post(cmd, **kw)
+    except ChildError as exc:
+        raise CallFailed(f"{exc}; see {child.log}") from exc
 
 
 def _label(side: str) -> str:
@@ -263,7 +206,7 @@ class Demo:
         for push in self.device.pending():
             self.note("push", f"data message for {push.get('subscriberName')} delivered to "
                       f"{CALLEE}'s device, handed to his app", event="push-delivered")
-            self.children[CALLEE].send("push", push=push)
+            post(self.children[CALLEE], "push", push=push)
 
     def handle(self, t: float, side: str, ev: dict[str, Any], fail: type[Exception]) -> None:
         kind = ev.get("event")
@@ -376,7 +319,7 @@ class Demo:
                 fail: type[Exception] = CallFailed, **kw: Any) -> dict[str, Any]:
         """Send a command and wait for its reply (replies come in order, one per command)."""
         before = len(self.replies.get(side, []))
-        self.children[side].send(cmd, **kw)
+        post(self.children[side], cmd, **kw)
 
         def got() -> bool:
             return any(r.get("cmd") in (cmd, None)
@@ -414,8 +357,8 @@ class Demo:
                         "push_url": self.backend.push_url},
             "secret_hex": secret.hex(), "subscribers": [CALLER, CALLEE],
             "max_lifetime": CHILD_LIFETIME}
-        self.children["platform"] = Child(
-            "platform", ["-m", "reference.platform.sipserver", "--config", json.dumps(config)],
+        self.children["platform"] = start_child(
+            "platform", "reference.platform.sipserver", ["--config", json.dumps(config)],
             self.inbox, self.dir / "platform.log", self.t0)
         self.pump(lambda: "platform" in self.ready, START_TIMEOUT,
                   "ready line from the platform simulator", Unusable)
@@ -431,7 +374,7 @@ class Demo:
         self.note("platform", f"issued access tokens for {CALLER} and {CALLEE} "
                   "(Subscriber API)", event="tokens")
         for name in (CALLER, CALLEE):
-            argv = ["-m", "reference.phone", "--exophone", platform["sip_uri"],
+            argv = ["--exophone", platform["sip_uri"],
                     "--sessions-url", platform["api_url"], "--secret-hex", secret.hex(),
                     "--subscriber", name, "--token", tokens[name],
                     "--trace", str(self.traces[name]), "--hostname", "127.0.0.1",
@@ -439,8 +382,8 @@ class Demo:
                     "--max-lifetime", str(CHILD_LIFETIME)]
             if name == CALLEE:
                 argv += ["--answer-after", "1"]
-            self.children[name] = Child(name, argv, self.inbox, self.dir / f"{name}.log",
-                                        self.t0)
+            self.children[name] = start_child(name, "reference.phone", argv, self.inbox,
+                                              self.dir / f"{name}.log", self.t0)
         self.pump(lambda: CALLER in self.ready and CALLEE in self.ready, START_TIMEOUT,
                   "ready line from both phones", Unusable)
         for name in (CALLER, CALLEE):
@@ -512,7 +455,7 @@ class Demo:
         phones = [s for s in (CALLER, CALLEE) if s in self.children and s not in self.exited]
         for side in phones:
             self.stopping.add(side)
-            self.children[side].hang_up_stdin()
+            self.children[side].end_input()
         for side in phones:
             def gone(s: str = side) -> bool:
                 return s in self.exited
@@ -541,7 +484,7 @@ class Demo:
     def close(self) -> None:
         for side, child in list(self.children.items()):
             self.stopping.add(side)
-            child.stop()
+            child.close(EXIT_TIMEOUT)
         if self.backend is not None:
             self.backend.close()
             self.backend = None
