@@ -216,7 +216,6 @@ class PlatformSip:
 
     # --- the caller leg ------------------------------------------------------------------
     def _on_invite(self, ev: SipEvent) -> None:
-        leg = self._leg(ev.call)
         headers: dict[str, str] = ev.get("headers") or {}
         call_sid = new_call_sid()
         bridge = Bridge(call_sid, ev.call or "")
@@ -358,12 +357,11 @@ class PlatformSip:
                 raise ApiError(409, f"session {session} was already taken")
             bridge.session = None  # taken: once
             del self._open[session]
-        done: "queue.Queue[ApiError | None]" = queue.Queue()
-        self._post(lambda: done.put(self._taken(bridge, session, contact)))
         try:
-            refusal = done.get(timeout=5)
-        except queue.Empty:
-            raise ApiError(503, "the platform's SIP side is not answering") from None
+            refusal = self._on_controller("take", lambda: self._taken(bridge, session, contact),
+                                          timeout=5)
+        except ValueError as exc:
+            raise ApiError(503, f"the platform's SIP side did not take it: {exc}") from None
         if refusal is not None:
             raise refusal
 
@@ -482,96 +480,94 @@ class PlatformSip:
         if action not in ("pause", "resume", "renew") or toward not in ("caller", "callee"):
             raise ValueError(f"media fault: action pause|resume|renew toward caller|callee, "
                              f"not {action!r} toward {toward!r}")
-        done: "queue.Queue[dict[str, Any]]" = queue.Queue()
 
-        def act() -> None:
+        def act() -> dict[str, Any]:
             bridges = [b for b in self._bridges.values() if b.bridged and
                        (call_sid is None or b.call_sid == call_sid)]
             if not bridges:
-                done.put({"error": f"no bridged call {call_sid or ''}".strip()})
-                return
+                raise ValueError(f"no bridged call {call_sid or ''}".strip())
             bridge = bridges[-1]
-            target = bridge.caller if toward == "caller" else bridge.callee
-            other = bridge.callee if toward == "caller" else bridge.caller
-
-            def on_pump() -> None:
-                tc, oc = self.endpoint._calls.get(target or ""), self.endpoint._calls.get(other or "")
-                if tc is None or oc is None or tc.audio_index is None or oc.audio_index is None:
-                    raise SipError("a leg of the call has no audio")
-                tm, om = tc.getAudioMedia(tc.audio_index), oc.getAudioMedia(oc.audio_index)
-                if action == "renew":
-                    prm = pj.CallOpParam(True)
-                    prm.opt.flag = pj.PJSUA_CALL_UNHOLD
-                    tc.reinvite(prm)
-                    return
-                tc.set_paused(action == "pause")  # VAD on: silence is not sent
-                cap = pj.Endpoint.instance().audDevManager().getCaptureDevMedia()
-                cap.stopTransmit(tm)  # set_paused(False) reconnects the null capture
-                if action == "pause":
-                    om.stopTransmit(tm)
-                else:
-                    om.startTransmit(tm)
-
-            self.endpoint.run(on_pump)
+            self._apply_media(bridge, action, toward)
             self._emit("media-fault", call_sid=bridge.call_sid, action=action, toward=toward,
                        seconds=seconds)
             if seconds is not None:
-                sid = bridge.call_sid
-                self._timers.append((time.monotonic() + float(seconds), lambda: self._resume(
-                    sid, toward)))
-            done.put({"call_sid": bridge.call_sid})
+                self._timers.append((time.monotonic() + float(seconds),
+                                     lambda: self._timed_resume(bridge, toward)))
+            return {"call_sid": bridge.call_sid}
 
-        self._post(lambda: self._guarded_reply(act, done))
-        try:
-            got = done.get(timeout=10)
-        except queue.Empty:
-            raise ValueError("media fault: the controller did not answer") from None
-        if "error" in got:
-            raise ValueError(f"media fault: {got['error']}")
-        return got
+        return self._on_controller("media fault", act)
 
-    def _resume(self, call_sid: str, toward: str) -> None:
-        """The end of a timed outage (controller thread; the call may be over by now)."""
-        threading.Thread(target=self._resume_off_controller, args=(call_sid, toward),
-                         daemon=True, name="platform-media-resume").start()
+    def _apply_media(self, bridge: Bridge, action: str, toward: str) -> None:
+        """On the controller: the media fault itself, done on the pump thread."""
+        target = bridge.caller if toward == "caller" else bridge.callee
+        other = bridge.callee if toward == "caller" else bridge.caller
 
-    def _resume_off_controller(self, call_sid: str, toward: str) -> None:
-        try:  # media_fault waits for the controller: it must not run on it
-            self.media_fault("resume", toward, call_sid)
-        except ValueError:
-            pass  # the call ended during the outage
+        def on_pump() -> None:
+            tc, oc = self.endpoint._calls.get(target or ""), self.endpoint._calls.get(other or "")
+            if tc is None or oc is None or tc.audio_index is None or oc.audio_index is None:
+                raise SipError("a leg of the call has no audio")
+            tm, om = tc.getAudioMedia(tc.audio_index), oc.getAudioMedia(oc.audio_index)
+            if action == "renew":
+                prm = pj.CallOpParam(True)
+                prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+                tc.reinvite(prm)
+                return
+            tc.set_paused(action == "pause")  # VAD on: silence is not sent
+            cap = pj.Endpoint.instance().audDevManager().getCaptureDevMedia()
+            cap.stopTransmit(tm)  # set_paused(False) reconnects the null capture
+            if action == "pause":
+                om.stopTransmit(tm)
+            else:
+                om.startTransmit(tm)
+
+        self.endpoint.run(on_pump)
+
+    def _timed_resume(self, bridge: Bridge, toward: str) -> None:
+        """The end of a timed outage (controller thread): unless the call is over by now."""
+        if bridge.call_sid not in self._bridges:  # ended (and forgotten) meanwhile
+            return
+        self._apply_media(bridge, "resume", toward)
+        self._emit("media-fault", call_sid=bridge.call_sid, action="resume", toward=toward,
+                   seconds=None)
 
     def expire_ringing(self, call_sid: str | None = None) -> dict[str, Any]:
         """Fault control: max_ringing_duration runs out now for a call still ringing (the
         latest, or `call_sid`): the caller gets 408 and the callee a CANCEL saying
         cause=408. Raises ValueError when no call is ringing."""
-        done: "queue.Queue[dict[str, Any]]" = queue.Queue()
 
-        def act() -> None:
+        def act() -> dict[str, Any]:
             ringing = [b for b in self._bridges.values() if b.ring_deadline is not None and
                        (call_sid is None or b.call_sid == call_sid)]
             if not ringing:
-                done.put({"error": "no call is ringing"})
-                return
+                raise ValueError("no call is ringing")
             ringing[-1].ring_deadline = time.monotonic()
             self._check_deadlines()
-            done.put({"call_sid": ringing[-1].call_sid})
+            return {"call_sid": ringing[-1].call_sid}
 
-        self._post(lambda: self._guarded_reply(act, done))
+        return self._on_controller("ring timeout", act)
+
+    def _on_controller(self, what: str, act: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run `act` on the controller thread (which owns every Bridge) from any other
+        thread; its result, or ValueError("<what>: <why>") for what it raised or a
+        controller that does not answer within `timeout`."""
+        done: "queue.Queue[tuple[bool, Any]]" = queue.Queue()
+
+        def run() -> None:
+            try:
+                done.put((True, act()))
+            except Exception as exc:  # noqa: BLE001 - answered, not raised on the controller
+                done.put((False, exc))
+
+        self._post(run)
         try:
-            got = done.get(timeout=10)
+            ok, got = done.get(timeout=timeout)
         except queue.Empty:
-            raise ValueError("ring timeout: the controller did not answer") from None
-        if "error" in got:
-            raise ValueError(f"ring timeout: {got['error']}")
-        return got
-
-    def _guarded_reply(self, act: Callable[[], None], done: "queue.Queue[dict[str, Any]]"
-                       ) -> None:
-        try:
-            act()
-        except Exception as exc:  # noqa: BLE001 - answered, not raised on the controller
-            done.put({"error": f"{type(exc).__name__}: {exc}"})
+            raise ValueError(f"{what}: the controller did not answer") from None
+        if ok:
+            return got
+        if isinstance(got, ValueError):
+            raise ValueError(f"{what}: {got}") from None
+        raise ValueError(f"{what}: {type(got).__name__}: {got}") from None
 
     def _hangup_leg(self, handle: str | None, headers: dict[str, str] | None = None) -> None:
         leg = self._leg(handle)
