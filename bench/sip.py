@@ -12,6 +12,16 @@
    the baseline: the ratio platform/direct is what the platform's hop (token check, dial-whom
    and push over HTTP, a second SIP leg, the bridge) costs on top of a bare SIP call between
    the same two stacks.
+   A third series, "push", is the call the guide describes: the callee is a reference client
+   too (`python -m reference.phone --answer-after 0`, subscriber carol, its own process), and
+   the platform has no URI for it. The caller dials the same exophone with the message "push",
+   the backend's Dial Whom routes that CustomField to carol, the platform pushes to her device
+   (the backend's push channel; this process plays APNs and hands the data message to her
+   phone), her app relays it (relaySessionData), her SDK takes the session over HTTP, the
+   platform INVITEs her and the app answers on onIncomingCall. It adds a push hop through the
+   backend, an HTTP take and the app's answer to the platform series; push/direct and
+   push/platform say what those cost. The three series alternate call by call (forwards, then
+   backwards), all dialed by the same in-process client.
 2. Throughput with a caller nobody here wrote: sipp places `--sipp-calls` short calls at
    `--rate` calls/s (at most `--concurrency` at once) through the exophone, the callee leg goes
    to a sipp UAS (`-sn uas`, which answers at once and costs next to nothing). Any failed call
@@ -117,8 +127,11 @@ class JsonLinesProcess:
             except ValueError:
                 continue
             name = str(ev.get("event"))
+            traced = ev.get("line") if name == "trace" else None
             with self.cond:
                 self.counts[name] += 1
+                if isinstance(traced, dict):  # a phone's SDK: its API calls and callbacks
+                    self.counts[f"trace:{traced.get('name')}"] += 1
                 if name in ("error", "warning") and len(self.problems) < 20:
                     self.problems.append(ev)
                 self.cond.notify_all()
@@ -201,30 +214,62 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
 
 
 # --- the world ---------------------------------------------------------------------------
+PUSH_CALLEE = "carol"  # the phone process's subscriber: no callee_uris entry, reached by push
+PUSH_MESSAGE = "push"  # the dial message (Dial Whom's CustomField) the backend routes to her
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one series' calls go: the URI the caller's INVITE is sent to, the remote id and
+    message dial() is given, and whether the callee is the phone, reached by push."""
+
+    uri: str
+    remote_id: str = "bob"
+    message: str = "bench"
+    push: bool = False
+    describe: str = ""
+
+    def __str__(self) -> str:
+        return self.describe or self.uri
+
+
 @dataclass
 class World:
-    """Everything both measurements share: one platform, one callee peer, one backend."""
+    """Everything the measurements share: one platform, one callee peer, one callee phone,
+    one backend."""
 
     secret: bytes
     server: JsonLinesProcess
     peer: JsonLinesProcess
     api: Any  # reference.platform.client.SubscriberApi
     backend: Any  # reference.backend.CustomerBackend
+    phone: JsonLinesProcess | None = None  # reference.phone, carol, answering at once
+    device: Any = None  # carol's device on the backend's push channel (this process is APNs)
 
-    def token(self) -> str:
-        resp = self.api.token("alice", "alice-phone")
+    def token(self, subscriber: str = "alice") -> str:
+        resp = self.api.token(subscriber, f"{subscriber}-phone")
         if resp.status != 200:
             raise BenchError(f"platform refused to issue a token: {resp.status} {resp.body}")
         return str(resp.json()["subscriber_token"]["access_token"])
+
+    def targets(self) -> dict[str, Target]:
+        """The three latency series."""
+        exophone = self.server.ready["sip_uri"]
+        out = {"direct": Target(self.peer.ready["uri"]), "platform": Target(exophone)}
+        if self.phone is not None:
+            out["push"] = Target(exophone, PUSH_CALLEE, PUSH_MESSAGE, push=True,
+                                 describe=f"{exophone} -> push -> {PUSH_CALLEE}'s phone "
+                                 f"{self.phone.ready['uri']}")
+        return out
 
     def cdrs(self) -> list[dict[str, Any]]:
         return list(self.server.send("cdrs")["cdrs"])
 
 
 @contextmanager
-def world(max_lifetime: float = 1800) -> Iterator[World]:
-    """Backend in this process, peer and sipserver as processes; all stopped on the way out,
-    whatever happened."""
+def world(max_lifetime: float = 1800, *, phone: bool = True) -> Iterator[World]:
+    """Backend in this process, peer, sipserver and (with `phone`) carol's phone as
+    processes; all stopped on the way out, whatever happened."""
     from reference.backend import CustomerBackend, PushChannel
     from reference.backend.server import RoutingTable
     from reference.platform.client import SubscriberApi
@@ -232,8 +277,13 @@ def world(max_lifetime: float = 1800) -> Iterator[World]:
     channel = PushChannel()
     # bob's device only has to exist for the push to be delivered; nobody reads its inbox
     channel.register("bob", "bob-phone")
-    backend = CustomerBackend(RoutingTable(by_caller={"alice": "bob"}), channel).start()
-    peer = server = None
+    device = channel.register(PUSH_CALLEE, f"{PUSH_CALLEE}-phone")  # this process reads it
+    # alice's calls go to bob, but those with the message "push" go to carol
+    routing = RoutingTable(by_caller={"alice": "bob"},
+                           by_custom_field={PUSH_MESSAGE: PUSH_CALLEE})
+    backend = CustomerBackend(routing, channel).start()
+    tmp = tempfile.TemporaryDirectory(prefix="exovoice-bench-phone-")
+    peer = server = callee = None
     try:
         peer = JsonLinesProcess("reference.sip.peer", "--mode", "answer", "--answer-delay", "0",
                                 "--user", "bob", "--max-lifetime", str(max_lifetime),
@@ -243,19 +293,35 @@ def world(max_lifetime: float = 1800) -> Iterator[World]:
             "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
                         "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
                         "push_url": backend.push_url},
-            "secret_hex": secret.hex(), "subscribers": ["alice", "bob"],
+            "secret_hex": secret.hex(), "subscribers": ["alice", "bob", PUSH_CALLEE],
+            # no URI for carol: the platform waits for her SDK to take the pushed session
             "callee_uris": {"bob": peer.ready["uri"]},
             # the limiter is not what is measured: far above anything this bench sends
             "rate_limit": {"calls": 1_000_000, "window": 1},
             "max_lifetime": max_lifetime}), name="sipserver")
         api = SubscriberApi(server.ready["api_url"], KEY, TOKEN)
-        yield World(secret, server, peer, api, backend)
+        w = World(secret, server, peer, api, backend)
+        if phone:
+            callee = JsonLinesProcess(
+                "reference.phone", "--exophone", server.ready["sip_uri"],
+                "--sessions-url", server.ready["api_url"], "--secret-hex", secret.hex(),
+                "--subscriber", PUSH_CALLEE, "--token", w.token(PUSH_CALLEE),
+                "--trace", str(Path(tmp.name) / f"{PUSH_CALLEE}.trace.jsonl"),
+                "--hostname", "127.0.0.1", "--account-sid", SID,
+                "--answer-after", "0", "--max-lifetime", str(max_lifetime), name="phone")
+            w.phone, w.device = callee, device
+        yield w
     finally:
-        if server is not None:
-            server.close()
-        if peer is not None:
-            peer.close()
-        backend.close()
+        try:
+            if callee is not None:
+                callee.close()
+            if server is not None:
+                server.close()
+            if peer is not None:
+                peer.close()
+            backend.close()
+        finally:
+            tmp.cleanup()
 
 
 # --- 1. dial -> onCallEstablished ----------------------------------------------------------
@@ -338,25 +404,28 @@ class _CallTimes:
             return min(hit, key=self.got.__getitem__) if hit else None
 
 
-def measure_latency(w: World, targets: dict[str, str], calls: int, *, warmup: int = 1,
-                    progress: Progress = quiet, timeout: float = 10.0) -> dict[str, Latency]:
-    """`calls` sequential calls to each of `targets` ({label: SIP URI}), after `warmup`
-    unmeasured ones each (the first call pays one-off costs: media port and codec setup, the
-    backend's first HTTP connection...).
+def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
+                    warmup: int = 1, progress: Progress = quiet,
+                    timeout: float = 10.0) -> dict[str, Latency]:
+    """`calls` sequential calls to each of `targets` ({label: SIP URI or Target}), after
+    `warmup` unmeasured ones each (the first call pays one-off costs: media port and codec
+    setup, the backend's first HTTP connection, the phone's first take...).
 
-    One client dials them all, alternating target call by call (ABBA order, so neither is
-    always first): whatever else loads the machine during the run then weighs on both alike,
-    and the ratio compares the paths, not two stretches of time or two clients. A SipNet
+    One client dials them all, alternating target call by call (forwards, then backwards:
+    ABBA with two, ABCCBA with three, so none is always first): whatever else loads the
+    machine during the run then weighs on all alike, and the ratios compare the paths, not
+    stretches of time or clients. A SipNet
     whose target is a function makes that possible with the one pjsua2 endpoint a process may
     have. A call to the platform also waits for its CDR to close, so no call overlaps the
-    teardown of the one before."""
+    teardown of the one before; a call to the phone also waits for its onCallEnded."""
     from reference.simnet import Platform
     from reference.sipnet import SipNet, SipVoiceClient
 
     current = {"uri": ""}
     client = SipVoiceClient(SipNet(lambda _remote_id: current["uri"]),
                             platform=Platform(secret=w.secret))
-    samples: dict[str, list[float]] = {label: [] for label in targets}
+    goals = {label: t if isinstance(t, Target) else Target(t) for label, t in targets.items()}
+    samples: dict[str, list[float]] = {label: [] for label in goals}
     try:
         times = _CallTimes()
         client.setEventListener(times)
@@ -367,11 +436,11 @@ def measure_latency(w: World, targets: dict[str, str], calls: int, *, warmup: in
             times.cond.wait_for(lambda: times.initialized is not None, timeout)
         if not times.initialized:
             raise BenchError("the client did not initialize")
-        order = list(targets.items())
+        order = list(goals.items())
         for i in range(warmup + calls):
-            for label, uri in (order if i % 2 == 0 else order[::-1]):
-                current["uri"] = uri
-                ms = _one_call(w, client, times, uri, timeout, f"{label} call {i + 1}")
+            for label, target in (order if i % 2 == 0 else order[::-1]):
+                current["uri"] = target.uri
+                ms = _one_call(w, client, times, target, timeout, f"{label} call {i + 1}")
                 if i >= warmup:
                     samples[label].append(ms)
             done = i + 1 - warmup
@@ -380,16 +449,26 @@ def measure_latency(w: World, targets: dict[str, str], calls: int, *, warmup: in
                     f"{label} {statistics.median(xs):.1f} ms" for label, xs in samples.items()))
     finally:
         client.close()
-    return {label: Latency(label, samples[label], uri) for label, uri in targets.items()}
+    return {label: Latency(label, samples[label], str(t)) for label, t in goals.items()}
 
 
-def _one_call(w: World, client: Any, times: _CallTimes, uri: str, timeout: float,
+def _one_call(w: World, client: Any, times: _CallTimes, target: Target, timeout: float,
               what: str) -> float:
-    """Dial, time onCallEstablished, hang up, wait until the call is over everywhere."""
+    """Dial, time onCallEstablished, hang up, wait until the call is over everywhere. For the
+    push series this process is the push service in between: the data message the backend
+    queued on carol's device goes to her phone as it arrives."""
+    phone = w.phone if target.push else None
+    if target.push and (phone is None or w.device is None):
+        raise BenchError(f"{what}: no callee phone in this world (world(phone=True))")
     times.reset()
     ended_before = w.server.counts["call-ended"]
+    phone_ended_before = phone.counts["trace:onCallEnded"] if phone is not None else 0
+    if phone is not None:
+        w.device.pending()  # nothing stale may reach her app
     t0 = time.perf_counter()
-    call = client.getCallController().dial("bob", "bench")
+    call = client.getCallController().dial(target.remote_id, target.message)
+    if phone is not None:
+        _hand_push(w, phone, timeout, what)
     hit = times.wait({"onCallEstablished", "onCallEnded", "onCallFailed"}, timeout)
     if hit != "onCallEstablished":
         raise BenchError(f"{what}: {hit or 'nothing'} instead of onCallEstablished "
@@ -398,10 +477,28 @@ def _one_call(w: World, client: Any, times: _CallTimes, uri: str, timeout: float
     call.hangup()
     if times.wait({"onCallEnded", "onCallFailed"}, timeout) is None:
         raise BenchError(f"{what}: no onCallEnded within {timeout}s of hangup()")
-    if uri == w.server.ready["sip_uri"] and not w.server.wait_count(
+    if target.uri == w.server.ready["sip_uri"] and not w.server.wait_count(
             "call-ended", ended_before + 1, timeout):
         raise BenchError(f"{what}: the platform did not close the call")
+    if phone is not None and not phone.wait_count("trace:onCallEnded",
+                                                  phone_ended_before + 1, timeout):
+        raise BenchError(f"{what}: the callee's phone had no onCallEnded within {timeout}s")
     return ms
+
+
+def _hand_push(w: World, phone: JsonLinesProcess, timeout: float, what: str) -> None:
+    """Play APNs: wait for the backend to queue the platform's push on carol's device, hand
+    it to her phone, whose app relays it (relaySessionData; the SDK's take runs on its own
+    thread, so the reply does not wait for it)."""
+    try:
+        push = w.device.receive(timeout)
+    except queue.Empty:
+        raise BenchError(f"{what}: no push reached {PUSH_CALLEE}'s device within "
+                         f"{timeout}s") from None
+    reply = phone.send("push", timeout, push=push)
+    if not (reply.get("relayed") and reply.get("accepted")):
+        raise BenchError(f"{what}: {PUSH_CALLEE}'s app did not relay the push, or the SDK "
+                         f"refused it: {reply}")
 
 
 # --- 2. sipp through the exophone -----------------------------------------------------------
@@ -561,46 +658,73 @@ def measure_throughput(w: World, calls: int, rate: float, concurrency: int = 1,
 # --- the run -------------------------------------------------------------------------------
 def run(calls: int = 50, sipp_calls: int = 200, rate: float = 15, concurrency: int = 2,
         pause_ms: int = 100, warmup: int = 1, progress: Progress = to_stderr) -> dict[str, Any]:
-    """Both measurements on one platform process; the dict is what --format json prints."""
+    """All measurements on one platform process; the dict is what --format json prints."""
     if not HAVE_PJSUA2:
         raise BenchError(f"pjsua2 not importable: {IMPORT_ERROR}")
+    load_start = _loadavg()
     with tempfile.TemporaryDirectory(prefix="exovoice-bench-sip-") as tmp, world() as w:
-        targets = {"direct": w.peer.ready["uri"], "platform": w.server.ready["sip_uri"]}
-        progress(f"latency: {calls} calls each, alternating, to the peer {targets['direct']} "
-                 f"and the exophone {targets['platform']} ...")
-        lat = measure_latency(w, targets, calls, warmup=warmup, progress=progress)
-        direct, via = lat["direct"], lat["platform"]
+        targets = w.targets()
+        progress(f"latency: {calls} calls each, alternating, to the peer {targets['direct']}, "
+                 f"the exophone {targets['platform']} (callee: the peer) and the exophone "
+                 f"with a push to {PUSH_CALLEE}'s phone ...")
+        lat = measure_latency(w, dict(targets), calls, warmup=warmup, progress=progress)
         progress("throughput: sipp through the exophone ...")
         tp = measure_throughput(w, sipp_calls, rate, concurrency, pause_ms, workdir=Path(tmp),
                                 progress=progress)
-    return report(w, direct, via, tp, warmup)
+    return report(w, lat, tp, warmup, load_start)
 
 
-def report(w: World, direct: Latency, via: Latency, tp: Throughput,
-           warmup: int) -> dict[str, Any]:
-    """The figures as one dict (what --format json prints). Errors and warnings the helper
-    processes logged are reported, not judged: only the calls' outcomes decide `ok`."""
-    problems = {who: {k: p.counts[k] for k in ("error", "warning") if p.counts[k]}
-                for who, p in (("sipserver", w.server), ("peer", w.peer))}
+def _ratio(a: Latency, b: Latency) -> dict[str, float]:
+    return {"median": round(a.median_ms / b.median_ms, 2), "p95": round(a.p95_ms / b.p95_ms, 2)}
+
+
+def report(w: World, lat: dict[str, Latency], tp: Throughput, warmup: int,
+           load_start: list[float] | None = None) -> dict[str, Any]:
+    """The figures as one dict (what --format json prints). `lat` has "direct", "platform"
+    and (when there was a phone) "push". Errors and warnings the helper processes logged are
+    reported, not judged: only the calls' outcomes decide `ok`."""
+    direct, via, push = lat["direct"], lat["platform"], lat.get("push")
+    procs = [("sipserver", w.server), ("peer", w.peer)]
+    if w.phone is not None:
+        procs.append(("phone", w.phone))
+    problems = {who: {k: p.counts[k] for k in ("error", "warning", "dropped") if p.counts[k]}
+                for who, p in procs}
+    latency: dict[str, Any] = {
+        "warmup_calls": warmup, "direct": direct.summary(), "platform": via.summary(),
+        "ratio_median": round(via.median_ms / direct.median_ms, 2),
+        "ratio_p95": round(via.p95_ms / direct.p95_ms, 2)}
+    if push is not None:
+        latency |= {"push": push.summary(), "push_over_direct": _ratio(push, direct),
+                    "push_over_platform": _ratio(push, via)}
     return {
         "machine": {"cpus": os.cpu_count(), "python": pyplatform.python_version(),
-                    "system": f"{pyplatform.system()} {pyplatform.machine()}"},
-        "latency": {"warmup_calls": warmup, "direct": direct.summary(),
-                    "platform": via.summary(),
-                    "ratio_median": round(via.median_ms / direct.median_ms, 2),
-                    "ratio_p95": round(via.p95_ms / direct.p95_ms, 2)},
+                    "system": f"{pyplatform.system()} {pyplatform.machine()}",
+                    "loadavg_start": load_start, "loadavg_end": _loadavg()},
+        "latency": latency,
         "throughput": asdict(tp) | {"ok": tp.ok},
         "process_problems": problems,
         "ok": tp.ok,
     }
 
 
+def _loadavg() -> list[float] | None:
+    """1, 5 and 15 min load averages (the machine may be shared with other jobs)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def render(r: dict[str, Any]) -> str:
     lat, tp = r["latency"], r["throughput"]
-    d, p = lat["direct"], lat["platform"]
+    d, p, q = lat["direct"], lat["platform"], lat.get("push")
+    m = r["machine"]
+    load = " -> ".join(" ".join(f"{x:.2f}" for x in la)
+                       for la in (m.get("loadavg_start"), m.get("loadavg_end")) if la)
     lines = [
         f"machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}, "
-        f"{r['machine']['system']}",
+        f"{r['machine']['system']}"
+        + (f", load average (1/5/15 min) {load} (start -> end)" if load else ""),
         f"dial -> onCallEstablished, {p['calls']} calls to each target, one at a time, "
         f"alternating (+{lat['warmup_calls']} warm-up each), callee answers at once:",
         f"  direct to the peer (baseline)  median {d['median_ms']:7.1f} ms   "
@@ -609,6 +733,23 @@ def render(r: dict[str, Any]) -> str:
         f"p95 {p['p95_ms']:7.1f} ms   (min {p['min_ms']:.1f}, max {p['max_ms']:.1f})",
         f"  platform / direct = {lat['ratio_median']:.2f}x (median), "
         f"{lat['ratio_p95']:.2f}x (p95)",
+    ]
+    if q is not None:
+        pd, pp = lat["push_over_direct"], lat["push_over_platform"]
+        lines += [
+            f"  through the platform, by push  median {q['median_ms']:7.1f} ms   "
+            f"p95 {q['p95_ms']:7.1f} ms   (min {q['min_ms']:.1f}, max {q['max_ms']:.1f})",
+            f"  push / direct = {pd['median']:.2f}x (median), {pd['p95']:.2f}x (p95); "
+            f"push / platform = {pp['median']:.2f}x (median), {pp['p95']:.2f}x (p95)",
+            "  (by push: the callee is a reference client, reference.phone, the platform has "
+            "no URI for;",
+            "  on top of the platform series it adds a push hop through the backend (push "
+            "POST, this",
+            "  process as APNs, the app's relaySessionData), the SDK's HTTP take of the session"
+            " and the",
+            "  app's answer on onIncomingCall)",
+        ]
+    lines += [
         f"sipp through the exophone: {tp['calls']} calls offered at {tp['rate']:g}/s, "
         f"<= {tp['concurrency']} at once, {tp['pause_ms']} ms each:",
         f"  {tp['calls_per_s']:.1f} calls/s sustained over {tp['elapsed_s']:.1f} s; "

@@ -34,28 +34,48 @@ def test_tiny_run_counts_add_up_and_cleans_up(tmp_path: Path) -> None:
 
     before = {t.name for t in threading.enumerate()}
     with sip.world(max_lifetime=60) as w:
-        lat = sip.measure_latency(w, {"direct": w.peer.ready["uri"],
-                                      "platform": w.server.ready["sip_uri"]}, 3)
-        direct, via = lat["direct"], lat["platform"]
+        targets = w.targets()
+        assert list(targets) == ["direct", "platform", "push"] and targets["push"].push
+        lat = sip.measure_latency(w, dict(targets), 3)
         tp = sip.measure_throughput(w, 5, rate=20, concurrency=1, pause_ms=0,
                                     workdir=tmp_path)
         cdrs = w.cdrs()
-    result = sip.report(w, direct, via, tp, warmup=1)
+        device_left = w.device.pending()
+    assert w.phone is not None
+    result = sip.report(w, lat, tp, warmup=1, load_start=sip._loadavg())
 
-    for lat in (direct, via):
-        assert lat.calls == 3 and all(ms > 0 for ms in lat.samples_ms)
-        assert 0 < lat.median_ms <= lat.p95_ms
-    assert result["latency"]["ratio_median"] > 0
+    assert set(lat) == {"direct", "platform", "push"}
+    for series in lat.values():
+        assert series.calls == 3 and all(ms > 0 for ms in series.samples_ms)
+        assert 0 < series.median_ms <= series.p95_ms
+    latency = result["latency"]
+    assert latency["ratio_median"] > 0 and latency["push"]["calls"] == 3
+    for key in ("push_over_direct", "push_over_platform"):
+        assert latency[key]["median"] > 0 and latency[key]["p95"] > 0
+
+    # the push series went the guide's way: 4 pushes (1 warm-up + 3) reached carol's device,
+    # her app relayed each, her SDK took each session and answered each call, none dropped
+    assert device_left == []
+    phone = w.phone.counts
+    assert phone["trace:relaySessionData"] == 4 and phone["trace:onIncomingCall"] == 4
+    assert phone["trace:onCallEstablished"] == 4 and phone["trace:onCallEnded"] == 4
+    assert phone["answering"] == 4 and phone["dropped"] == 0 and phone["error"] == 0
+    assert result["process_problems"]["phone"] == {}
 
     assert (tp.successful, tp.failed, tp.created, tp.sipp_exit) == (5, 0, 5, 0), tp.errors
     assert tp.calls_per_s > 0 and tp.elapsed_s > 0 and tp.errors == []
     assert tp.cdr_completed == 5 and tp.ok and result["ok"]
-    # 1 warm-up + 3 client calls, then 5 sipp calls, all completed on the platform
-    assert sorted(c["status"] for c in cdrs) == ["completed"] * 9
+    # (1 warm-up + 3) client calls through the platform to the peer and as many by push to
+    # carol, then 5 sipp calls, all completed on the platform
+    assert sorted(c["status"] for c in cdrs) == ["completed"] * 13
+    by_push = [c for c in cdrs if c.get("custom_field") == sip.PUSH_MESSAGE]
+    assert len(by_push) == 4 and {c.get("callee") for c in by_push} == {sip.PUSH_CALLEE}
+    assert all(c.get("push_delivered") for c in by_push)
 
     text = sip.render(result)
     assert "platform / direct" in text and "0 failed" in text and "OK" in text
+    assert "push / direct" in text and "push / platform" in text and "HTTP take" in text
     assert json.loads(json.dumps(result)) == result
 
-    assert w.server.proc.poll() == 0 and w.peer.proc.poll() == 0
+    assert w.server.proc.poll() == 0 and w.peer.proc.poll() == 0 and w.phone.proc.poll() == 0
     assert {t.name for t in threading.enumerate()} <= before, "leaked threads"
