@@ -107,8 +107,13 @@ def add_conform_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     who = p.add_mutually_exclusive_group()
+    from .clients import registered
+
+    installed = ", ".join(sorted(registered())) or "none installed"
     who.add_argument("--client", default=None,
-                     help="an in-process client: reference (default), model, broken:<fault>")
+                     help=f"an in-process client: an installed one ({installed}; default "
+                     "reference; reference-sip is the reference client over real SIP/RTP "
+                     "with the platform simulator), model, or broken:<fault>")
     who.add_argument("--client-cmd", default=None, metavar="CMD",
                      help="a program speaking the JSON-lines adapter protocol on stdin/stdout")
     p.add_argument("-k", dest="keyword", default=None, metavar="EXPR",
