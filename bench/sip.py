@@ -70,6 +70,7 @@ from typing import Any, Callable, Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from reference.sip.child import Child, ChildError  # noqa: E402
 from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "sipp"
@@ -93,65 +94,30 @@ class BenchError(RuntimeError):
 
 
 # --- helper processes --------------------------------------------------------------------
-class JsonLinesProcess:
-    """A reference.* process speaking JSON lines (peer, sipserver). Only the lines someone
-    waits for are queued; the platform writes ~10 event lines per call, so the rest are just
-    counted by event name (errors and warnings are worth reporting) and then dropped."""
-
-    KEEP = frozenset({"ready", "reply", "exit"})
+class JsonLinesProcess(Child):
+    """A reference.* process speaking JSON lines (peer, sipserver, phone) whose events are
+    also counted by name: the platform writes ~10 event lines per call, so the bench waits
+    on counts (errors and warnings are worth reporting) rather than reading every line."""
 
     def __init__(self, module: str, *args: str, name: str) -> None:
-        self.name = name
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args], cwd=ROOT, env=env, text=True, bufsize=1,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.counts: Counter[str] = Counter()
         self.problems: list[dict[str, Any]] = []
         self.cond = threading.Condition()
-        self._reader = threading.Thread(target=self._read, name=f"bench-{name}-stdout",
-                                        daemon=True)
-        self._reader.start()
         try:
-            self.ready = self.expect("ready", 15)
-        except BaseException:
-            self.close()
-            raise
+            super().__init__(module, *args, name=name, ready_timeout=15, on_event=self._count)
+        except ChildError as e:
+            raise BenchError(str(e)) from e
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            name = str(ev.get("event"))
-            traced = ev.get("line") if name == "trace" else None
-            with self.cond:
-                self.counts[name] += 1
-                if isinstance(traced, dict):  # a phone's SDK: its API calls and callbacks
-                    self.counts[f"trace:{traced.get('name')}"] += 1
-                if name in ("error", "warning") and len(self.problems) < 20:
-                    self.problems.append(ev)
-                self.cond.notify_all()
-            if name in self.KEEP:
-                self.lines.put(ev)
-        self.lines.put({"event": "<eof>"})
-
-    def expect(self, event: str, timeout: float = 5.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                ev = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if ev["event"] == "<eof>":
-                raise BenchError(f"{self.name} exited (code {self.proc.poll()}) "
-                                 f"before {event!r}")
-            if ev["event"] == event:
-                return ev
-        raise BenchError(f"{self.name}: no {event!r} line within {timeout}s")
+    def _count(self, ev: dict[str, Any]) -> None:
+        name = str(ev.get("event"))
+        traced = ev.get("line") if name == "trace" else None
+        with self.cond:
+            self.counts[name] += 1
+            if isinstance(traced, dict):  # a phone's SDK: its API calls and callbacks
+                self.counts[f"trace:{traced.get('name')}"] += 1
+            if name in ("error", "warning") and len(self.problems) < 20:
+                self.problems.append(ev)
+            self.cond.notify_all()
 
     def wait_count(self, event: str, count: int, timeout: float) -> bool:
         """Until `count` `event` lines were seen in all (the platform's call-ended ones)."""
@@ -159,32 +125,10 @@ class JsonLinesProcess:
             return self.cond.wait_for(lambda: self.counts[event] >= count, timeout)
 
     def send(self, cmd: str, timeout: float = 10.0, **kw: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"cmd": cmd, **kw}) + "\n")
-        self.proc.stdin.flush()
-        reply = self.expect("reply", timeout)
-        if not reply.get("ok"):
-            raise BenchError(f"{self.name}: {cmd} failed: {reply}")
-        return reply
-
-    def close(self) -> int | None:
-        """EOF on stdin stops these processes cleanly (libDestroy frees their ports); a kill
-        only when that does not happen in time."""
         try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            return self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-            return None
-        finally:
-            self._reader.join(5)
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
+            return super().send(cmd, timeout, **kw)
+        except ChildError as e:
+            raise BenchError(str(e)) from e
 
 
 def free_udp_port() -> int:
