@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -53,6 +52,8 @@ if HAVE_PJSUA2:
     from reference.backend.server import RoutingTable
     from reference.platform.client import SubscriberApi
     from tests.test_platform_sip import ServerProcess
+
+from bench.sip import free_udp_port, stop_process, udp_port_taken  # noqa: E402
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 SID, KEY, TOKEN = "exotel1", "apikey", "apitoken"
@@ -145,31 +146,6 @@ UAC_ANSWERED_OR_REFUSED = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 """ % {"refusals": "\n".join(f'  <recv response="{code}" optional="true" next="refused"/>'
                              for code in REFUSALS)}
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def udp_port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @dataclass
@@ -301,7 +277,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             if server is not None:
                 assert server.close() == 0
         finally:
-            stop(uas)
+            stop_process(uas)
             backend.close()
             for t in set(threading.enumerate()) - before:  # e.g. the server's stdout reader
                 t.join(5)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -31,15 +30,11 @@ if HAVE_PJSUA2:
     from tests.test_platform_sip import ServerProcess
     from tests.test_sip_loopback import PeerProcess
 
+from bench.sip import free_udp_port  # noqa: E402
+
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 SID, KEY, TOKEN = "exotel1", "apikey", "apitoken"
 EXOPHONE = "sip:08040408080"
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_sipp(scenario: str, server_port: int, token: str, tmp_path: Path
