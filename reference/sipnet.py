@@ -1,4 +1,4 @@
-"""The reference client over real SIP/RTP: outgoing calls are pjsua2 calls (reference.sip).
+"""The reference client over real SIP/RTP: its calls are pjsua2 calls (reference.sip).
 
     net = SipNet("sip:peer@127.0.0.1:5070")          # or a callable remoteId -> SIP URI
     client = SipVoiceClient(net, trace="trace.jsonl")  # an ExotelVoiceClient
@@ -482,8 +482,9 @@ def e_model_mos(one_way_ms: float, loss: float) -> float:
 
 
 class SipVoiceClient(ExotelVoiceClient):
-    """ExotelVoiceClient whose outgoing calls go over SIP (see the module docstring).
-    `sipnet` is a SipNet or a target SIP URI; the client starts it and close() stops it."""
+    """ExotelVoiceClient whose calls go over SIP (see the module docstring): outgoing ones
+    always, incoming ones when the SipNet has a `sessions_url`. `sipnet` is a SipNet or a
+    target SIP URI; the client starts it and close() stops it."""
 
     def __init__(self, sipnet: "SipNet | str", *, callkit: bool = False,
                  platform: Platform | None = None, trace: Any = None,
