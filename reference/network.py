@@ -8,7 +8,8 @@ feeds to the spec on its dispatcher thread.
 
 Implementations: `reference.simnet.SimNet` (the simulated network: it posts the happenings
 the SDK would see without anyone acting, e.g. net_call_sent right after a dial) and
-`reference.sipnet.SipNet` (outgoing calls over real SIP/RTP with pjsua2).
+`reference.sipnet.SipNet` (calls over real SIP/RTP with pjsua2, incoming ones taken from
+the platform after a relayed push).
 
 Registration, tokens, pushes and log upload are the platform's (reference.simnet.Platform),
 not this seam's; an incoming call is created by relaySessionData from a push, given to
