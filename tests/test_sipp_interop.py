@@ -2,8 +2,10 @@
 
 It INVITEs the exophone of a `python -m reference.platform.sipserver` process with an
 X-Exotel-Access-Token the platform issued over HTTP; the platform asks the customer backend
-(this process) for the callee, pushes, calls a `reference.sip.peer` process, bridges; sipp
-ACKs, talks ~1 s, hangs up. Scenarios: tests/sipp/*.xml."""
+(this process) for the callee and pushes to bob's device; bob is a reference client (this
+process, over real SIP): his app relays the push, his SDK takes the session, the platform
+INVITEs him, he answers, the legs are bridged; sipp ACKs, talks ~1 s, hangs up, and bob's
+SDK ends the call as the spec says. Scenarios: tests/sipp/*.xml."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ if HAVE_PJSUA2:
     from reference.backend.server import RoutingTable
     from reference.platform.client import SubscriberApi
     from tests.test_platform_sip import ServerProcess
-    from tests.test_sip_loopback import PeerProcess
+    from tests.test_sipnet import Listener
 
 from bench.sip import free_udp_port  # noqa: E402
 
@@ -64,28 +66,64 @@ def sipp_failure(result: subprocess.CompletedProcess, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def world():
-    before = {t.name for t in threading.enumerate()}
     channel = PushChannel()
     bob_device = channel.register("bob", "bob-phone")
     backend = CustomerBackend(RoutingTable(by_caller={"alice": "bob"}), channel).start()
-    bob = server = None
+    secret = secrets.token_bytes(32)
+    server = None
     try:
-        bob = PeerProcess("--mode", "answer", "--answer-delay", "0.2", "--user", "bob")
-        server = ServerProcess({
+        server = ServerProcess({  # no callee_uris: the platform waits for bob's SDK
             "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
                         "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
                         "push_url": backend.push_url},
-            "secret_hex": secrets.token_bytes(32).hex(), "subscribers": ["alice", "bob"],
-            "callee_uris": {"bob": bob.uri}, "rate_limit": {"calls": 50}, "max_lifetime": 60})
+            "secret_hex": secret.hex(), "subscribers": ["alice", "bob"],
+            "rate_limit": {"calls": 50}, "max_lifetime": 60})
         api = SubscriberApi(server.ready["api_url"], KEY, TOKEN)
-        yield dict(backend=backend, bob=bob, bob_device=bob_device, server=server, api=api)
+        yield dict(backend=backend, bob_device=bob_device, server=server, api=api,
+                   secret=secret)
     finally:
         if server is not None:
             assert server.close() == 0
-        if bob is not None:
-            assert bob.close() == 0
         backend.close()
-    assert {t.name for t in threading.enumerate()} <= before, "leaked threads"
+
+
+@pytest.fixture
+def bob(world, tmp_path):
+    """bob signed in on a reference client over real SIP, with an app that relays what his
+    device receives and answers an incoming call at once."""
+    from reference.backend.pushchannel import app_should_relay, relay_data
+    from reference.simnet import Platform
+    from reference.sipnet import SipNet, SipVoiceClient
+
+    token = world["api"].token("bob", "bob-phone").json()["subscriber_token"]["access_token"]
+    net = SipNet(world["server"].uri, sessions_url=world["server"].ready["api_url"])
+    trace = tmp_path / "bob.jsonl"
+    client = SipVoiceClient(net, trace=trace, platform=Platform(secret=world["secret"]))
+    rec = Listener()
+    client.setEventListener(rec)
+    client.getCallController().setCallListener(rec)
+    client.initialize(hostname="127.0.0.1", subscriberName="bob", subscriberToken=token)
+    rec.wait("onInitializationSuccess")
+    world["bob_device"].pending()
+    stop = threading.Event()
+
+    def app() -> None:
+        while not stop.is_set():
+            try:
+                push = world["bob_device"].receive(timeout=0.1)
+            except Exception:  # queue.Empty
+                continue
+            if app_should_relay(push, "bob") and client.relaySessionData(relay_data(push)):
+                rec.wait("onIncomingCall")[0].answer()
+
+    thread = threading.Thread(target=app, name="bob-app", daemon=True)
+    thread.start()
+    try:
+        yield client, rec, trace
+    finally:
+        stop.set()
+        thread.join(5)
+        client.close()
 
 
 def alice_token(world) -> str:
@@ -98,8 +136,12 @@ def server_event(world, event: str, timeout: float = 5.0) -> dict:
     return world["server"].expect(lambda e: e["event"] == event, timeout)
 
 
-def test_sipp_call_is_bridged_answered_and_hung_up(world, tmp_path):
-    backend, bob = world["backend"], world["bob"]
+def test_sipp_calls_a_reference_client_which_answers_and_is_hung_up_on(world, bob, tmp_path):
+    from spec.validate.run import Options, judge_file
+    from spec.vocabulary import CallEndReason
+
+    client, rec, trace = bob
+    backend = world["backend"]
     n_dial, n_push = len(backend.dial_whom_requests), len(backend.push_requests)
     result = run_sipp("uac_exophone.xml", world["server"].ready["sip_port"],
                       alice_token(world), tmp_path)
@@ -108,15 +150,16 @@ def test_sipp_call_is_bridged_answered_and_hung_up(world, tmp_path):
     query = backend.dial_whom_requests[n_dial]
     assert query["CallFrom"] == "sip:alice" and query["CallTo"] == EXOPHONE
     assert query["CustomField"] == "sipp interop"
-    pushed = backend.push_requests[n_push]
-    assert pushed["subscriberName"] == "bob"
-    assert world["bob_device"].receive(2)["payload"] == pushed["payload"]
-    incoming = bob.expect(lambda e: e["event"] == "incoming")
-    assert incoming["headers"]["X-Exotel-Caller"] == "alice"
-    bob.state("CONFIRMED")
-    # sipp's BYE crossed the bridge: the platform hung up bob's leg
-    assert bob.state("DISCONNECTED")["net"] == "net_remote_hangup"
+    assert backend.push_requests[n_push]["subscriberName"] == "bob"
+    taken = server_event(world, "taken")
     sid = server_event(world, "bridged")["call_sid"]
+    assert taken["call_sid"] == sid
+    # sipp's BYE crossed the bridge: bob's SDK heard the caller hang up
+    rec.wait("onCallEnded")
+    assert rec.names() == ["onInitializationSuccess", "onIncomingCall", "onCallEstablished",
+                           "onCallEnded"]
+    details = client.getCallController().getLatestCallDetails()
+    assert details.callEndReason == CallEndReason.REMOTE_HANGUP and details.remoteId == "alice"
     cdr = server_event(world, "call-ended")["cdr"]
     assert cdr["call_sid"] == sid
     got = world["api"]._call("GET", f"calls/{sid}")
@@ -124,6 +167,10 @@ def test_sipp_call_is_bridged_answered_and_hung_up(world, tmp_path):
     record = got.json()["call"]
     assert record["status"] == "completed" and record["callee"] == "bob"
     assert record["end_reason"] == "caller-hangup" and record["duration"] > 0.5
+    assert client.settle()
+    client.close()  # the trace is complete once the client closed
+    verdict = judge_file(trace, Options(complete=True))
+    assert verdict.conformant is True, verdict.violations
 
 
 def test_sipp_with_tampered_token_gets_403(world, tmp_path):
