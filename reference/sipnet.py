@@ -37,7 +37,7 @@ What is real and what is still simulated:
   session we took is refused with 480. Without ``sessions_url`` incoming calls are
   simulated.
 * A 403 to our INVITE whose reason names AUTHENTICATION_INVALID_TOKEN or
-  AUTHENTICATION_EXPIRED_TOKEN (reference.platform.sip) ends the call (onCallFailed) and
+  AUTHENTICATION_EXPIRED_TOKEN (reference.platform.sip) ends the call (onCallEnded FAILURE) and
   gives net_token_rejected with that error (onAuthenticationFailure).
 * Still simulated by ``reference.simnet.Platform``: registration (initialize, checked with the
   platform's token-signing secret), log upload.
