@@ -73,7 +73,7 @@ class ReferenceAdapter:
         self._shutdown()
         self._events = queue.Queue()
         self.client = self._new_client(callkit)
-        self.client._core.observers.append(self._observe)
+        self.client.observe_trace(self._observe)
         self.delegate = ProviderDelegate(self.client) if callkit else None
         return Capability.ALL
 

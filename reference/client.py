@@ -30,7 +30,7 @@ from spec.vocabulary import (
 )
 
 from .call import Call, CallDetails
-from .core import ExotelVoiceError, SpecCore
+from .core import ExotelVoiceError, Observer, SpecCore
 from .dispatcher import Dispatcher
 from .listeners import CallListener, ExotelVoiceClientEventListener
 from .logstore import LogStore
@@ -186,6 +186,12 @@ class ExotelVoiceClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def observe_trace(self, observer: Observer) -> None:
+        """`observer(line, thread_name)` for every line the client's trace gains, as it is
+        written: how an app layer, an adapter or a phone process watches the SDK without
+        reading its trace file."""
+        self._core.observers.append(observer)
 
     def simulate_network(self, cause: str) -> None:
         """A network happening arrives (spec.vocabulary.Network), on the dispatcher thread."""

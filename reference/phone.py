@@ -71,7 +71,7 @@ class Phone:
         # The SDK checks registration tokens against the platform's signing secret.
         platform = Platform(secret=bytes.fromhex(args.secret_hex))
         self.client = SipVoiceClient(net, trace=Path(args.trace), platform=platform)
-        self.client._core.observers.append(self._observe)
+        self.client.observe_trace(self._observe)
         # The guide's listeners have do-nothing defaults (the client calls only what a
         # listener has): the app implements the callbacks it acts on.
         self.client.setEventListener(cast("ExotelVoiceClientEventListener", self))
