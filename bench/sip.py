@@ -146,6 +146,25 @@ def udp_port_taken(port: int) -> bool:
     return False
 
 
+def start_sipp_uas(workdir: Path, timeout: float = 5.0) -> tuple[subprocess.Popen[Any], int]:
+    """sipp's built-in UAS (answers every call) on a free 127.0.0.1 port, once it is bound:
+    (process, port). Raises BenchError when it does not bind within `timeout`."""
+    assert SIPP is not None
+    port = free_udp_port()
+    uas = subprocess.Popen(
+        [SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-mp",
+         str(free_udp_port()), "-nostdin", "-bind_local"],
+        cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while not udp_port_taken(port):
+        if uas.poll() is not None or time.monotonic() > deadline:
+            stop_process(uas)
+            raise BenchError(f"sipp UAS did not bind 127.0.0.1:{port}")
+        time.sleep(0.02)
+    return uas, port
+
+
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
     if proc.poll() is not None:
         return
@@ -535,18 +554,8 @@ def measure_throughput(w: World, calls: int, rate: float, concurrency: int = 1,
     if SIPP is None:
         raise BenchError("sipp not installed (apt-get install sip-tester)")
     tag = f"sipp-bench-{secrets.token_hex(4)}"  # this run's CDRs carry it as custom_field
-    uas_port = free_udp_port()
-    uas = subprocess.Popen(
-        [SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port), "-mp",
-         str(free_udp_port()), "-nostdin", "-bind_local"],
-        cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+    uas, uas_port = start_sipp_uas(workdir)
     try:
-        deadline = time.monotonic() + 5
-        while not udp_port_taken(uas_port):
-            if uas.poll() is not None or time.monotonic() > deadline:
-                raise BenchError(f"sipp UAS did not bind 127.0.0.1:{uas_port}")
-            time.sleep(0.02)
         w.server.send("route", remote_id="bob", uri=f"sip:bob@127.0.0.1:{uas_port}")
         ended_before = w.server.counts["call-ended"]
         stat_file = workdir / "sipp_uac_stats.csv"

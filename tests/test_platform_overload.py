@@ -53,7 +53,7 @@ if HAVE_PJSUA2:
     from reference.platform.client import SubscriberApi
     from tests.test_platform_sip import ServerProcess
 
-from bench.sip import free_udp_port, stop_process, udp_port_taken  # noqa: E402
+from bench.sip import BenchError, free_udp_port, start_sipp_uas, stop_process  # noqa: E402
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 SID, KEY, TOKEN = "exotel1", "apikey", "apitoken"
@@ -251,18 +251,13 @@ def world(tmp_path: Path) -> Iterator[World]:
     channel = PushChannel()
     channel.register("bob", "bob-phone")  # the push must be deliverable; nobody reads it
     backend = CustomerBackend(RoutingTable(by_caller={"alice": "bob"}), channel).start()
-    uas_port = free_udp_port()
-    uas = subprocess.Popen(
-        [SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port), "-mp",
-         str(free_udp_port()), "-nostdin", "-bind_local"],
-        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+    try:
+        uas, uas_port = start_sipp_uas(tmp_path)
+    except BenchError as e:
+        backend.close()
+        raise AssertionError(f"sipp UAS did not start: {e}") from e
     server = None
     try:
-        deadline = time.monotonic() + 5
-        while not udp_port_taken(uas_port):
-            assert uas.poll() is None and time.monotonic() < deadline, "sipp UAS did not start"
-            time.sleep(0.02)
         server = ServerProcess({
             "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
                         "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
