@@ -1,12 +1,23 @@
-"""Only what pyproject.toml cannot say: ship the top-level features/ (the user's layout) inside
-the distribution as the package data of `spec.conform.features`, so that an installed
-exovoice can run `exovoice conform` anywhere."""
+"""Only what pyproject.toml cannot say: the one import package `exovoice`, whose parts live in
+the repository's own top-level folders (the layout the project keeps): `spec/` is
+`exovoice.spec`, `reference/` is `exovoice.reference` and the Gherkin features in `features/`
+ship as the package data of `exovoice.features`, so an installed exovoice runs `exovoice
+conform` anywhere and puts nothing but `exovoice` at the top of site-packages."""
 
 from setuptools import find_packages, setup
 
+ROOMS = {"spec": "spec", "reference": "reference"}
+
+
+def packages() -> list[str]:
+    out = ["exovoice.features"]
+    for name, folder in ROOMS.items():
+        out += [f"exovoice.{name}"] + [f"exovoice.{name}.{p}" for p in find_packages(folder)]
+    return out
+
+
 setup(
-    packages=find_packages(include=["spec", "spec.*", "reference", "reference.*"])
-    + ["spec.conform.features"],
-    package_dir={"spec.conform.features": "features"},
-    package_data={"spec.conform.features": ["*.feature"]},
+    packages=packages(),
+    package_dir={**{f"exovoice.{n}": f for n, f in ROOMS.items()}, "exovoice.features": "features"},
+    package_data={"exovoice.features": ["*.feature"]},
 )

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from spec.validate.compiled import FastJudge  # noqa: E402
+from exovoice.spec.validate.compiled import FastJudge  # noqa: E402
 
 
 def L(kind: str, name: str, call: bool = False, **args: object) -> str:

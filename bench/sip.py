@@ -3,17 +3,17 @@
     python bench/sip.py [--calls 50] [--warmup 1] [--sipp-calls 200] [--rate 15]
                         [--concurrency 2] [--pause-ms 100] [--format text|json]
 
-1. Dial-to-onCallEstablished latency: a reference client (reference.sipnet.SipVoiceClient,
+1. Dial-to-onCallEstablished latency: a reference client (exovoice.reference.sdk.sip_client.SipVoiceClient,
    this process) signed in with a token the platform issued, dials `--calls` sequential calls
-   through the exophone of a `python -m reference.platform.sipserver` process; the platform
+   through the exophone of a `python -m exovoice.reference.platform.sipserver` process; the platform
    asks the customer backend (this process, real HTTP) whom to ring, pushes, and calls a
-   `python -m reference.sip.peer --mode answer --answer-delay 0` process. The same number of
+   `python -m exovoice.reference.sip.peer --mode answer --answer-delay 0` process. The same number of
    calls dialed straight at that peer, by the same client and alternating with the others, is
    the baseline: the ratio platform/direct is what the platform's hop (token check, dial-whom
    and push over HTTP, a second SIP leg, the bridge) costs on top of a bare SIP call between
    the same two stacks.
    A third series, "push", is the call the guide describes: the callee is a reference client
-   too (`python -m reference.phone --answer-after 0`, subscriber carol, its own process), and
+   too (`python -m exovoice.reference.app.phone --answer-after 0`, subscriber carol, its own process), and
    the platform has no URI for it. The caller dials the same exophone with the message "push",
    the backend's Dial Whom routes that CustomField to carol, the platform pushes to her device
    (the backend's push channel; this process plays APNs and hands the data message to her
@@ -37,7 +37,7 @@ two ~250 ms calls can carry, so sipp runs at the platform's capacity. Measured o
 calls of 100 ms a run, a fresh platform each: 10/s passed 3 runs of 3, 15/s 7 of 7, back to
 back (-r 100) 6 of 6 (7.4-8.3 calls/s sustained), and with 0 ms calls back to back 3 of 3
 (11.4-14.2 calls/s); 3 in flight fail at once, as they should. Until the platform stopped
-losing call slots (reference.platform.sip._Endpoint: a freed pjsua2 Call hung up a new call
+losing call slots (exovoice.reference.platform.sip._Endpoint: a freed pjsua2 Call hung up a new call
 that had reused its call id) 10/s failed 1 run of 3, back to back 1 of 3 (0 ms calls) and 2 of
 2 (100 ms), 3 in flight left calls ringing and the process never recovered; 8/s was the
 default then. One call in flight: about 4.9 calls/s with 100 ms calls, 8.6 with 0 ms.
@@ -70,8 +70,8 @@ from typing import Any, Callable, Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reference.sip.child import Child, ChildError  # noqa: E402
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR  # noqa: E402
+from exovoice.reference.procs.child import Child, ChildError  # noqa: E402
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "sipp"
 SID, KEY, TOKEN = "exotel1", "apikey", "apitoken"
@@ -204,9 +204,9 @@ class World:
     secret: bytes
     server: JsonLinesProcess
     peer: JsonLinesProcess
-    api: Any  # reference.platform.client.SubscriberApi
-    backend: Any  # reference.backend.CustomerBackend
-    phone: JsonLinesProcess | None = None  # reference.phone, carol, answering at once
+    api: Any  # exovoice.reference.platform.client.SubscriberApi
+    backend: Any  # exovoice.reference.backend.CustomerBackend
+    phone: JsonLinesProcess | None = None  # exovoice.reference.app.phone, carol, answering at once
     device: Any = None  # carol's device on the backend's push channel (this process is APNs)
 
     def token(self, subscriber: str = "alice") -> str:
@@ -233,9 +233,9 @@ class World:
 def world(max_lifetime: float = 1800, *, phone: bool = True) -> Iterator[World]:
     """Backend in this process, peer, sipserver and (with `phone`) carol's phone as
     processes; all stopped on the way out, whatever happened."""
-    from reference.backend import CustomerBackend, PushChannel
-    from reference.backend.server import RoutingTable
-    from reference.platform.client import SubscriberApi
+    from exovoice.reference.backend import CustomerBackend, PushChannel
+    from exovoice.reference.backend.server import RoutingTable
+    from exovoice.reference.platform.client import SubscriberApi
 
     channel = PushChannel()
     # bob's device only has to exist for the push to be delivered; nobody reads its inbox
@@ -248,11 +248,11 @@ def world(max_lifetime: float = 1800, *, phone: bool = True) -> Iterator[World]:
     tmp = tempfile.TemporaryDirectory(prefix="exovoice-bench-phone-")
     peer = server = callee = None
     try:
-        peer = JsonLinesProcess("reference.sip.peer", "--mode", "answer", "--answer-delay", "0",
+        peer = JsonLinesProcess("exovoice.reference.sip.peer", "--mode", "answer", "--answer-delay", "0",
                                 "--user", "bob", "--max-lifetime", str(max_lifetime),
                                 name="peer")
         secret = secrets.token_bytes(32)
-        server = JsonLinesProcess("reference.platform.sipserver", "--config", json.dumps({
+        server = JsonLinesProcess("exovoice.reference.platform.sipserver", "--config", json.dumps({
             "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
                         "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
                         "push_url": backend.push_url},
@@ -266,7 +266,7 @@ def world(max_lifetime: float = 1800, *, phone: bool = True) -> Iterator[World]:
         w = World(secret, server, peer, api, backend)
         if phone:
             callee = JsonLinesProcess(
-                "reference.phone", "--exophone", server.ready["sip_uri"],
+                "exovoice.reference.app.phone", "--exophone", server.ready["sip_uri"],
                 "--sessions-url", server.ready["api_url"], "--secret-hex", secret.hex(),
                 "--subscriber", PUSH_CALLEE, "--token", w.token(PUSH_CALLEE),
                 "--trace", str(Path(tmp.name) / f"{PUSH_CALLEE}.trace.jsonl"),
@@ -381,8 +381,9 @@ def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
     whose target is a function makes that possible with the one pjsua2 endpoint a process may
     have. A call to the platform also waits for its CDR to close, so no call overlaps the
     teardown of the one before; a call to the phone also waits for its onCallEnded."""
-    from reference.simnet import Platform
-    from reference.sipnet import SipNet, SipVoiceClient
+    from exovoice.reference.net.simplatform import Platform
+    from exovoice.reference.net.sipnet import SipNet
+    from exovoice.reference.sdk.sip_client import SipVoiceClient
 
     current = {"uri": ""}
     client = SipVoiceClient(SipNet(lambda _remote_id: current["uri"]),
@@ -694,7 +695,7 @@ def render(r: dict[str, Any]) -> str:
             f"p95 {q['p95_ms']:7.1f} ms   (min {q['min_ms']:.1f}, max {q['max_ms']:.1f})",
             f"  push / direct = {pd['median']:.2f}x (median), {pd['p95']:.2f}x (p95); "
             f"push / platform = {pp['median']:.2f}x (median), {pp['p95']:.2f}x (p95)",
-            "  (by push: the callee is a reference client, reference.phone, the platform has "
+            "  (by push: the callee is a reference client, exovoice.reference.app.phone, the platform has "
             "no URI for;",
             "  on top of the platform series it adds a push hop through the backend (push "
             "POST, this",
@@ -730,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pause-ms", type=int, default=100, help="how long each sipp call lasts")
     p.add_argument("--format", choices=("text", "json"), default="text")
     a = p.parse_args(argv)
-    from reference.sip.process import private_stdout
+    from exovoice.reference.procs.process import private_stdout
 
     out = private_stdout()  # pjlib prints its start-up lines to fd 1: keep them out of JSON
     try:

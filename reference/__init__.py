@@ -1,25 +1,18 @@
-"""The reference client: the guide's API whose behaviour is the spec's statecharts.
+"""The reference side of exovoice: a client SDK whose behaviour is the spec's statecharts, and
+the world it runs in. It builds on `exovoice.spec`, never the reverse.
 
-It depends on `spec`, never the reverse.
+Its rooms, from the bottom up (docs/architecture.md draws them with their one-way arrows):
 
-- `client`: ExotelVoiceClient, CallController (guide 4.2, 4.3, 4.10)
-- `call`: Call, CallDetails, CallStatistics (4.3 to 4.6, 4.11)
-- `listeners`: ExotelVoiceClientEventListener, CallListener
-- `core`: SpecCore (where every decision is asked of spec.charts.model.ClientModel),
-  ExotelVoiceError
-- `simnet`: the simulated platform and network (tokens, pushes, automatic happenings)
-- `tokens`: JWT-shaped HS256 tokens; `logstore`: local log storage; `dispatcher`: the SDK thread
-- `callkit_app`: the sample app's CallKit ProviderDelegate and PushKit handler
-- `adapter`: ReferenceAdapter (spec.conform.adapter.ClientAdapter);
-  `jsonlines_server`: the same over the JSON-lines protocol; `platform_harness`: the
-  adapter's `platform` operation over `platform` (HTTP simulator) and `backend`
+- `wire`: what both ends of the wire share: the access-token format, the HTTP helpers
+- `procs`: the JSON-lines child-process plumbing every multi-process part uses
+- `sip`: real SIP/RTP over pjsua2 (optional: importing it never fails without pjsua2)
+- `net`: the networks the SDK runs on: the seam, the simulated network and platform, real SIP
+- `sdk`: the reference SDK: the guide's API, its core asking the spec at every step
+- `app`: the sample app around the SDK: its CallKit layer and the phone process
+- `platform`: the Exotel platform simulator (Subscriber API, tokens, Dial Whom, push, SIP)
+- `backend`: the sample customer backend (guide 5.1) and the push channel
+- `targets`: the conformance targets `exovoice conform` drives (in-process, JSON lines, SIP)
+- `demo`: `exovoice demo`, one real call between two phones, shown live
+
+The guide's API is `exovoice.reference.sdk` (ExotelVoiceClient, Call, the listeners).
 """
-
-from .call import Call, CallDetails, CallStatistics
-from .client import CallController, ExotelVoiceClient
-from .core import ExotelVoiceError
-from .listeners import CallListener, ExotelVoiceClientEventListener
-from .simnet import Platform
-
-__all__ = ["Call", "CallController", "CallDetails", "CallListener", "CallStatistics",
-           "ExotelVoiceClient", "ExotelVoiceClientEventListener", "ExotelVoiceError", "Platform"]

@@ -28,7 +28,7 @@ class TransitionSpec:
     guard: str | None = None  # the guard in the guide's words, for diagrams
     note: str | None = None  # the end reasons or errors a guarded edge admits, for diagrams
     causes: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    """Network happenings (spec.vocabulary.Network) that take this edge, each with the callback
+    """Network happenings (exovoice.spec.vocabulary.Network) that take this edge, each with the callback
     arguments it brings (e.g. net_busy -> endReason BUSY): how a client turns what its SIP
     stack saw into the callback the spec says comes next."""
 

@@ -17,8 +17,8 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 with atheris.instrument_imports():
-    from spec.trace.reader import Unusable, iter_raw
-    from spec.validate.compiled import FastJudge
+    from exovoice.spec.trace.reader import Unusable, iter_raw
+    from exovoice.spec.validate.compiled import FastJudge
 
 _TABLES: dict = {}
 

@@ -14,9 +14,9 @@ from typing import Any, Iterable
 
 from statemachine.orderedset import OrderedSet
 
-from spec.base import SpecViolation
-from spec.charts.model import ClientModel
-from spec.vocabulary import CALLKIT_ACTIONS, CallEndReason, CallState
+from exovoice.spec.base import SpecViolation
+from exovoice.spec.charts.model import ClientModel
+from exovoice.spec.vocabulary import CALLKIT_ACTIONS, CallEndReason, CallState
 
 # --- builders ----------------------------------------------------------------------------------
 
@@ -302,7 +302,7 @@ def run(m: ClientModel, letters: Iterable[Letter]) -> ClientModel:
 
 
 def _sources() -> dict[str, frozenset]:
-    from spec.charts.model import transitions_of
+    from exovoice.spec.charts.model import transitions_of
 
     out: dict[str, set] = {}
     for t, spec in transitions_of(ClientModel):

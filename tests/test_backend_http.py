@@ -10,12 +10,12 @@ from datetime import datetime
 
 import pytest
 
-from reference.backend import (CustomerBackend, PushChannel, RoutingTable, app_should_relay,
+from exovoice.reference.backend import (CustomerBackend, PushChannel, RoutingTable, app_should_relay,
                                relay_data)
-from reference.platform import (IST, Account, DialWhomFailure, DialWhomResult, ExotelPlatform,
+from exovoice.reference.platform import (IST, Account, DialWhomFailure, DialWhomResult, ExotelPlatform,
                                 ManualClock, dial_whom, parse_dial_whom, push)
-from reference.platform.httputil import request
-from reference.simnet import Platform as SimPlatform
+from exovoice.reference.wire.http import request
+from exovoice.reference.net.simplatform import Platform as SimPlatform
 
 SID = "acme1"
 # the guide's example: Sat, 23 Nov 2019 22:00:37 (IST)
@@ -211,7 +211,7 @@ def test_app_drops_a_push_for_another_subscriber(platform, channel):
 
 
 def test_relayed_push_is_readable_by_the_reference_client_platform(backend, channel):
-    """Same secret, same claim names: reference.simnet reads what this platform signs."""
+    """Same secret, same claim names: exovoice.reference.net.simnet reads what this platform signs."""
     with ExotelPlatform([Account(SID, "k", "t", push_url=backend.push_url)]) as p:
         phone = channel.register("bob", "devB")
         assert p.push("bob", p.issue_push_payload("bob", "alice", "sess7")).ok

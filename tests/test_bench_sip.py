@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("sipp") is None,

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from spec.cli import main
-from spec.rules import RULES
+from exovoice.spec.cli import main
+from exovoice.spec.rules import RULES
 
 
 def test_rules_json_lists_every_rule_with_its_users(capsys: pytest.CaptureFixture[str]) -> None:

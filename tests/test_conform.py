@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from spec.conform.adapter import Capability
-from spec.conform.broken import BROKEN
-from spec.conform.model_client import ModelAdapter
-from spec.conform.plugin import then_without_when
-from spec.conform.runner import main
+from exovoice.spec.conform.adapter import Capability
+from exovoice.spec.conform.broken import BROKEN
+from exovoice.spec.conform.model_client import ModelAdapter
+from exovoice.spec.conform.plugin import then_without_when
+from exovoice.spec.conform.runner import main
 
 # The scenario each broken client must fail at least (others may fail too).
 CATCHES = {
@@ -38,7 +38,7 @@ def test_reference_client_passes_every_scenario(capsys: pytest.CaptureFixture[st
 
 def test_platform_scenarios_judge_what_the_platform_answered(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from reference.platform_harness import PlatformHarness
+    from exovoice.reference.targets.platform_harness import PlatformHarness
 
     # a platform that issues a token to anyone
     monkeypatch.setattr(PlatformHarness, "_token", lambda self, args: {
@@ -127,7 +127,7 @@ def test_the_node_example_client_passes_through_the_json_lines_protocol(
 
 def test_trace_dir_leaves_every_scenarios_trace_for_the_validator(
         tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    from spec.cli import main as exovoice
+    from exovoice.spec.cli import main as exovoice
 
     assert main(["--tags", "guide-4.8", "--trace-dir", str(tmp_path)]) == 0
     traces = sorted(tmp_path.glob("*.jsonl"))

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
 pytestmark = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importable: {IMPORT_ERROR}")
 
@@ -25,8 +25,8 @@ EXPECTED_NOT_RUN = {
 
 
 def test_every_feature_over_real_sip(capsys: pytest.CaptureFixture[str]) -> None:
-    from reference.sip_adapter import close_world
-    from spec.conform.runner import main
+    from exovoice.reference.targets.sip import close_world
+    from exovoice.spec.conform.runner import main
 
     before = set(threading.enumerate())
     try:

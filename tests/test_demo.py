@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_pjsua2 = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importable: {IMPORT_ERROR}")
 
 
 def exovoice(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    """The installed command line (spec.cli), so the entry point lookup is exercised too."""
+    """The installed command line (exovoice.spec.cli), so the entry point lookup is exercised too."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "spec", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -110,7 +110,7 @@ def test_missing_entry_point_is_unusable(monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     import importlib.metadata
 
-    from spec.cli import main
+    from exovoice.spec.cli import main
 
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: [])
     assert main(["demo"]) == 2

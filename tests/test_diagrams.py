@@ -1,7 +1,7 @@
 """The diagrams in diagrams/ are drawn from the spec, complete, and reproducible.
 
 The DOT and SVG files are read as a reader or a browser would (labels, tooltips, clusters),
-not through spec.diagrams' own data, so a bug in the extractor cannot hide itself.
+not through exovoice.spec.diagrams' own data, so a bug in the extractor cannot hide itself.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from spec.charts.model import ClientModel, transitions_of
-from spec.diagrams import CHARTS, GraphvizMissing, check_fresh, write_diagrams
-from spec.diagrams.extract import extract
-from spec.vocabulary import NETWORK_LABEL, OBSERVABLE_EVENTS, Api, CallState
+from exovoice.spec.charts.model import ClientModel, transitions_of
+from exovoice.spec.diagrams import CHARTS, GraphvizMissing, check_fresh, write_diagrams
+from exovoice.spec.diagrams.extract import extract
+from exovoice.spec.vocabulary import NETWORK_LABEL, OBSERVABLE_EVENTS, Api, CallState
 
 ROOT = Path(__file__).resolve().parents[1]
 DIAGRAMS = ROOT / "diagrams"
@@ -50,7 +50,7 @@ class Dot:
 
 
 def read_dot(path: Path) -> Dot:
-    """Edges, nodes and (nested) cluster membership of a DOT file written by spec.diagrams."""
+    """Edges, nodes and (nested) cluster membership of a DOT file written by exovoice.spec.diagrams."""
     dot = Dot()
     stack: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -112,7 +112,7 @@ def test_committed_diagrams_are_fresh() -> None:
 
 def _generate(out: Path, seed: str) -> None:
     code = ("from pathlib import Path; import sys\n"
-            "from spec.diagrams import write_diagrams\n"
+            "from exovoice.spec.diagrams import write_diagrams\n"
             "write_diagrams(Path(sys.argv[1]))\n")
     env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-c", code, str(out)], cwd=ROOT, env=env,
@@ -133,7 +133,7 @@ def test_generation_is_byte_identical(tmp_path: Path) -> None:
 
 
 def test_missing_graphviz_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import spec.diagrams.render as render
+    import exovoice.spec.diagrams.render as render
 
     monkeypatch.setattr(render.shutil, "which", lambda _name: None)
     with pytest.raises(GraphvizMissing, match="apt-get install graphviz"):
@@ -214,10 +214,10 @@ def test_spec_charts_import_without_graphviz() -> None:
     code = (
         "import sys\n"
         "sys.modules['graphviz'] = None\n"
-        "import spec.charts, spec.charts.index\n"
-        "assert spec.charts.ClientModel() is not None\n"
+        "import exovoice.spec.charts, exovoice.spec.charts.index\n"
+        "assert exovoice.spec.charts.ClientModel() is not None\n"
         "try:\n"
-        "    import spec.diagrams\n"
+        "    import exovoice.spec.diagrams\n"
         "except ImportError:\n"
         "    print('diagrams need graphviz')\n"
     )

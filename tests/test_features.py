@@ -1,9 +1,9 @@
-"""The binding of features/ to the step library (spec.conform.steps), run against a client.
+"""The binding of features/ to the step library (exovoice.spec.conform.steps), run against a client.
 
-The client defaults to the reference client (reference.adapter.ReferenceAdapter); choose
+The client defaults to the reference client (exovoice.reference.targets.adapter.ReferenceAdapter); choose
 another with the environment:
     EXOVOICE_CLIENT=reference|model|broken:<kind>   (in-process adapters)
-    EXOVOICE_CLIENT_CMD="program args"             (spec.conform.jsonlines.JsonLinesAdapter)
+    EXOVOICE_CLIENT_CMD="program args"             (exovoice.spec.conform.jsonlines.JsonLinesAdapter)
 `exovoice conform` runs the same features with its own binding and report.
 """
 
@@ -14,9 +14,9 @@ import os
 import pytest
 from pytest_bdd import scenarios
 
-from spec.conform.plugin import CLIENT_CMD_ENV, CLIENT_ENV, features_dir, register_markers
+from exovoice.spec.conform.plugin import CLIENT_CMD_ENV, CLIENT_ENV, features_dir, register_markers
 
-pytest_plugins = ["spec.conform.plugin", "spec.conform.steps"]
+pytest_plugins = ["exovoice.spec.conform.plugin", "exovoice.spec.conform.steps"]
 
 register_markers()
 scenarios(str(features_dir()))

@@ -1,5 +1,5 @@
 """The JSON-lines adapter protocol: the reference client behind `python -m
-reference.jsonlines_server`, the Node.js example client, and clients that break the protocol.
+exovoice.reference.targets.jsonlines_server`, the Node.js example client, and clients that break the protocol.
 The traces the flows leave (assembled from api results and events, as a conformance runner
 does) are judged complete and conformant."""
 
@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from spec.charts.calls import CALL_OPS
-from spec.conform.adapter import AdapterError, ApiResult, Capability, ClientAdapter
-from spec.conform.jsonlines import JsonLinesAdapter
-from spec.validate.run import Options, judge_file
+from exovoice.spec.charts.calls import CALL_OPS
+from exovoice.spec.conform.adapter import AdapterError, ApiResult, Capability, ClientAdapter
+from exovoice.spec.conform.jsonlines import JsonLinesAdapter
+from exovoice.spec.validate.run import Options, judge_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-SERVER = [sys.executable, "-m", "reference.jsonlines_server"]
+SERVER = [sys.executable, "-m", "exovoice.reference.targets.jsonlines_server"]
 NODE = shutil.which("node")
 EXAMPLE = [NODE or "node", str(ROOT / "examples" / "node_client.js")]
 
@@ -242,7 +242,7 @@ def test_platform_operation_over_json_lines() -> None:
 def test_reference_adapter_platform_servers_stop_on_close() -> None:
     import socket
 
-    from reference.adapter import ReferenceAdapter
+    from exovoice.reference.targets.adapter import ReferenceAdapter
 
     before = set(threading.enumerate())
     a = ReferenceAdapter()

@@ -9,11 +9,11 @@ import urllib.request
 
 import pytest
 
-from reference.platform import (Account, CallDetailRecord, ExotelPlatform, ManualClock,
+from exovoice.reference.platform import (Account, CallDetailRecord, ExotelPlatform, ManualClock,
                                 SubscriberApi, new_call_sid)
-from reference.platform.httputil import basic_auth_header, request
-from reference.tokens import _b64, _unb64, sign
-from spec.vocabulary import ErrorType
+from exovoice.reference.wire.http import basic_auth_header, request
+from exovoice.reference.wire.tokens import _b64, _unb64, sign
+from exovoice.spec.vocabulary import ErrorType
 
 SID, KEY, TOKEN = "acme1", "apikey1", "apitoken1"
 NOVOIP = "novoip1"

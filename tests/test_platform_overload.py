@@ -1,6 +1,6 @@
 """Overload: more calls at once than the platform process can hold, then the same process again.
 
-The pjsua2-python wheel is compiled with PJSUA_MAX_CALLS 4, so a `reference.platform.sipserver`
+The pjsua2-python wheel is compiled with PJSUA_MAX_CALLS 4, so a `exovoice.reference.platform.sipserver`
 process holds 4 SIP calls, and a bridged call takes two (caller and callee legs): 2 calls at
 once. sipp offers 4 at once (`-l 4`, as fast as it can), the callee leg goes to a sipp UAS
 (`-sn uas`, answers at once). A caller beyond the capacity is refused in one of two ways:
@@ -21,7 +21,7 @@ at 1 call at a time and one at 2 at once (its whole capacity, the calls overlapp
 failures. The last part, and the set of final answers, is the regression check for slots the
 platform used to lose for good under overload: a stale pjsua2 Call, freed after its call id was
 reused, hung up the new call (a caller got 603 Decline) and cut it off from its callbacks (its
-CDR stayed in-progress, its other leg up); see reference.platform.sip._Endpoint. Without that
+CDR stayed in-progress, its other leg up); see exovoice.reference.platform.sip._Endpoint. Without that
 fix this test failed 5 runs of 5, with it passed 10 of 10 (2 cores)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
 SIPP = shutil.which("sipp")
 pytestmark = [
@@ -48,9 +48,9 @@ pytestmark = [
 ]
 
 if HAVE_PJSUA2:
-    from reference.backend import CustomerBackend, PushChannel
-    from reference.backend.server import RoutingTable
-    from reference.platform.client import SubscriberApi
+    from exovoice.reference.backend import CustomerBackend, PushChannel
+    from exovoice.reference.backend.server import RoutingTable
+    from exovoice.reference.platform.client import SubscriberApi
     from tests.test_platform_sip import ServerProcess
 
 from bench.sip import BenchError, free_udp_port, start_sipp_uas, stop_process  # noqa: E402

@@ -1,7 +1,7 @@
 """The platform's SIP side end to end on 127.0.0.1: a SipVoiceClient (this process) dials the
-exophone of a `python -m reference.platform.sipserver` process (HTTP platform + PlatformSip),
+exophone of a `python -m exovoice.reference.platform.sipserver` process (HTTP platform + PlatformSip),
 which asks the customer backend (this process, real HTTP) for the callee, pushes to it, and
-calls a `reference.sip.peer` process standing in for the callee's device."""
+calls a `exovoice.reference.sip.peer` process standing in for the callee's device."""
 
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
 pytestmark = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importable: {IMPORT_ERROR}")
 
-from reference.backend import CustomerBackend, PushChannel  # noqa: E402
-from reference.backend.server import RoutingTable  # noqa: E402
-from reference.platform.client import SubscriberApi  # noqa: E402
-from spec.validate.run import Options, judge_file  # noqa: E402
-from spec.vocabulary import CallEndReason, ErrorType  # noqa: E402
+from exovoice.reference.backend import CustomerBackend, PushChannel  # noqa: E402
+from exovoice.reference.backend.server import RoutingTable  # noqa: E402
+from exovoice.reference.platform.client import SubscriberApi  # noqa: E402
+from exovoice.spec.validate.run import Options, judge_file  # noqa: E402
+from exovoice.spec.vocabulary import CallEndReason, ErrorType  # noqa: E402
 from tests.test_sip_loopback import PeerProcess  # noqa: E402
 from tests.test_sipnet import Listener  # noqa: E402
 
@@ -36,12 +36,12 @@ EXOPHONE = "sip:08040408080"
 
 
 class ServerProcess(PeerProcess):
-    """reference.platform.sipserver; same JSON-lines protocol as the peer."""
+    """exovoice.reference.platform.sipserver; same JSON-lines protocol as the peer."""
 
     def __init__(self, config: dict[str, Any]) -> None:  # noqa: D107 - no super().__init__
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reference.platform.sipserver", "--config",
+            [sys.executable, "-m", "exovoice.reference.platform.sipserver", "--config",
              json.dumps(config)], cwd=ROOT, env=env, text=True, bufsize=1,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.lines: queue.Queue = queue.Queue()
@@ -88,8 +88,8 @@ def world():
 def client_for(world, tmp_path):
     """client_for(token=None) -> (client, listener, trace): alice signed in with the token
     the platform issued over HTTP (or the given one)."""
-    from reference.simnet import Platform
-    from reference.sipnet import SipVoiceClient
+    from exovoice.reference.net.simplatform import Platform
+    from exovoice.reference.sdk.sip_client import SipVoiceClient
 
     made = []
     server = world["server"]  # forget what earlier tests left unread
@@ -186,7 +186,7 @@ def test_busy_callee_ends_the_call_busy(world, client_for):
 
 
 def test_unanswered_callee_times_out(world, client_for):
-    from reference.backend import DialWhomReply
+    from exovoice.reference.backend import DialWhomReply
 
     client, rec, trace = client_for()
     world["backend"].reply = DialWhomReply(max_ringing_duration=1)
@@ -206,7 +206,7 @@ def test_unanswered_callee_times_out(world, client_for):
 
 
 def test_max_conversation_duration_ends_both_legs(world, client_for):
-    from reference.backend import DialWhomReply
+    from exovoice.reference.backend import DialWhomReply
 
     client, rec, trace = client_for()
     world["backend"].reply = DialWhomReply(max_conversation_duration=1)
@@ -226,7 +226,7 @@ def test_max_conversation_duration_ends_both_legs(world, client_for):
 
 
 def test_token_not_signed_by_the_platform_is_refused(world, client_for):
-    from reference.simnet import Platform
+    from exovoice.reference.net.simplatform import Platform
 
     forger = Platform()  # the client's own simulated registration accepts it
     client, rec, trace = client_for(forger.issue_token("alice"), forger)
@@ -257,8 +257,8 @@ def test_token_not_signed_by_the_platform_is_refused(world, client_for):
 def test_rate_limit_gives_congestion(world, tmp_path):
     """rate_limit calls=1: the first INVITE is admitted (and refused for its token, no callee
     needed), the second within the window gets 503 -> onCallFailed CONGESTION_ERROR."""
-    from reference.simnet import Platform
-    from reference.sipnet import SipVoiceClient
+    from exovoice.reference.net.simplatform import Platform
+    from exovoice.reference.sdk.sip_client import SipVoiceClient
 
     server = ServerProcess({
         "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
@@ -296,7 +296,7 @@ def test_rate_limit_gives_congestion(world, tmp_path):
 def test_expired_token_is_an_authentication_failure(world, client_for):
     """The token the platform issued, re-signed with its exp in the past: the platform says
     EXPIRED (not INVALID), and the caller's app hears onAuthenticationFailure with it."""
-    from reference.tokens import decode, sign
+    from exovoice.reference.wire.tokens import decode, sign
 
     good = world["api"].token("alice", "alice-phone").json()["subscriber_token"]["access_token"]
     claims = dict(decode(good, world["secret"]).claims, exp=time.time() + 1.0)
@@ -316,8 +316,9 @@ def test_expired_token_is_an_authentication_failure(world, client_for):
 def callee_for(world, tmp_path):
     """callee_for(name) -> (client, listener, trace, device): `name` signed in with a platform
     token on an in-process SipVoiceClient that takes its pushed sessions from the platform."""
-    from reference.simnet import Platform
-    from reference.sipnet import SipNet, SipVoiceClient
+    from exovoice.reference.net.simplatform import Platform
+    from exovoice.reference.net.sipnet import SipNet
+    from exovoice.reference.sdk.sip_client import SipVoiceClient
 
     made = []
 
@@ -353,7 +354,7 @@ def caller_token(world) -> str:
 
 def relay_next_push(client, device, name: str) -> None:
     """What the app does with a push: relay it when it is for the signed-in subscriber."""
-    from reference.backend.pushchannel import app_should_relay, relay_data
+    from exovoice.reference.backend.pushchannel import app_should_relay, relay_data
 
     push = device.receive(timeout=5)
     assert app_should_relay(push, name), push
@@ -414,7 +415,7 @@ def test_callee_declines_before_the_invite_arrives(world, callee_for):
 def test_take_refusals(world):
     """The take endpoint: a session nobody waits for is 404, no bearer token 401, a contact
     that is not a SIP URI 400."""
-    from reference.platform.httputil import request
+    from exovoice.reference.wire.http import request
 
     url = world["server"].ready["api_url"] + "/sessions/nosuch/take"
     got = request("POST", url, body={"contact": "sip:x@127.0.0.1:5"},

@@ -30,9 +30,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from spec.charts.call_state import LIVE, SYSTEM_STATE
-from spec.charts.model import ClientModel
-from spec.vocabulary import CALL_CALLBACKS, CALLKIT_ACTIONS, CallKit, CallState, Kind, OBSERVABLE_EVENTS
+from exovoice.spec.charts.call_state import LIVE, SYSTEM_STATE
+from exovoice.spec.charts.model import ClientModel
+from exovoice.spec.vocabulary import CALL_CALLBACKS, CALLKIT_ACTIONS, CallKit, CallState, Kind, OBSERVABLE_EVENTS
 
 # region id -> {state id: state value} (the call region's values are the CallState names)
 REGIONS: dict[str, dict[str, str]] = {

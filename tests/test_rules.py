@@ -1,4 +1,4 @@
-"""Every rule of spec.rules, obeyed and broken.
+"""Every rule of exovoice.spec.rules, obeyed and broken.
 
 Each test declares with @covers which rules it shows OBEYED (the events are accepted and the
 resulting state is right) and which it shows BROKEN (a SpecViolation whose .rules cites the
@@ -29,12 +29,12 @@ from helpers import (
     violation,
 )
 
-from spec.base import SpecViolation
-from spec.charts.call_state import SYSTEM_STATE
-from spec.charts.model import ClientModel
-from spec.rules import RULES
-from spec.validate.engine import Judge
-from spec.vocabulary import CALLKIT_ACTIONS, CallIssue, CallKit, CallState, ErrorType
+from exovoice.spec.base import SpecViolation
+from exovoice.spec.charts.call_state import SYSTEM_STATE
+from exovoice.spec.charts.model import ClientModel
+from exovoice.spec.rules import RULES
+from exovoice.spec.validate.engine import Judge
+from exovoice.spec.vocabulary import CALLKIT_ACTIONS, CallIssue, CallKit, CallState, ErrorType
 
 OBEYED: dict[str, list[str]] = defaultdict(list)
 BROKEN: dict[str, list[str]] = defaultdict(list)

@@ -1,4 +1,4 @@
-"""Real SIP/RTP over 127.0.0.1: this process's SipEndpoint against a reference.sip.peer process.
+"""Real SIP/RTP over 127.0.0.1: this process's SipEndpoint against a exovoice.reference.sip.peer process.
 
 One pjsua2 Endpoint per process, so the far end is a subprocess speaking JSON lines."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
 pytestmark = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importable: {IMPORT_ERROR}")
 
@@ -28,7 +28,7 @@ class PeerProcess:
     def __init__(self, *args: str) -> None:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reference.sip.peer", "--max-lifetime", "60", *args],
+            [sys.executable, "-m", "exovoice.reference.sip.peer", "--max-lifetime", "60", *args],
             cwd=ROOT, env=env, text=True, bufsize=1,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
@@ -83,7 +83,7 @@ class PeerProcess:
 
 @pytest.fixture
 def endpoint():
-    from reference.sip import SipEndpoint
+    from exovoice.reference.sip import SipEndpoint
 
     before = {t.name for t in threading.enumerate()}
     ep = SipEndpoint().start()
@@ -183,7 +183,7 @@ def test_remote_hangup(endpoint, peer_factory):
 
 
 def test_pause_rtp_is_seen_as_loss_by_the_far_end(endpoint, peer_factory):
-    from reference.sip.stats import RtpWatch
+    from exovoice.reference.sip.stats import RtpWatch
 
     peer = peer_factory("--mode", "answer", "--answer-delay", "0")
     call = endpoint.make_call(peer.uri)
@@ -229,7 +229,7 @@ def test_incoming_call_answered_here(endpoint, peer_factory):
 
 
 def test_stop_with_a_live_call_hangs_it_up(peer_factory):
-    from reference.sip import SipEndpoint
+    from exovoice.reference.sip import SipEndpoint
 
     peer = peer_factory("--mode", "answer", "--answer-delay", "0")
     ep = SipEndpoint().start()

@@ -1,10 +1,10 @@
-"""reference.sip.mapping and reference.sip.stats.RtpWatch: pure, no pjsua2 needed."""
+"""exovoice.reference.sip.mapping and exovoice.reference.sip.stats.RtpWatch: pure, no pjsua2 needed."""
 
 from __future__ import annotations
 
 import pytest
 
-from reference.sip.mapping import (
+from exovoice.reference.sip.mapping import (
     ANSWER_CODE_FOR,
     STATE_NAMES,
     InviteUpdate,
@@ -12,8 +12,8 @@ from reference.sip.mapping import (
     network_event,
     state_name,
 )
-from reference.sip.stats import RtpWatch
-from spec.vocabulary import Network
+from exovoice.reference.sip.stats import RtpWatch
+from exovoice.spec.vocabulary import Network
 
 NETWORK = {n.value for n in Network}
 

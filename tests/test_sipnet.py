@@ -1,4 +1,4 @@
-"""The reference client over real SIP/RTP (reference.sipnet) against a reference.sip.peer
+"""The reference client over real SIP/RTP (exovoice.reference.net.sipnet) against a exovoice.reference.sip.peer
 process on 127.0.0.1: the callbacks come from real invite states, the statistics from the real
 RTP stream, and every trace the client writes is judged complete and conformant."""
 
@@ -12,9 +12,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
-from spec.validate.run import Options, judge_file
-from spec.vocabulary import CallEndReason, ErrorType
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+from exovoice.spec.validate.run import Options, judge_file
+from exovoice.spec.vocabulary import CallEndReason, ErrorType
 
 pytestmark = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importable: {IMPORT_ERROR}")
 
@@ -55,7 +55,7 @@ class Listener:
 @pytest.fixture
 def world(tmp_path: Path):
     """make(peer args...) -> (client, listener, peer, trace path); all torn down after."""
-    from reference.sipnet import SipVoiceClient
+    from exovoice.reference.sdk.sip_client import SipVoiceClient
 
     before = {t.name for t in threading.enumerate()}
     made: list[tuple[Any, PeerProcess]] = []

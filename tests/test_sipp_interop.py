@@ -1,6 +1,6 @@
 """Interop with a SIP stack nobody here wrote: sipp (Debian package sip-tester) is the caller.
 
-It INVITEs the exophone of a `python -m reference.platform.sipserver` process with an
+It INVITEs the exophone of a `python -m exovoice.reference.platform.sipserver` process with an
 X-Exotel-Access-Token the platform issued over HTTP; the platform asks the customer backend
 (this process) for the callee and pushes to bob's device; bob is a reference client (this
 process, over real SIP): his app relays the push, his SDK takes the session, the platform
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
 SIPP = shutil.which("sipp")
 pytestmark = [
@@ -26,9 +26,9 @@ pytestmark = [
 ]
 
 if HAVE_PJSUA2:
-    from reference.backend import CustomerBackend, PushChannel
-    from reference.backend.server import RoutingTable
-    from reference.platform.client import SubscriberApi
+    from exovoice.reference.backend import CustomerBackend, PushChannel
+    from exovoice.reference.backend.server import RoutingTable
+    from exovoice.reference.platform.client import SubscriberApi
     from tests.test_platform_sip import ServerProcess
     from tests.test_sipnet import Listener
 
@@ -91,9 +91,10 @@ def world():
 def bob(world, tmp_path):
     """bob signed in on a reference client over real SIP, with an app that relays what his
     device receives and answers an incoming call at once."""
-    from reference.backend.pushchannel import app_should_relay, relay_data
-    from reference.simnet import Platform
-    from reference.sipnet import SipNet, SipVoiceClient
+    from exovoice.reference.backend.pushchannel import app_should_relay, relay_data
+    from exovoice.reference.net.simplatform import Platform
+    from exovoice.reference.net.sipnet import SipNet
+    from exovoice.reference.sdk.sip_client import SipVoiceClient
 
     token = world["api"].token("bob", "bob-phone").json()["subscriber_token"]["access_token"]
     net = SipNet(world["server"].uri, sessions_url=world["server"].ready["api_url"])
@@ -137,8 +138,8 @@ def server_event(world, event: str, timeout: float = 5.0) -> dict:
 
 
 def test_sipp_calls_a_reference_client_which_answers_and_is_hung_up_on(world, bob, tmp_path):
-    from spec.validate.run import Options, judge_file
-    from spec.vocabulary import CallEndReason
+    from exovoice.spec.validate.run import Options, judge_file
+    from exovoice.spec.vocabulary import CallEndReason
 
     client, rec, trace = bob
     backend = world["backend"]

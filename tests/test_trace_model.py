@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from spec.trace import (
+from exovoice.spec.trace import (
     MAX_LINE,
     Line,
     Unusable,
@@ -26,7 +26,7 @@ from spec.trace import (
     read_trace,
     trace_json_schema,
 )
-from spec.vocabulary import KIND_NAMES, CallEndReason, ErrorType, Kind
+from exovoice.spec.vocabulary import KIND_NAMES, CallEndReason, ErrorType, Kind
 
 DESIGN = Path(__file__).resolve().parents[2] / "shared" / "design" / "TRACE-FORMAT.md"
 
@@ -486,7 +486,7 @@ def test_json_schema() -> None:
 
 def test_pydantic_is_the_last_word(monkeypatch: pytest.MonkeyPatch) -> None:
     """Were the fast check ever to let a bad line through, read_trace still reports one line."""
-    import spec.trace.reader as reader
+    import exovoice.spec.trace.reader as reader
 
     monkeypatch.setattr(reader, "line_problem", lambda obj: None)
     out = _read('{"kind":"api","name":"dial","call":5}\n')

@@ -3,7 +3,7 @@
 scenario is reported not-run with its reason, never passed and never failed.
 
 Three layers, each of which would break the extension on its own:
-- the JSON-lines driver (spec.conform.jsonlines) turns an error answer starting with
+- the JSON-lines driver (exovoice.spec.conform.jsonlines) turns an error answer starting with
   `unsupported:` into `Unsupported` carrying the reason, and any other error text into a plain
   `AdapterError` (a declined stimulus must not look like a broken client, nor the reverse);
 - ScenarioContext turns `Unsupported` into not-run (pytest.skip "not-run: ...") and a plain
@@ -12,7 +12,7 @@ Three layers, each of which would break the extension on its own:
   while the same scenario passes when nothing is declined.
 
 Fake clients are tiny Python scripts written to tmp_path and run with sys.executable; the
-end-to-end one is the reference client (reference.jsonlines_server.Server) that declines one
+end-to-end one is the reference client (exovoice.reference.targets.jsonlines_server.Server) that declines one
 chosen stimulus. Nothing here starts SIP processes.
 """
 
@@ -25,11 +25,11 @@ from typing import Any
 
 import pytest
 
-from reference.adapter import ReferenceAdapter
-from spec.conform.adapter import AdapterError, ApiResult, Unsupported
-from spec.conform.context import ProtocolError, ScenarioContext
-from spec.conform.jsonlines import JsonLinesAdapter
-from spec.conform.runner import EXIT_OK, EXIT_UNUSABLE, main
+from exovoice.reference.targets.adapter import ReferenceAdapter
+from exovoice.spec.conform.adapter import AdapterError, ApiResult, Unsupported
+from exovoice.spec.conform.context import ProtocolError, ScenarioContext
+from exovoice.spec.conform.jsonlines import JsonLinesAdapter
+from exovoice.spec.conform.runner import EXIT_OK, EXIT_UNUSABLE, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,7 +80,7 @@ for raw in sys.stdin:
 DECLINING_SERVER = r'''
 import sys
 sys.path.insert(0, {root!r})
-from reference.jsonlines_server import Server
+from exovoice.reference.targets.jsonlines_server import Server
 
 DECLINE = sys.argv[1]
 PLAIN = len(sys.argv) > 2 and sys.argv[2] == "plain"

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spec.cli import main
-from spec.trace.recorder import TraceRecorder
-from spec.validate.compiled import FastJudge
-from spec.validate.engine import Judge
-from spec.validate.run import Options, judge_file
+from exovoice.spec.cli import main
+from exovoice.spec.trace.recorder import TraceRecorder
+from exovoice.spec.validate.compiled import FastJudge
+from exovoice.spec.validate.engine import Judge
+from exovoice.spec.validate.run import Options, judge_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..platform.httputil import HTTPService, QuietHandler, credentials_match, one_line
+from ..wire.http import HTTPService, QuietHandler, credentials_match, one_line
 from .pushchannel import PushChannel
 
 Route = str | list[str]  # a remote id (answered as sip:<id>) or numbers answered verbatim

@@ -1,7 +1,9 @@
-"""The simulated Exotel platform, HTTP side (Subscriber Management API, token signing and
-verification, the outbound Dial Whom and push calls, call detail records).
+"""The Exotel platform simulator: its HTTP side (Subscriber Management API, token signing and
+verification, the outbound Dial Whom and push calls, call detail records) and its SIP side
+(`sip`: the exophone that bridges a caller to the callee it pushed; `sipserver`: both in one
+process driven over JSON lines).
 
-See `server` for the URLs and decisions; `reference.backend` is the sample customer backend
+See `server` for the URLs and decisions; `exovoice.reference.backend` is the sample customer backend
 the platform calls.
 """
 

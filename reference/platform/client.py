@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from .httputil import Response, request
+from ..wire.http import Response, request
 
 
 class SubscriberApi:

@@ -27,10 +27,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, \
     ValidationError
 
-from spec.arguments import subscriber_name_problem
+from exovoice.spec.arguments import subscriber_name_problem
 
 from .accounts import IST
-from .httputil import one_line, request
+from ..wire.http import one_line, request
 
 DEFAULT_MAX_RINGING = 30
 DEFAULT_MAX_CONVERSATION = 3600

@@ -15,7 +15,7 @@ API on 127.0.0.1 (ephemeral port by default):
 
 The last is the SDK's, not the customer's: after relaySessionData(push) the callee's client
 takes the push's session, authenticated by its access token (``Authorization: Bearer``, no
-basic auth), and names the SIP contact the platform then INVITEs (reference.platform.sip).
+basic auth), and names the SIP contact the platform then INVITEs (exovoice.reference.platform.sip).
 202 taken; 401 token refused (the message names AUTHENTICATION_INVALID_TOKEN or
 AUTHENTICATION_EXPIRED_TOKEN); 404 no such session waiting (the caller gave up, or it timed
 out); 409 already taken; 400 bad contact; 503 no SIP side to take it.
@@ -43,17 +43,17 @@ import urllib.parse
 import uuid
 from typing import Any, Callable, Iterable
 
-from spec.vocabulary import ErrorType
+from exovoice.spec.vocabulary import ErrorType
 
-from ..tokens import TokenError, decode, sign
+from ..wire.tokens import TokenError, decode, sign
 from .accounts import (ACCESS_TOKEN_TTL, IST, PUSH_PAYLOAD_TTL, REFRESH_TOKEN_TTL, Account)
 from .cdr import CdrStore
-from .httputil import HTTPService, QuietHandler, credentials_match, one_line
+from ..wire.http import HTTPService, QuietHandler, credentials_match, one_line
 from .outbound import DialWhomFailure, DialWhomResult, PushOutcome, dial_whom, push
 from .subscribers import DEFAULT_PAGE_SIZE, ApiError, Subscriber, SubscriberStore
 
 ISSUER = "exotel"
-PAYLOAD_VERSION = 1  # as reference.simnet
+PAYLOAD_VERSION = 1  # as exovoice.reference.net.simnet
 DEVICE_PLATFORMS = ("android", "ios")
 
 VerifyResult = tuple[bool, ErrorType | None]
@@ -185,7 +185,7 @@ class ExotelPlatform(HTTPService):
                            ttl: float | None = None) -> str:
         """The signed JWT the push carries: callee (sub), callerId, sessionId, iat, exp.
 
-        Claim names are those of reference.simnet, so the reference client reads both."""
+        Claim names are those of exovoice.reference.net.simnet, so the reference client reads both."""
         now = self.clock()
         claims = {"iss": ISSUER, "sub": subscriber_name, "callerId": caller_id,
                   "sessionId": session_id or self.new_session_id(), "iat": now,

@@ -1,11 +1,11 @@
 """The simulated Exotel platform, SIP side (first end-to-end slice): the account's SIP exophone.
 
 `PlatformSip(platform, callee_uris, ...)` owns this process's one pjsua2 endpoint
-(`reference.sip.SipEndpoint`, 127.0.0.1, ephemeral port, user = the exophone number) and a
+(`exovoice.reference.sip.SipEndpoint`, 127.0.0.1, ephemeral port, user = the exophone number) and a
 controller thread. Per INVITE from a client (the caller leg):
 
 1. rate limit: more than `rate_calls` INVITEs admitted within `rate_window` seconds -> 503
-   "Rate Limited" (the caller's SDK: onCallFailed CONGESTION_ERROR, reference.sip.mapping).
+   "Rate Limited" (the caller's SDK: onCallFailed CONGESTION_ERROR, exovoice.reference.sip.mapping).
 2. the access token (header ``X-Exotel-Access-Token``) is checked with the HTTP side's
    `ExotelPlatform.verify_access_token`. Refused -> **403** for both causes, with the reason
    phrase and the header ``X-Exotel-Reason`` naming AUTHENTICATION_INVALID_TOKEN or
@@ -24,12 +24,12 @@ controller thread. Per INVITE from a client (the caller leg):
    Failure -> 480 to the caller (the callee cannot be reached).
 6. the callee leg. Normally the platform waits for the callee's SDK: after
    relaySessionData(push) it takes the push's session over HTTP (``POST .../sessions/<id>/
-   take`` with its access token and SIP contact, see reference.platform.server), and the
+   take`` with its access token and SIP contact, see exovoice.reference.platform.server), and the
    platform INVITEs that contact (headers ``X-Exotel-Session``, ``X-Exotel-Caller``). The
    take must come from the callee subscriber's valid access token (else 401), for a session
    still waiting (else 404), once (else 409), within max_ringing_duration (else 408 to the
    caller, as for no answer). A remote id with a URI in ``callee_uris`` (configuration, e.g.
-   a sipp or ``reference.sip.peer`` responder standing in for a device) is INVITEd at once
+   a sipp or ``exovoice.reference.sip.peer`` responder standing in for a device) is INVITEd at once
    instead, without waiting for a take.
 7. the callee's outcome goes to the caller: its 180 and 183 (each once; another 18x as 180);
    2xx -> 200 to the caller; a failure -> the code for the same happening (486/600 -> 486,
@@ -62,7 +62,7 @@ from typing import Any, Callable
 
 from ..sip.endpoint import SipEndpoint, SipError, SipEvent, pj
 from ..sip.mapping import ANSWER_CODE_FOR, failure_event
-from ..tokens import TokenError, decode
+from ..wire.tokens import TokenError, decode
 from .cdr import CallDetailRecord, new_call_sid
 from .outbound import DialWhomResult
 from .server import PAYLOAD_VERSION, ExotelPlatform

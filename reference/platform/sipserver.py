@@ -1,10 +1,10 @@
 """The simulated Exotel platform as a process: HTTP side (ExotelPlatform) + SIP side (PlatformSip).
 
-    python -m reference.platform.sipserver --config '{"account": {...}, ...}'   (or a file path)
+    python -m exovoice.reference.platform.sipserver --config '{"account": {...}, ...}'   (or a file path)
 
 Config (JSON object):
   account      {"sid", "api_key", "api_token", "sip_exophone"?, "dial_whom_url", "push_url",
-                "voip_enabled"?}                 (reference.platform.Account fields)
+                "voip_enabled"?}                 (exovoice.reference.platform.Account fields)
   secret_hex   the token-signing secret (hex), so a test's simulated client accepts the tokens
   subscribers  ["alice", "bob", ...] created at start (active)
   callee_uris  {"bob": "sip:peer@127.0.0.1:P"}   where the callee leg goes (this slice)
@@ -37,7 +37,7 @@ from typing import Any
 from .accounts import Account
 from .server import ExotelPlatform
 from .sip import PlatformSip
-from ..sip.process import JsonLines, private_stdout, stop_on_signals
+from ..procs.process import JsonLines, private_stdout, stop_on_signals
 
 
 def load_config(text: str) -> dict[str, Any]:
@@ -125,7 +125,7 @@ class Server:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reference.platform.sipserver",
+    ap = argparse.ArgumentParser(prog="python -m exovoice.reference.platform.sipserver",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--config", required=True, help="JSON object, or a path to a JSON file")
     args = ap.parse_args(argv)

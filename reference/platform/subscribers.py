@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from spec.arguments import subscriber_name_problem
+from exovoice.spec.arguments import subscriber_name_problem
 
 from .accounts import IST
 

@@ -20,12 +20,12 @@ on the endpoint's pump thread with a bounded wait.
   ``rx_lost`` stays 0 - it is a stall, which ``stats.RtpWatch`` turns into net_rtp_lost /
   net_rtp_restored. (Not measured: pjmedia may send a keep-alive during long silence,
   PJMEDIA_CODEC_MAX_SILENCE_PERIOD, about every 5 s.)
-* ``stats()`` - ``CallStatistics`` (reference.sip.stats); after the call ended, the last
+* ``stats()`` - ``CallStatistics`` (exovoice.reference.sip.stats); after the call ended, the last
   snapshot taken when its stream was destroyed.
 * ``history`` - every SipEvent for this call; ``wait(pred)`` / ``wait_state(name)`` block
   (bounded) until one matches.
 
-State events carry ``net``: the spec Network happening (reference.sip.mapping) the invite
+State events carry ``net``: the spec Network happening (exovoice.reference.sip.mapping) the invite
 update stands for.
 """
 
@@ -33,14 +33,25 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
-from .endpoint import SipError, SipEvent, _add_headers, _err, parse_headers, pj
+from .pj import SipError, SipEvent, add_headers, err, parse_headers, pj
 from .mapping import InviteUpdate, network_event, state_name
 from .stats import CallStatistics
 
-if TYPE_CHECKING:
-    from .endpoint import SipEndpoint
+
+
+class CallOwner(Protocol):
+    """What a call needs of the endpoint that owns it (reference.sip.endpoint.SipEndpoint);
+    a protocol, so the endpoint builds on its calls and not the other way round."""
+
+    handles: dict[str, Any]
+    _calls: dict[str, Any]
+
+    def run(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any: ...
+    def emit(self, kind: str, call: str | None = None, **data: Any) -> None: ...
+    def _call_ended(self, handle: str) -> None: ...
+    def _incoming(self, call_id: int, rdata: Any) -> None: ...
 
 _Base: Any = pj.Call if pj is not None else object
 _AccBase: Any = pj.Account if pj is not None else object
@@ -49,7 +60,7 @@ _AccBase: Any = pj.Account if pj is not None else object
 class PjAccount(_AccBase):
     """The registration-less account: turns onIncomingCall into an "incoming" event."""
 
-    def __init__(self, owner: "SipEndpoint") -> None:
+    def __init__(self, owner: CallOwner) -> None:
         super().__init__()
         self.owner = owner
 
@@ -60,7 +71,7 @@ class PjAccount(_AccBase):
 class PjCall(_Base):
     """pjsua2 Call subclass; lives on the pump thread only."""
 
-    def __init__(self, owner: "SipEndpoint", handle: str, acc: Any, call_id: int | None = None):
+    def __init__(self, owner: CallOwner, handle: str, acc: Any, call_id: int | None = None):
         if call_id is None:
             super().__init__(acc)
         else:
@@ -207,7 +218,7 @@ if pj is not None:
 class SipCall:
     """Thread-safe handle on one call (see module docstring)."""
 
-    def __init__(self, owner: "SipEndpoint", handle: str, role: str, remote_uri: str = ""):
+    def __init__(self, owner: CallOwner, handle: str, role: str, remote_uri: str = ""):
         self.owner = owner
         self.handle = handle
         self.role = role
@@ -279,7 +290,7 @@ class SipCall:
             except SipError:
                 raise
             except Exception as exc:
-                raise SipError(f"{self.handle}: {what} failed: {_err(exc)}") from None
+                raise SipError(f"{self.handle}: {what} failed: {err(exc)}") from None
 
         return self.owner.run(go, timeout)
 
@@ -289,7 +300,7 @@ class SipCall:
             prm.statusCode = code
             if reason:
                 prm.reason = reason
-            _add_headers(prm, headers)
+            add_headers(prm, headers)
             if code >= 300:
                 pjc.local_hangup = True
             pjc.answer(prm)
@@ -307,7 +318,7 @@ class SipCall:
             prm = pj.CallOpParam(True)
             if code:
                 prm.statusCode = code
-            _add_headers(prm, headers)
+            add_headers(prm, headers)
             pjc.local_hangup = True
             pjc.hangup(prm)
 

@@ -43,11 +43,11 @@ safe shapes in use):
   ``stop()`` uses it then (and the plain form when some call did not end in time).
 * pjlib logs to **stdout** from ``libCreate`` onwards (five lines at level 4, before any
   EpConfig can lower the level); ``libInit`` then honours ``logConfig.consoleLevel`` (0 here).
-  A process whose stdout carries data (reference.sip.peer) moves fd 1 to stderr first.
+  A process whose stdout carries data (exovoice.reference.sip.peer) moves fd 1 to stderr first.
 * ``start()``/``stop()`` can be repeated in one process (libCreate after libDestroy works;
   three cycles checked, the SIP port is free again after each), but only one endpoint may be
   live at a time: one process = one SIP party (two parties = two processes, see
-  reference.sip.peer). RTP ports come from pjsua's default 4000+ range (4000, 4002...).
+  exovoice.reference.sip.peer). RTP ports come from pjsua's default 4000+ range (4000, 4002...).
 """
 
 from __future__ import annotations
@@ -65,40 +65,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-try:  # pjsua2-python is optional: mapping/stats work without it.
-    import pjsua2 as pj
-
-    pj.Endpoint  # noqa: B018 - the package imports lazily; force the binary in now
-    HAVE_PJSUA2 = True
-    IMPORT_ERROR: str | None = None
-except Exception as exc:  # pragma: no cover - depends on the platform
-    pj = None  # type: ignore[assignment]
-    HAVE_PJSUA2 = False
-    IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
-
-
-class SipError(RuntimeError):
-    """A pjsua2 operation failed or did not finish in time."""
-
-
-@dataclass(frozen=True)
-class SipEvent:
-    """A pjsua2 callback turned into plain data.
-
-    kind: "incoming" (a new INVITE: call, from_uri, headers), "state" (call, state, code,
-    reason, role, net), "media" (call, status list, active), "rxoffer"/"reinvite" (call),
-    "stopped"."""
-
-    kind: str
-    call: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    t: float = field(default_factory=time.monotonic)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"event": self.kind, "call": self.call, **self.data, "t": round(self.t, 6)}
+from .call import PjAccount, PjCall, SipCall
+from .pj import HAVE_PJSUA2, IMPORT_ERROR, SipError, SipEvent, add_headers, err, parse_headers, pj
 
 
 _active_lock = threading.Lock()
@@ -257,7 +225,6 @@ class SipEndpoint:
     # ---- calls ----------------------------------------------------------------------------
     def make_call(self, uri: str, headers: dict[str, str] | None = None, timeout: float = 5.0):
         """Place an outgoing call (INVITE) to `uri` with extra SIP headers; returns a SipCall."""
-        from .call import PjCall, SipCall
 
         def go():
             handle = f"c{next(self._ids)}"
@@ -266,12 +233,12 @@ class SipEndpoint:
             self._calls[handle] = pjc
             self.handles[handle] = sip_call
             prm = pj.CallOpParam(True)
-            _add_headers(prm, headers)
+            add_headers(prm, headers)
             try:
                 pjc.makeCall(uri, prm)
             except Exception as exc:
                 self._calls.pop(handle, None)
-                raise SipError(f"makeCall({uri}) failed: {_err(exc)}") from None
+                raise SipError(f"makeCall({uri}) failed: {err(exc)}") from None
             return sip_call
 
         return self.run(go, timeout)
@@ -280,7 +247,6 @@ class SipEndpoint:
         return self.run(lambda: list(self._calls))
 
     def _incoming(self, call_id: int, rdata: Any) -> None:
-        from .call import PjCall, SipCall
 
         handle = f"c{next(self._ids)}"
         pjc = PjCall(self, handle, self._acc, call_id)
@@ -376,7 +342,6 @@ class SipEndpoint:
         ep.audDevManager().setNullDev()
         for prio, codec in enumerate(self.codecs):
             ep.codecSetPriority(codec, 255 - prio)
-        from .call import PjAccount
 
         acfg = pj.AccountConfig()
         acfg.idUri = self.uri
@@ -439,33 +404,3 @@ class SipEndpoint:
                 pass
             del ep
         gc.collect()
-
-
-def parse_headers(msg: str) -> dict[str, str]:
-    """Headers of a SIP message (first occurrence wins; compact forms not expanded)."""
-    out: dict[str, str] = {}
-    for line in msg.split("\r\n")[1:] if "\r\n" in msg else msg.split("\n")[1:]:
-        if not line.strip():
-            break
-        if ":" in line:
-            name, value = line.split(":", 1)
-            out.setdefault(name.strip(), value.strip())
-    return out
-
-
-def _add_headers(prm: Any, headers: dict[str, str] | None) -> None:
-    for name, value in (headers or {}).items():
-        h = pj.SipHeader()
-        h.hName = name
-        h.hValue = value
-        prm.txOption.headers.append(h)
-
-
-def _err(exc: BaseException) -> str:
-    info = getattr(exc, "info", None)
-    if callable(info):
-        try:
-            return str(info())
-        except Exception:  # noqa: BLE001
-            pass
-    return str(exc)

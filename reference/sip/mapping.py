@@ -95,7 +95,7 @@ class InviteUpdate:
 
 
 def network_event(update: InviteUpdate) -> str | None:
-    """The spec Network happening (spec.vocabulary.Network value) an invite update stands for,
+    """The spec Network happening (exovoice.spec.vocabulary.Network value) an invite update stands for,
     or None when it stands for none (e.g. INCOMING, NULL, a 181/182 provisional)."""
     state = state_name(update.state)
     code = update.code

@@ -1,6 +1,6 @@
 """A scripted SIP party in its own process (one pjsua2 Endpoint per process).
 
-    python -m reference.sip.peer --port 0 --mode answer [--answer-delay 0.2] [--hangup-after S]
+    python -m exovoice.reference.sip.peer --port 0 --mode answer [--answer-delay 0.2] [--hangup-after S]
 
 Prints JSON lines on stdout (pjlib's own console output is moved to stderr first): the first
 line is ``{"event": "ready", "port": P, "uri": "sip:peer@127.0.0.1:P"}``; then every
@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any
 
-from .process import JsonLines, private_stdout, stop_on_signals
+from ..procs.process import JsonLines, private_stdout, stop_on_signals
 
 FINAL_CODES = {
     "busy": 486,
@@ -158,7 +158,7 @@ class Peer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reference.sip.peer", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m exovoice.reference.sip.peer", description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--user", default="peer")
     ap.add_argument("--mode", choices=MODES, default="answer")

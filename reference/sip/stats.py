@@ -2,7 +2,7 @@
 
 ``CallStatistics.from_stream(info, stat, ...)`` reads ``Call.getStreamInfo(i)`` and
 ``Call.getStreamStat(i)`` (pjsua2 ``StreamInfo``/``StreamStat``): only the endpoint's pump
-thread may call those (see reference.sip.endpoint), so ``SipCall.stats()`` asks it to.
+thread may call those (see exovoice.reference.sip.endpoint), so ``SipCall.stats()`` asks it to.
 Units: jitter and RTT in milliseconds (pjsua2 gives microseconds), packets/bytes are RTP
 payload counters from RTCP accounting (``rtcp.txStat`` / ``rtcp.rxStat``), loss is the count
 of RTP packets the receiver detected as missing (sequence gaps) - packets that were never sent

@@ -274,7 +274,7 @@ class CallGuards:
 
     # actions
     # `call_effect` tells the compiled validator, which keeps call ids outside its tables,
-    # what this step did to the call context (see spec.charts.calls).
+    # what this step did to the call context (see exovoice.spec.charts.calls).
     def start_outgoing(self, call: str | None = None, **_: Any) -> None:
         self.v.new_call(call, CallDirection.OUTGOING)
         self.call_effect = "start"

@@ -237,7 +237,7 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
             self.v.hangup_owed = False
 
     def on_network(self, cause: str, call: str | None = None) -> tuple[str, dict[str, str]] | None:
-        """Apply a network happening (spec.vocabulary.Network) and return the callback, with its
+        """Apply a network happening (exovoice.spec.vocabulary.Network) and return the callback, with its
         arguments, that the spec says the app gets for it here; None when no edge of the
         current configuration answers that happening. Internal edges (EARLY, CONNECTING)
         return their own internal event name. This is how a client's SIP stack drives the

@@ -10,7 +10,7 @@ spec knows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from statemachine import State
 
@@ -27,8 +27,21 @@ from ..base import tag
 from ..vocabulary import Api, CallState, ErrorType, Network
 from .call_state import LIVE, edges
 
-if TYPE_CHECKING:
-    from .model import ClientModel
+
+
+class ClientModel(Protocol):
+    """What a refusal asks of the composed model (charts.model.ClientModel), which is built
+    on this module; a protocol keeps the import one-way."""
+
+    v: Any
+
+    def in_state(self, state_id: str) -> bool: ...
+    @property
+    def call_state(self) -> CallState | None: ...
+    @property
+    def call_exists(self) -> bool: ...
+    @property
+    def pstn_in_progress(self) -> bool: ...
 
 E = ErrorType
 

@@ -2,14 +2,14 @@
 
 A conformance scenario talks to a client only through this interface, so the same features
 judge the reference client, a third party's Python client, or (through the JSON-lines form in
-`spec.conform.jsonlines`, documented in docs/adapter-protocol.md) a Swift, Kotlin or
+`exovoice.spec.conform.jsonlines`, documented in docs/adapter-protocol.md) a Swift, Kotlin or
 JavaScript harness.
 
 Three things cross it:
-- operations: the guide's API calls (spec.vocabulary.Api), each answered with its result;
-- stimuli: what the world does to the client: network happenings (spec.vocabulary.Network,
-  e.g. net_ringing, net_busy, net_rtp_lost), the phone around it (spec.vocabulary.Env, e.g.
-  pstnRinging) and the user's CallKit actions (spec.vocabulary.CallKit);
+- operations: the guide's API calls (exovoice.spec.vocabulary.Api), each answered with its result;
+- stimuli: what the world does to the client: network happenings (exovoice.spec.vocabulary.Network,
+  e.g. net_ringing, net_busy, net_rtp_lost), the phone around it (exovoice.spec.vocabulary.Env, e.g.
+  pstnRinging) and the user's CallKit actions (exovoice.spec.vocabulary.CallKit);
 - events: every line the client's trace gains (callbacks, and the CallKit lines its app
   layer writes), in trace format v1, delivered asynchronously.
 

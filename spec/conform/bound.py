@@ -3,7 +3,7 @@ library. (The plugin and the steps are loaded by the runner with `-p`.)"""
 
 from pytest_bdd import scenarios
 
-from spec.conform.plugin import features_dir, register_markers
+from exovoice.spec.conform.plugin import features_dir, register_markers
 
 register_markers()
 scenarios(str(features_dir()))

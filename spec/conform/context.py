@@ -4,7 +4,7 @@ scenario leaves, and bounded waits on the client's events.
 The trace interleaves the api and env lines the steps issue with the adapter's events in the
 order they happened: before every operation the events already delivered are drained into the
 trace, so a callback caused by an operation always lands after it. At the end of the scenario
-the trace is judged by the validator (spec.validate), which fails the scenario on any
+the trace is judged by the validator (exovoice.spec.validate), which fails the scenario on any
 violation, also where no step looked.
 """
 

@@ -1,5 +1,5 @@
 """A client made of the specification itself: every API call and stimulus is put to the
-composed model (spec.charts.model.ClientModel), and the callbacks the model says the app gets
+composed model (exovoice.spec.charts.model.ClientModel), and the callbacks the model says the app gets
 are delivered as events.
 
 It is not a client anyone ships. It exists to unit-test the step library and the features

@@ -10,7 +10,7 @@ selection, and the hooks that make a scenario a conformance test.
 - at the end of every scenario its trace is judged by the validator, and a spec violation fails
   the scenario even where no step looked.
 
-Load it with `pytest_plugins = ["spec.conform.plugin", "spec.conform.steps"]` (the binding in
+Load it with `pytest_plugins = ["exovoice.spec.conform.plugin", "exovoice.spec.conform.steps"]` (the binding in
 tests/test_features.py and the runner's own binding do).
 """
 

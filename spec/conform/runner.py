@@ -161,7 +161,7 @@ def run_conform(args: argparse.Namespace) -> int:
         return _fail(f"client {label} does not speak the adapter protocol: {e}")
 
     binding = Path(__file__).with_name("bound.py")
-    argv = [str(binding), "-p", "spec.conform.plugin", "-p", "spec.conform.steps",
+    argv = [str(binding), "-p", "exovoice.spec.conform.plugin", "-p", "exovoice.spec.conform.steps",
             "-p", "no:cacheprovider", "-o", "addopts=",
             "-o", "xfail_strict=false", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             "-p", "no:terminal"]

@@ -229,7 +229,7 @@ def _target_id(t: Any) -> str:
 
 
 def edge_id(rule_id: str, source: str, target: str, event: str) -> str:
-    """A stable id for a drawn edge, in the style of spec.base.transition_id."""
+    """A stable id for a drawn edge, in the style of exovoice.spec.base.transition_id."""
     return f"{rule_id}:{source}->{target}:{event}"
 
 
@@ -427,7 +427,7 @@ def pstn_rules_chart() -> DiagramGraph:
 
 def pstn_note(edges: Iterable[DiagramEdge], near: str) -> DiagramNote:
     """The PSTN refusal rules (REFUSALS), then PSTN rules enforced only by a guard."""
-    lines = ["PSTN refusals (spec.charts.system.REFUSALS):"]
+    lines = ["PSTN refusals (exovoice.spec.charts.system.REFUSALS):"]
     refused: list[str] = []
     for ref in REFUSALS:
         if not ref.rule.id.startswith(PSTN_PREFIX):

@@ -3,7 +3,7 @@
 One line of a trace is a `TraceLine`, a union discriminated on `kind`. The models are strict:
 JSON types are never coerced (a boolean is not a number, "1" is not 1), fields the format does
 not know are ignored. `line_problem` is the same check written with plain `isinstance` tests,
-for the validator's fast path (`spec.trace.reader.iter_raw`); tests hold the two to the same
+for the validator's fast path (`exovoice.spec.trace.reader.iter_raw`); tests hold the two to the same
 usable/unusable verdict, and the readers take their reasons from `line_problem`.
 
 Only a malformed line makes a trace unusable. Argument *values* the guide does not allow (a

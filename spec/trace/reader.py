@@ -1,6 +1,6 @@
 """Read a trace line by line, never the whole file, and never with a traceback.
 
-Two readers share one line splitter and one set of checks (`spec.trace.model.line_problem`
+Two readers share one line splitter and one set of checks (`exovoice.spec.trace.model.line_problem`
 plus the trace-level order checks below), so they agree on every line and give the same
 reasons:
 
@@ -214,8 +214,8 @@ def iter_raw(source: Source, *, name: str | None = None, max_line: int = MAX_LIN
              ) -> Iterator[tuple[int, dict[str, Any] | Unusable]]:
     """The fast path: (lineno, the line's dict as json.loads made it) or (lineno, Unusable).
 
-    A well-formed dict is guaranteed to validate as `spec.trace.model.TraceLine`; `args` and
-    `result` may be absent (use `spec.trace.model.result_code(d.get("result"))`).
+    A well-formed dict is guaranteed to validate as `exovoice.spec.trace.model.TraceLine`; `args` and
+    `result` may be absent (use `exovoice.spec.trace.model.result_code(d.get("result"))`).
 
     One flat loop, since this is the validator's hot path: a line that json decodes cleanly
     takes no detour; anything else (blank, BOM, bad UTF-8, NaN...) goes through `_decode` for

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from spec.vocabulary import (
+from exovoice.spec.vocabulary import (
     Api,
     CallAudioRoute,
     CallDirection,
@@ -16,8 +16,20 @@ from spec.vocabulary import (
     CallState,
 )
 
-if TYPE_CHECKING:
-    from .client import ExotelVoiceClient
+from ..net.seam import CallNetwork, CallStatistics
+from .core import SpecCore
+
+
+class CallOwner(Protocol):
+    """What a Call asks of the client that made it (sdk.client.ExotelVoiceClient): the guide
+    puts the call's API on the Call, the decisions stay in the client's core."""
+
+    network: CallNetwork
+    _core: SpecCore
+    _latest: "Call | None"
+
+    def _call_api(self, op: str, call: "Call | None",
+                  params: dict[str, Any] | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -42,36 +54,11 @@ class CallDetails:
         return out
 
 
-@dataclass(frozen=True)
-class CallStatistics:
-    """Guide 4.5: codec and QoS, as the client's network measures them (simulated by
-    reference.simnet.SimNet: a clean 20 ms Opus stream for the time the call has been
-    established; measured on the RTP stream by reference.sipnet.SipNet)."""
-
-    codec: str
-    audioBitrate: int  # noqa: N815  bits/s
-    averageJitterMs: float  # noqa: N815
-    maxJitterMs: float  # noqa: N815
-    jitterBufferMs: float  # noqa: N815
-    rttMs: float  # noqa: N815
-    cumulativeLost: int  # noqa: N815
-    fractionLost: float  # noqa: N815
-    remoteFractionLost: float  # noqa: N815
-    packetsSent: int  # noqa: N815
-    packetsReceived: int  # noqa: N815
-    bytesSent: int  # noqa: N815
-    bytesReceived: int  # noqa: N815
-    mos: float
-
-    def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 class Call:
     """One call. Operations go through the client, which asks the spec; a Call that is no
     longer the client's latest call is detached: its operations are refused locally."""
 
-    def __init__(self, client: "ExotelVoiceClient", call_id: str, direction: CallDirection,
+    def __init__(self, client: CallOwner, call_id: str, direction: CallDirection,
                  remote_id: str, *, session_id: str | None = None,
                  display_name: str | None = None) -> None:
         self._client = client
@@ -162,7 +149,7 @@ class Call:
                            self.established, self.ended)
 
     def getStatistics(self) -> CallStatistics:  # noqa: N802
-        """What the client's network measures (reference.network.CallNetwork.statistics)."""
+        """What the client's network measures (exovoice.reference.net.seam.CallNetwork.statistics)."""
         return self._client.network.statistics(self)
 
     # --- beyond the guide ----------------------------------------------------------------

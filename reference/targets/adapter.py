@@ -1,6 +1,6 @@
-"""ReferenceAdapter: the reference client behind spec.conform.adapter.ClientAdapter.
+"""ReferenceAdapter: the reference client behind exovoice.spec.conform.adapter.ClientAdapter.
 
-Operations: the guide's API by its trace names (spec.vocabulary.Api) with the trace's
+Operations: the guide's API by its trace names (exovoice.spec.vocabulary.Api) with the trace's
 argument names, plus queries that write nothing (`getCallDetails`, `getStatistics`,
 `getAudioRoute`, `isInitialized`) and `getCallState` (writes a `state` line).
 
@@ -15,8 +15,8 @@ while registered the client is told at once through onAuthenticationFailure),
 ANSWERING until a net_answered stimulus; args.on=false restores the default).
 
 Platform (capability `platform`, the adapter protocol's version-1 extension): `platform(op,
-args)` drives the platform simulator (reference.platform) and the sample customer backend
-(reference.backend) over real HTTP on ephemeral 127.0.0.1 ports (reference.platform_harness):
+args)` drives the platform simulator (exovoice.reference.platform) and the sample customer backend
+(exovoice.reference.backend) over real HTTP on ephemeral 127.0.0.1 ports (exovoice.reference.targets.platform_harness):
 `setup`, `dial_whom`, `push`, `provision`, `token`. The servers start on first use and stop in
 close().
 
@@ -35,14 +35,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from spec.conform.adapter import AdapterError, ApiResult, Capability
-from spec.vocabulary import Api, CallKit, Env, ErrorType, Network
+from exovoice.spec.conform.adapter import AdapterError, ApiResult, Capability
+from exovoice.spec.vocabulary import Api, CallKit, Env, ErrorType, Network
 
-from .callkit_app import USER_ACTIONS, ProviderDelegate
-from .client import ExotelVoiceClient
-from .core import ExotelVoiceError
+from ..app.callkit import USER_ACTIONS, ProviderDelegate
+from ..sdk.client import ExotelVoiceClient
+from ..sdk.core import ExotelVoiceError
 from .platform_harness import PlatformHarness
-from .simnet import Platform
+from ..net.simplatform import Platform
 
 QUERIES = frozenset({"getCallDetails", "getStatistics", "getAudioRoute", "isInitialized",
                      "getCallState"})
@@ -263,7 +263,7 @@ class ReferenceAdapter:
         elif name == "session_ended":
             session = args.get("sessionId")
             if session is None and self._last_push is not None:
-                from .tokens import decode
+                from ..wire.tokens import decode
 
                 session = decode(self._last_push["payload"]).claims.get("sessionId")
             if session is not None:

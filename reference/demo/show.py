@@ -1,8 +1,8 @@
 """`exovoice demo`: one real call, end to end, on this machine.
 
 It starts the sample customer backend (in this process), the platform simulator
-(``python -m reference.platform.sipserver``: HTTP + the SIP exophone) and two phones
-(``python -m reference.phone``, the reference client over pjsua2, one process each: alice
+(``python -m exovoice.reference.platform.sipserver``: HTTP + the SIP exophone) and two phones
+(``python -m exovoice.reference.app.phone``, the reference client over pjsua2, one process each: alice
 and bob), all on 127.0.0.1. Alice dials bob through the exophone with a message; the
 platform asks the backend whom to call (Dial Whom: alice -> bob) and pushes to bob; this
 process plays APNs, handing the push to bob's phone, whose app relays it to the SDK, which
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence, TypeAlias
 
-from .sip.child import Child, ChildError
+from ..procs.child import Child, ChildError
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_MESSAGE = "Order:1234"  # guide 4.3.1: alphanumerics, , : and brackets only
@@ -332,9 +332,9 @@ class Demo:
 
     # --- the steps ----------------------------------------------------------------------
     def start(self) -> None:
-        from reference.backend import CustomerBackend, PushChannel
-        from reference.backend.server import RoutingTable
-        from reference.platform.client import SubscriberApi
+        from exovoice.reference.backend import CustomerBackend, PushChannel
+        from exovoice.reference.backend.server import RoutingTable
+        from exovoice.reference.platform.client import SubscriberApi
 
         self.dir.mkdir(parents=True, exist_ok=True)
         self.say(f"exovoice demo: {CALLER} calls {CALLEE} through the simulated Exotel "
@@ -358,7 +358,7 @@ class Demo:
             "secret_hex": secret.hex(), "subscribers": [CALLER, CALLEE],
             "max_lifetime": CHILD_LIFETIME}
         self.children["platform"] = start_child(
-            "platform", "reference.platform.sipserver", ["--config", json.dumps(config)],
+            "platform", "exovoice.reference.platform.sipserver", ["--config", json.dumps(config)],
             self.inbox, self.dir / "platform.log", self.t0)
         self.pump(lambda: "platform" in self.ready, START_TIMEOUT,
                   "ready line from the platform simulator", Unusable)
@@ -382,7 +382,7 @@ class Demo:
                     "--max-lifetime", str(CHILD_LIFETIME)]
             if name == CALLEE:
                 argv += ["--answer-after", "1"]
-            self.children[name] = start_child(name, "reference.phone", argv, self.inbox,
+            self.children[name] = start_child(name, "exovoice.reference.app.phone", argv, self.inbox,
                                               self.dir / f"{name}.log", self.t0)
         self.pump(lambda: CALLER in self.ready and CALLEE in self.ready, START_TIMEOUT,
                   "ready line from both phones", Unusable)
@@ -472,7 +472,7 @@ class Demo:
                 self.note("demo", f"no CDR: {exc}", event="warning")
 
     def judge(self) -> None:
-        from spec.validate.run import Options, judge_file
+        from exovoice.spec.validate.run import Options, judge_file
 
         for side, path in self.traces.items():
             if not path.exists():
@@ -597,7 +597,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if opts.talk < 0 or opts.talk > 600:
         print("exovoice demo: --talk must be between 0 and 600 seconds", file=sys.stderr)
         return EXIT_UNUSABLE
-    from reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+    from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
     if not HAVE_PJSUA2:
         print(f"exovoice demo: pjsua2 is not importable ({IMPORT_ERROR}); install "

@@ -5,7 +5,7 @@ Every scenario's client is a `SipVoiceClient` on its own pjsua2 endpoint. The wo
 is real and shared by the scenarios of a run (`SipWorld`, started on first use, stopped at
 exit or by `close_world()`): the platform simulator as a process (HTTP + the exophone), the
 sample customer backend with its push channel (this process), and a far SIP party (a
-`reference.sip.peer` process in "silent" mode: it does only what it is told). Routing: every
+`exovoice.reference.sip.peer` process in "silent" mode: it does only what it is told). Routing: every
 call a client dials goes through the exophone to the far party; a call for the client is the
 far party dialling the exophone with a token of the caller's subscriber, the platform pushing
 to the client's device, and this adapter, as the app, relaying that push.
@@ -28,7 +28,7 @@ media_manual and session_ended controls. "Nobody answers" a call for the client 
 platform's ring timeout control (its CANCEL says cause=408). A push for another subscriber is a real push to a
 device still registered for them; a push for a call already over is a real push relayed
 after the far party gave up. Registration, token refresh and log upload are still the simulated
-platform's (reference.simnet.Platform, sharing the real platform's signing secret), so their
+platform's (exovoice.reference.net.simplatform.Platform, sharing the real platform's signing secret), so their
 stimuli and controls act as in the `reference` target.
 """
 
@@ -43,19 +43,20 @@ import threading
 import time
 from typing import Any, ClassVar
 
-from spec.conform.adapter import AdapterError, ApiResult, Capability, Unsupported
-from spec.vocabulary import Api, Network
+from exovoice.spec.conform.adapter import AdapterError, ApiResult, Capability, Unsupported
+from exovoice.spec.vocabulary import Api, Network
 
 from .adapter import ReferenceAdapter
-from .backend import CustomerBackend, PushChannel
-from .backend.pushchannel import relay_data
-from .backend.server import RoutingTable
-from .client import ExotelVoiceClient
-from .platform.client import SubscriberApi
-from .simnet import Platform
-from .sip.child import Child, ChildError
-from .sipnet import MESSAGE_HEADER, TOKEN_HEADER, SipNet, SipVoiceClient
-from .tokens import decode, sign
+from ..backend import CustomerBackend, PushChannel
+from ..backend.pushchannel import relay_data
+from ..backend.server import RoutingTable
+from ..sdk.client import ExotelVoiceClient
+from ..platform.client import SubscriberApi
+from ..net.simplatform import Platform
+from ..procs.child import Child, ChildError
+from ..net.sipnet import MESSAGE_HEADER, TOKEN_HEADER, SipNet
+from ..sdk.sip_client import SipVoiceClient
+from ..wire.tokens import decode, sign
 
 SID, KEY, TOKEN = "exovoice1", "conform-key", "conform-token"
 EXOPHONE = "sip:08040408080"
@@ -114,14 +115,14 @@ class SipWorld:
         self._calls_cond = threading.Condition()
         self._far_calls: list[str] = []  # the far party's calls, in order of arrival
         try:
-            self.platform = Child("reference.platform.sipserver", "--config", json.dumps({
+            self.platform = Child("exovoice.reference.platform.sipserver", "--config", json.dumps({
                 "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
                             "sip_exophone": EXOPHONE, "dial_whom_url": self.backend.dial_whom_url,
                             "push_url": self.backend.push_url},
                 "secret_hex": self.secret.hex(), "subscribers": [FAR],
                 "rate_limit": {"calls": 1_000_000, "window": 1}, "max_lifetime": 86400}),
                 name="platform")
-            self.peer = Child("reference.sip.peer", "--mode", "silent", "--user", FAR,
+            self.peer = Child("exovoice.reference.sip.peer", "--mode", "silent", "--user", FAR,
                               "--max-lifetime", "86400", name="far party",
                               on_event=self._peer_event)
             self.platform.send("route", remote_id=FAR, uri=self.peer.ready["uri"])

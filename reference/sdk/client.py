@@ -1,7 +1,7 @@
 """The guide's ExotelVoiceClient and CallController (guide 4.2, 4.3, 4.10), whose behaviour is
-the spec's statechart (see reference.core) over the simulated platform (reference.simnet).
-Calls go over the `network` given to the client (reference.network.CallNetwork): by default
-the simulated one (reference.simnet.SimNet), or real SIP/RTP (reference.sipnet.SipNet).
+the spec's statechart (see exovoice.reference.sdk.core) over the simulated platform (exovoice.reference.net.simnet).
+Calls go over the `network` given to the client (exovoice.reference.net.seam.CallNetwork): by default
+the simulated one (exovoice.reference.net.simnet.SimNet), or real SIP/RTP (exovoice.reference.net.sipnet.SipNet).
 
 Threads: API calls run on the caller's thread; network happenings, the phone's events and
 CallKit deliveries run on the client's dispatcher thread, which also calls the listeners, in
@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from spec.arguments import subscriber_name_problem
-from spec.trace.recorder import TraceRecorder
-from spec.vocabulary import (
+from exovoice.spec.arguments import subscriber_name_problem
+from exovoice.spec.trace.recorder import TraceRecorder
+from exovoice.spec.vocabulary import (
     Api,
     CallDirection,
     CallState,
@@ -34,9 +34,10 @@ from .core import ExotelVoiceError, Observer, SpecCore
 from .dispatcher import Dispatcher
 from .listeners import CallListener, ExotelVoiceClientEventListener
 from .logstore import LogStore
-from .network import CallNetwork, NetworkLink
-from .simnet import Platform, SimNet
-from .tokens import TokenError
+from ..net.seam import CallNetwork, NetCall, NetworkLink
+from ..net.simnet import SimNet
+from ..net.simplatform import Platform
+from ..wire.tokens import TokenError
 
 TAG = "ExotelVoiceClient"
 SDK_VERSION = "exovoice-reference-0.1"
@@ -58,6 +59,28 @@ class CallController:
 
     def setCallListener(self, callListener: CallListener | None) -> None:  # noqa: N802,N803
         self._client._call_listener = callListener
+
+
+class ClientLink(NetworkLink):
+    """The client's side of the network seam (exovoice.reference.net.seam.NetworkLink)."""
+
+    def __init__(self, client: "ExotelVoiceClient") -> None:
+        self._client = client
+
+    @property
+    def platform(self) -> Platform:
+        return self._client.platform
+
+    def current_call(self) -> "Call | None":
+        return self._client.latest_call
+
+    def post(self, cause: str, call: NetCall | None = None, *,
+             still: Callable[[], bool] | None = None,
+             extra: dict[str, dict[str, Any]] | None = None) -> None:
+        self._client._net_of(cause, call, still, extra)
+
+    def settle(self, timeout: float | None = None) -> bool:
+        return self._client.settle(timeout)
 
 
 class ExotelVoiceClient:
@@ -84,7 +107,7 @@ class ExotelVoiceClient:
         self._token: Any = None
         self.listener_errors: list[BaseException] = []
         try:
-            self.network.attach(NetworkLink(self))
+            self.network.attach(ClientLink(self))
         except BaseException:
             self._dispatcher.close()
             self.recorder.close()
@@ -194,12 +217,12 @@ class ExotelVoiceClient:
         self._core.observers.append(observer)
 
     def simulate_network(self, cause: str) -> None:
-        """A network happening arrives (spec.vocabulary.Network), on the dispatcher thread."""
+        """A network happening arrives (exovoice.spec.vocabulary.Network), on the dispatcher thread."""
         Network(cause)
         self._net_later(cause)
 
     def simulate_env(self, name: str, args: dict[str, Any] | None = None) -> None:
-        """Something happens on the phone (spec.vocabulary.Env), on the dispatcher thread."""
+        """Something happens on the phone (exovoice.spec.vocabulary.Env), on the dispatcher thread."""
         Env(name)
         self._later(lambda: self._env_now(name, args))
 
@@ -256,7 +279,7 @@ class ExotelVoiceClient:
     def _net_later(self, cause: str, extra: dict[str, dict[str, Any]] | None = None) -> None:
         self._later(lambda: self._net_now(cause, extra))
 
-    def _net_of(self, cause: str, call: Call | None,
+    def _net_of(self, cause: str, call: NetCall | None,
                 still: Callable[[], bool] | None = None,
                 extra: dict[str, dict[str, Any]] | None = None) -> None:
         """NetworkLink.post: `cause` on the dispatcher thread; a happening of `call` only

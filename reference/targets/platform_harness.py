@@ -1,6 +1,6 @@
 """The `platform` operation of the adapter protocol (docs/adapter-protocol.md, version-1
-extension) for the reference: the platform simulator (`reference.platform.ExotelPlatform`)
-and the sample customer backend (`reference.backend.CustomerBackend`), both served over real
+extension) for the reference: the platform simulator (`exovoice.reference.platform.ExotelPlatform`)
+and the sample customer backend (`exovoice.reference.backend.CustomerBackend`), both served over real
 HTTP on ephemeral 127.0.0.1 ports, wired together as a customer would configure them.
 
 `PlatformHarness.op(name, args) -> dict` answers the operations:
@@ -29,9 +29,9 @@ import json
 import threading
 from typing import Any
 
-from .backend import CustomerBackend, PushChannel, RoutingTable
-from .backend.server import _BackendHandler, _error
-from .platform import Account, ExotelPlatform, SubscriberApi, new_call_sid
+from ..backend import CustomerBackend, PushChannel, RoutingTable
+from ..backend.server import _BackendHandler, _error
+from ..platform import Account, ExotelPlatform, SubscriberApi, new_call_sid
 
 ACCOUNT_SID = "exotel1"
 API_KEY, API_TOKEN = "apikey", "apitoken"

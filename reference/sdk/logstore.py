@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from spec.vocabulary import LogLevel
+from exovoice.spec.vocabulary import LogLevel
 
 
 @dataclass(frozen=True)

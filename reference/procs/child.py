@@ -1,7 +1,7 @@
-"""Drive a JSON-lines child process (reference.sip.peer, reference.platform.sipserver,
-reference.phone) from the parent: every process owning a pjsua2 endpoint is its own
+"""Drive a JSON-lines child process (exovoice.reference.sip.peer, exovoice.reference.platform.sipserver,
+exovoice.reference.app.phone) from the parent: every process owning a pjsua2 endpoint is its own
 process, so a parent that needs a SIP party, the platform or a phone talks to it over
-stdin/stdout (reference.sip.process.JsonLines).
+stdin/stdout (exovoice.reference.procs.process.JsonLines).
 
 The reader thread hands every line to `on_event` (if given): a JSON object as is, anything
 else as ``{"event": "noise", "text": ...}``, and the end of stdout as ``{"event": "<eof>"}``.

@@ -1,14 +1,7 @@
-"""The simulated platform and network the reference client talks to: `Platform` (tokens,
-pushes, sessions, registration and upload outcomes) and `SimNet`, the simulated
-reference.network.CallNetwork the client's calls go over by default.
-
-It decides the happenings the SDK would see without anyone acting (registration answered,
-INVITE reached the platform, BYE completed, push confirmed, upload done); every other
-happening (ringing, answer of an outgoing call, busy, RTP loss, remote hangup...) is a
-stimulus from the test. It issues the tokens and push payloads and keeps the sessions, so the
-client can check them the way the SDK checks the platform's answers.
-
-Controls a test may set (also reachable as adapter stimuli, see reference.adapter):
+"""The simulated Exotel platform as the reference SDK sees it: it issues and checks tokens
+and push payloads, keeps the sessions, and answers registration and log upload, so the
+client can check them the way the SDK checks the platform's answers. Controls a test may
+set (also reachable as adapter stimuli, see exovoice.reference.targets.adapter):
 `expire_tokens()` (every token issued so far is now expired), `invalidate_tokens()` (the
 platform no longer accepts them as valid), `fail_next_init`, `fail_uploads`,
 `end_session(session_id)` (the caller gave up: a push for it is stale).
@@ -23,11 +16,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec.vocabulary import ErrorType, Network
+from exovoice.spec.vocabulary import ErrorType, Network
 
-from .call import Call, CallStatistics
-from .network import NetworkLink
-from .tokens import TokenError, decode, sign
+from ..wire.tokens import TokenError, decode, sign
 
 PAYLOAD_VERSION = 1
 
@@ -141,44 +132,4 @@ class Platform:
         return Network.net_upload_done.value, {}
 
 
-class SimNet:
-    """The simulated network (reference.network.CallNetwork): it posts the happenings that
-    follow without anyone acting (net_call_sent after a dial, net_answered after an answer
-    while `platform.auto_answer_media`, net_bye_done after a hangup) and makes up statistics;
-    every other happening is a stimulus from the test."""
-
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self._link: NetworkLink | None = None
-
-    def attach(self, link: NetworkLink) -> None:
-        self._link = link
-
-    def _post(self, cause: str) -> None:
-        if self._link is not None:
-            self._link.post(cause)
-
-    def place(self, call: Call, remote_id: str, message: str | None, token: Any) -> None:
-        self._post(Network.net_call_sent.value)
-
-    def receive(self, call: Call, token: Any, extra: dict[str, dict[str, Any]]) -> None:
-        if self._link is not None:  # the push's own check stands: the call is there
-            self._link.post(Network.net_push_valid.value, extra=extra)
-
-    def answer(self, call: Call) -> None:
-        if self.platform.auto_answer_media:
-            self._post(Network.net_answered.value)
-
-    def end(self, call: Call) -> None:
-        self._post(Network.net_bye_done.value)
-
-    def release(self, call: Call) -> None:
-        pass
-
-    def statistics(self, call: Call) -> CallStatistics:
-        packets = int(call.media_seconds * 50)
-        return CallStatistics("opus", 32000, 4.0, 12.0, 40.0, 80.0, 0, 0.0, 0.0, packets,
-                              packets, packets * 80, packets * 80, 4.3 if packets else 0.0)
-
-    def close(self) -> None:
-        pass
+__all__ = ["PAYLOAD_VERSION", "Platform", "Push", "TokenError"]

@@ -1,5 +1,5 @@
 """Serve the reference client over the JSON-lines adapter protocol (docs/adapter-protocol.md):
-`python -m reference.jsonlines_server [--trace-dir DIR]`.
+`python -m exovoice.reference.targets.jsonlines_server [--trace-dir DIR]`.
 
 Requests arrive on stdin, answers and `{"event": ...}` lines leave on stdout, one JSON object
 per line. Each `hello` starts a fresh client instance (its trace goes to DIR/trace-N.jsonl when
@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from spec.conform.adapter import PROTOCOL_VERSION, AdapterError
+from exovoice.spec.conform.adapter import PROTOCOL_VERSION, AdapterError
 
 from .adapter import ReferenceAdapter
 
@@ -105,7 +105,7 @@ class Server:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reference.jsonlines_server")
+    ap = argparse.ArgumentParser(prog="python -m exovoice.reference.targets.jsonlines_server")
     ap.add_argument("--trace-dir", type=Path, help="write each instance's trace there")
     ns = ap.parse_args(argv)
     return Server(sys.stdout, ns.trace_dir).serve(sys.stdin)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-from spec.vocabulary import CallDirection, CallKit
+from exovoice.spec.vocabulary import CallDirection, CallKit
 
-from .call import Call
-from .client import ExotelVoiceClient
-from .core import ExotelVoiceError
-from .listeners import CallListener
+from ..sdk.call import Call
+from ..sdk.client import ExotelVoiceClient
+from ..sdk.core import ExotelVoiceError
+from ..sdk.listeners import CallListener
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 USER_ACTIONS = frozenset({CallKit.CXStartCallAction.value, CallKit.CXAnswerCallAction.value,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from spec.vocabulary import LogLevel
+from exovoice.spec.vocabulary import LogLevel
 
 if TYPE_CHECKING:
     from .call import Call

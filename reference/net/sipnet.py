@@ -1,4 +1,4 @@
-"""The reference client over real SIP/RTP: its calls are pjsua2 calls (reference.sip).
+"""The reference client over real SIP/RTP: its calls are pjsua2 calls (exovoice.reference.sip).
 
     net = SipNet("sip:peer@127.0.0.1:5070")          # or a callable remoteId -> SIP URI
     client = SipVoiceClient(net, trace="trace.jsonl")  # an ExotelVoiceClient
@@ -13,7 +13,7 @@ What is real and what is still simulated:
   ``X-Exotel-Access-Token`` (the subscriberToken given to initialize), ``X-Exotel-Remote-Id``,
   ``X-Exotel-Session`` and, when given, ``X-Exotel-Message`` (the dial message,
   percent-encoded: a header value cannot carry every string). Every invite-state change of
-  that call is mapped by ``reference.sip.mapping.network_event`` and given to the SpecCore as
+  that call is mapped by ``exovoice.reference.sip.mapping.network_event`` and given to the SpecCore as
   that Network happening, on the client's dispatcher thread, so the app gets exactly the
   callbacks the spec says (CALLING -> net_call_sent -> onCallInitiated, 180 -> onCallRinging,
   200/CONFIRMED -> onCallEstablished, 486 -> onCallEnded BUSY, 503 -> onCallFailed
@@ -37,16 +37,16 @@ What is real and what is still simulated:
   session we took is refused with 480. Without ``sessions_url`` incoming calls are
   simulated.
 * A 403 to our INVITE whose reason names AUTHENTICATION_INVALID_TOKEN or
-  AUTHENTICATION_EXPIRED_TOKEN (reference.platform.sip) ends the call (onCallEnded FAILURE) and
+  AUTHENTICATION_EXPIRED_TOKEN (exovoice.reference.platform.sip) ends the call (onCallEnded FAILURE) and
   gives net_token_rejected with that error (onAuthenticationFailure).
-* Still simulated by ``reference.simnet.Platform``: registration (initialize, checked with the
+* Still simulated by ``exovoice.reference.net.simplatform.Platform``: registration (initialize, checked with the
   platform's token-signing secret), log upload.
 
-The seam (reference.network): SipNet is the client's CallNetwork. The client asks the spec,
+The seam (exovoice.reference.net.seam): SipNet is the client's CallNetwork. The client asks the spec,
 then tells SipNet to place/end/release a call or measure it, and SipNet posts what SIP
 reports through the NetworkLink. Calls that are not SIP calls (incoming ones without a
-``sessions_url``) go to a simulated SimNet. ``SipVoiceClient(target)`` is ``ExotelVoiceClient(network=
-SipNet(target))`` keeping the SipNet as ``.sipnet``.
+``sessions_url``) go to a simulated SimNet. ``exovoice.reference.sdk.sip_client.SipVoiceClient(target)`` is
+``ExotelVoiceClient(network=SipNet(target))`` keeping the SipNet as ``.sipnet``.
 """
 
 from __future__ import annotations
@@ -57,16 +57,14 @@ import time
 from typing import Any, Callable
 from urllib.parse import quote
 
-from spec.vocabulary import Callback, ErrorType, Network
+from exovoice.spec.vocabulary import Callback, ErrorType, Network
 
-from .call import Call, CallStatistics
-from .client import ExotelVoiceClient
-from .network import CallNetwork, NetworkLink
-from .platform.httputil import request
-from .simnet import Platform, SimNet
-from .sip.endpoint import SipEndpoint, SipError, SipEvent
-from .sip.stats import CallStatistics as SipStats
-from .sip.stats import RtpWatch
+from .seam import CallNetwork, CallStatistics, NetCall, NetworkLink
+from ..wire.http import request
+from .simnet import SimNet
+from ..sip.endpoint import SipEndpoint, SipError, SipEvent
+from ..sip.stats import CallStatistics as SipStats
+from ..sip.stats import RtpWatch
 
 TOKEN_HEADER = "X-Exotel-Access-Token"
 MESSAGE_HEADER = "X-Exotel-Message"
@@ -102,12 +100,12 @@ class _Endpoint(SipEndpoint):
 class _Leg:
     """The SIP side of one call (outgoing, or incoming from a relayed push)."""
 
-    def __init__(self, call: Call, *, incoming: bool = False) -> None:
+    def __init__(self, call: NetCall, *, incoming: bool = False) -> None:
         self.call = call
         self.incoming = incoming
         self.answer_pending = False  # answer() before the platform's INVITE arrived
         self.invited = threading.Event()  # the platform's INVITE for this incoming call came
-        self.sip: Any = None  # reference.sip.call.SipCall once the INVITE was placed
+        self.sip: Any = None  # exovoice.reference.sip.call.SipCall once the INVITE was placed
         self.confirmed = False
         self.over = False  # DISCONNECTED
         self.detached = False  # SIP happenings no longer reach the app
@@ -136,7 +134,7 @@ class _Leg:
 
 
 class SipNet:
-    """The client's network over SIP (reference.network.CallNetwork): a pjsua2 endpoint on
+    """The client's network over SIP (exovoice.reference.net.seam.CallNetwork): a pjsua2 endpoint on
     `host`:`port` (0: ephemeral) placing calls to `target`, plus the RTP watcher. Calls it did
     not place (incoming ones) go to `fallback` (default: a SimNet of the client's platform)."""
 
@@ -156,7 +154,7 @@ class SipNet:
         self.fallback = fallback
         self._link: NetworkLink | None = None
         self._lock = threading.RLock()
-        self._legs: dict[Call, _Leg] = {}
+        self._legs: dict[NetCall, _Leg] = {}
         self._by_handle: dict[str, _Leg] = {}
         self._placing: _Leg | None = None
         self._orphans: dict[str, list[SipEvent]] = {}  # events seen before place() bound them
@@ -209,7 +207,7 @@ class SipNet:
         return self.target(remote_id) if callable(self.target) else self.target
 
     # --- the client's calls --------------------------------------------------------------
-    def place(self, call: Call, remote_id: str, message: str | None, token: Any) -> None:
+    def place(self, call: NetCall, remote_id: str, message: str | None, token: Any) -> None:
         leg = _Leg(call)
         with self._lock:
             self._legs[call] = leg
@@ -235,7 +233,7 @@ class SipNet:
                     self._on_event(ev)
             leg.attach(sip)
 
-    def receive(self, call: Call, token: Any, extra: dict[str, dict[str, Any]]) -> None:
+    def receive(self, call: NetCall, token: Any, extra: dict[str, dict[str, Any]]) -> None:
         if self.sessions_url is None or not call.session_id:
             self._sim().receive(call, token, extra)
             return
@@ -299,7 +297,7 @@ class SipNet:
         except RuntimeError:
             pass
 
-    def answer(self, call: Call) -> None:
+    def answer(self, call: NetCall) -> None:
         leg = self._leg(call)
         if leg is None:
             self._sim().answer(call)
@@ -314,7 +312,7 @@ class SipNet:
         except SipError:
             pass  # the caller went away meanwhile: its DISCONNECTED follows
 
-    def end(self, call: Call) -> None:
+    def end(self, call: NetCall) -> None:
         leg = self._leg(call)
         if leg is None:
             self._sim().end(call)
@@ -327,7 +325,7 @@ class SipNet:
             # The far end's BYE won the race: its happening found us ENDING and went nowhere.
             self._link.post(Network.net_bye_done.value)
 
-    def release(self, call: Call) -> None:
+    def release(self, call: NetCall) -> None:
         leg = self._leg(call)
         if leg is None:
             self._sim().release(call)
@@ -335,7 +333,7 @@ class SipNet:
             leg.detached = True  # reset() already ends the call for the app
             leg.hangup()
 
-    def statistics(self, call: Call) -> CallStatistics:
+    def statistics(self, call: NetCall) -> CallStatistics:
         leg = self._leg(call)
         if leg is None:
             return self._sim().statistics(call)
@@ -347,7 +345,7 @@ class SipNet:
                 st = None
         return guide_statistics(st)
 
-    def _leg(self, call: Call) -> _Leg | None:
+    def _leg(self, call: NetCall) -> _Leg | None:
         with self._lock:
             return self._legs.get(call)
 
@@ -481,18 +479,4 @@ def e_model_mos(one_way_ms: float, loss: float) -> float:
     return round(max(1.0, min(4.5, mos)) if not math.isnan(mos) else 1.0, 2)
 
 
-class SipVoiceClient(ExotelVoiceClient):
-    """ExotelVoiceClient whose calls go over SIP (see the module docstring): outgoing ones
-    always, incoming ones when the SipNet has a `sessions_url`. `sipnet` is a SipNet or a
-    target SIP URI; the client starts it and close() stops it."""
-
-    def __init__(self, sipnet: "SipNet | str", *, callkit: bool = False,
-                 platform: Platform | None = None, trace: Any = None,
-                 settle_timeout: float = 5.0) -> None:
-        net = SipNet(sipnet) if isinstance(sipnet, str) else sipnet
-        super().__init__(callkit=callkit, platform=platform, trace=trace,
-                         settle_timeout=settle_timeout, network=net)
-        self.sipnet = net
-
-
-__all__ = ["SipNet", "SipVoiceClient", "e_model_mos", "guide_statistics"]
+__all__ = ["SipNet", "e_model_mos", "guide_statistics"]

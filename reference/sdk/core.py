@@ -1,6 +1,6 @@
 """Where the reference client asks the specification what to do.
 
-Every API call is decided by the composed statechart (`spec.charts.model.ClientModel`): a
+Every API call is decided by the composed statechart (`exovoice.spec.charts.model.ClientModel`): a
 `must` refusal that applies is taken, otherwise the call is accepted and fired; every
 callback is the one `ClientModel.on_network` says a network happening leads to. The client
 keeps no state machine of its own. Each step and the trace line it writes happen under one
@@ -13,11 +13,11 @@ import threading
 from typing import Any, Callable
 
 from spec import rules as R
-from spec.base import SpecViolation
-from spec.charts.calls import CALL_OPS
-from spec.charts.model import ClientModel
-from spec.trace.recorder import TraceRecorder
-from spec.vocabulary import CALL_CALLBACKS, INTERNAL_EVENTS, CallState, ErrorType, Kind
+from exovoice.spec.base import SpecViolation
+from exovoice.spec.charts.calls import CALL_OPS
+from exovoice.spec.charts.model import ClientModel
+from exovoice.spec.trace.recorder import TraceRecorder
+from exovoice.spec.vocabulary import CALL_CALLBACKS, INTERNAL_EVENTS, CallState, ErrorType, Kind
 
 # Which error to give when a must refusal lists several (the guide's own word first).
 _PREFERRED = {

@@ -1,7 +1,7 @@
 """A phone: the sample app around a SipVoiceClient, in its own process (pjsua2 allows one
 Endpoint per process, so two phones are two processes).
 
-    python -m reference.phone --exophone SIP_URI --sessions-url URL --secret-hex HEX \\
+    python -m exovoice.reference.app.phone --exophone SIP_URI --sessions-url URL --secret-hex HEX \\
         --subscriber NAME --token TOKEN --trace PATH [--answer-after S] \\
         [--hostname H] [--account-sid SID] [--max-lifetime S]
 
@@ -41,10 +41,10 @@ import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from .sip.process import JsonLines, private_stdout, stop_on_signals
+from ..procs.process import JsonLines, private_stdout, stop_on_signals
 
 if TYPE_CHECKING:
-    from .listeners import CallListener, ExotelVoiceClientEventListener
+    from ..sdk.listeners import CallListener, ExotelVoiceClientEventListener
 
 READY_TIMEOUT = 10.0
 
@@ -54,9 +54,10 @@ class Phone:
     `answer_after` seconds, like a user picking up), and reports everything as JSON lines."""
 
     def __init__(self, args: argparse.Namespace, out: IO[str]) -> None:
-        from .backend.pushchannel import app_should_relay, relay_data
-        from .simnet import Platform
-        from .sipnet import SipNet, SipVoiceClient
+        from ..backend.pushchannel import app_should_relay, relay_data
+        from ..net.simplatform import Platform
+        from ..net.sipnet import SipNet
+        from ..sdk.sip_client import SipVoiceClient
 
         self._should_relay = app_should_relay
         self._relay_data = relay_data
@@ -199,7 +200,7 @@ class Phone:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m reference.phone",
+    ap = argparse.ArgumentParser(prog="python -m exovoice.reference.app.phone",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--exophone", required=True,
                     help="the platform's SIP exophone URI outgoing calls INVITE")
@@ -221,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = private_stdout()  # before pjlib's first print
-    from .sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+    from ..sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
     if not HAVE_PJSUA2:
         JsonLines(out, threading.Event()).say(event="error",

@@ -1,0 +1,82 @@
+"""Then steps that hold in every area: which callback the app gets (or never gets), and
+whether an API call is accepted or refused with which ErrorType."""
+
+from __future__ import annotations
+
+from pytest_bdd import parsers, then
+
+from ...vocabulary import ErrorType
+from ..context import SETTLE, ScenarioContext
+from .common import P, error_set, expect
+
+
+@then(P("the app gets {callback:Callback}"))
+def _t_gets(conform: ScenarioContext, callback: str) -> None:
+    ev = expect(conform, callback)
+    if callback == "onIncomingCall" and ev.get("call"):
+        conform.call = ev["call"]
+
+
+@then(P("the app gets {callback:Callback} with error {error:Error}"))
+def _t_gets_error(conform: ScenarioContext, callback: str, error: str) -> None:
+    ev = expect(conform, callback)
+    got = (ev.get("args") or {}).get("error")
+    assert got == error, f"{callback} carries error {got}, the guide says {error}"
+
+
+@then(P("the app gets onCallEnded with reason {reason:Reason}"))
+def _t_ended_reason(conform: ScenarioContext, reason: str) -> None:
+    ev = expect(conform, "onCallEnded")
+    got = (ev.get("args") or {}).get("endReason")
+    allowed = {reason, None} | ({"NONE"} if reason in ("LOCAL_HANGUP", "PSTN_HANGUP") else set())
+    assert got in allowed, f"onCallEnded carries endReason {got}, expected {reason}"
+
+
+@then(P('the app gets onMissedCall from "{caller:Name}"'))
+def _t_missed_from(conform: ScenarioContext, caller: str) -> None:
+    ev = expect(conform, "onMissedCall")
+    args = ev.get("args") or {}
+    remote = str(args.get("remoteId", ""))
+    assert caller in remote, f"onMissedCall names {remote!r}, not the caller {caller!r}"
+    assert "time" in args, "onMissedCall carries no time"
+
+
+@then(P("the app gets no {callback:Callback}"))
+def _t_gets_no(conform: ScenarioContext, callback: str) -> None:
+    conform.settle(SETTLE)
+    got = conform.since_mark(callback)
+    assert not got, f"the client sent {callback}: {got[0]}"
+
+
+@then(P("the app gets either onMissedCall or a SYSTEM_BUSY refusal"))
+def _t_missed_or_busy(conform: ScenarioContext) -> None:
+    if conform.last is not None and not conform.last.ok:
+        assert conform.last.result == ErrorType.SYSTEM_BUSY.value, \
+            f"relaySessionData() was refused with {conform.last.result}"
+        return
+    expect(conform, "onMissedCall")
+
+
+@then("it is accepted")
+def _t_accepted(conform: ScenarioContext) -> None:
+    last = conform.last
+    assert last is not None, "no operation was made"
+    assert last.ok, f"{conform.last_op}() was refused with {last.result}"
+
+
+@then(parsers.re(r"it is refused with (?P<errors>[A-Z_]+(?: or [A-Z_]+)*)$"))
+def _t_refused_with(conform: ScenarioContext, errors: str) -> None:
+    want = error_set(errors)
+    unknown = want - set(ErrorType.names())
+    assert not unknown, f"not ErrorTypes: {', '.join(sorted(unknown))}"
+    last = conform.last
+    assert last is not None, "no operation was made"
+    assert not last.ok, f"{conform.last_op}() was accepted; the guide says it is refused"
+    assert last.result in want, f"{conform.last_op}() was refused with {last.result}, not {errors}"
+
+
+@then("it is refused")
+def _t_refused(conform: ScenarioContext) -> None:
+    last = conform.last
+    assert last is not None, "no operation was made"
+    assert not last.ok, f"{conform.last_op}() was accepted; the guide says it is refused"
