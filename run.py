@@ -62,7 +62,7 @@ def ensure_venv() -> None:
     say("installing exovoice and its dependencies into .venv")
     pip = [str(BIN / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[sip,test]"], check=True)
     STAMP.write_text(want + "\n")
 
 

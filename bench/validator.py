@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from bench.corpus import generate, self_check  # noqa: E402
 from exovoice.spec.base import SpecViolation  # noqa: E402
 from exovoice.spec.charts.model import ClientModel  # noqa: E402
-from exovoice.spec.vocabulary import INTERNAL_EVENTS  # noqa: E402
 from exovoice.spec.validate.run import Options, validate  # noqa: E402
+from exovoice.spec.vocabulary import INTERNAL_EVENTS  # noqa: E402
 
 
 def parse_only(files: list[Path]) -> int:

@@ -132,9 +132,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _print_coverage(fired: dict[str, int], states: set[str], fmt: str) -> None:
+    from .base import transition_id
     from .charts.index import rule_uses
     from .charts.model import ClientModel, transitions_of
-    from .base import transition_id
 
     all_t = sorted({transition_id(t) for t, _ in transitions_of(ClientModel)})
     all_s = sorted(s.id for s in ClientModel.states_map.values() if not s.states)

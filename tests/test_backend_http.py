@@ -10,12 +10,26 @@ from datetime import datetime
 
 import pytest
 
-from exovoice.reference.backend import (CustomerBackend, PushChannel, RoutingTable, app_should_relay,
-                               relay_data)
-from exovoice.reference.platform import (IST, Account, DialWhomFailure, DialWhomResult, ExotelPlatform,
-                                ManualClock, dial_whom, parse_dial_whom, push)
-from exovoice.reference.wire.http import request
+from exovoice.reference.backend import (
+    CustomerBackend,
+    PushChannel,
+    RoutingTable,
+    app_should_relay,
+    relay_data,
+)
 from exovoice.reference.net.simplatform import Platform as SimPlatform
+from exovoice.reference.platform import (
+    IST,
+    Account,
+    DialWhomFailure,
+    DialWhomResult,
+    ExotelPlatform,
+    ManualClock,
+    dial_whom,
+    parse_dial_whom,
+    push,
+)
+from exovoice.reference.wire.http import request
 
 SID = "acme1"
 # the guide's example: Sat, 23 Nov 2019 22:00:37 (IST)

@@ -49,6 +49,20 @@ def test_spec_imports_nothing_above_it() -> None:
     assert offenders == {}
 
 
+def test_nothing_imports_the_old_top_level_names() -> None:
+    """`spec` and `reference` are folders of the checkout, not import names: an import of
+    them would work in the checkout (the current directory is on the path) and break for
+    every user, or worse, import the user's own package of that name."""
+    offenders = {}
+    for folder in ("spec", "reference", "tests", "bench", "docs", "examples"):
+        for p in (ROOT / folder).rglob("*.py"):
+            bad = sorted(i for i in _imports(p) if i.split(".")[0] in ("spec", "reference"))
+            if bad:
+                offenders[str(p.relative_to(ROOT))] = bad
+    offenders.pop("tests/test_install.py", None)  # it writes a user's project that has them
+    assert offenders == {}
+
+
 def test_spec_core_works_with_pjsua2_and_reference_blocked() -> None:
     code = (
         "import sys\n"

@@ -9,8 +9,14 @@ import urllib.request
 
 import pytest
 
-from exovoice.reference.platform import (Account, CallDetailRecord, ExotelPlatform, ManualClock,
-                                SubscriberApi, new_call_sid)
+from exovoice.reference.platform import (
+    Account,
+    CallDetailRecord,
+    ExotelPlatform,
+    ManualClock,
+    SubscriberApi,
+    new_call_sid,
+)
 from exovoice.reference.wire.http import basic_auth_header, request
 from exovoice.reference.wire.tokens import _b64, _unb64, sign
 from exovoice.spec.vocabulary import ErrorType

@@ -32,7 +32,14 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from exovoice.spec.charts.call_state import LIVE, SYSTEM_STATE
 from exovoice.spec.charts.model import ClientModel
-from exovoice.spec.vocabulary import CALL_CALLBACKS, CALLKIT_ACTIONS, CallKit, CallState, Kind, OBSERVABLE_EVENTS
+from exovoice.spec.vocabulary import (
+    CALL_CALLBACKS,
+    CALLKIT_ACTIONS,
+    OBSERVABLE_EVENTS,
+    CallKit,
+    CallState,
+    Kind,
+)
 
 # region id -> {state id: state value} (the call region's values are the CallState names)
 REGIONS: dict[str, dict[str, str]] = {

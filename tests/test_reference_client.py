@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from exovoice.reference.targets.adapter import ReferenceAdapter
+from exovoice.reference.net.simplatform import Platform
 from exovoice.reference.sdk.call import Call
 from exovoice.reference.sdk.client import ExotelVoiceClient
 from exovoice.reference.sdk.core import ExotelVoiceError
-from exovoice.reference.net.simplatform import Platform
-from exovoice.spec.vocabulary import CallAudioRoute, CallEndReason, CallState, ErrorType
+from exovoice.reference.targets.adapter import ReferenceAdapter
 from exovoice.spec.validate.run import Options, judge_file
+from exovoice.spec.vocabulary import CallAudioRoute, CallEndReason, CallState, ErrorType
 
 
 class Recorder:
@@ -453,9 +453,9 @@ def test_media_manual_keeps_answering_observable(trace: Path) -> None:
 def test_network_seam_carries_the_calls(trace: Path) -> None:
     """A network given to the client (exovoice.reference.net.seam.CallNetwork) is told what to do after
     each accepted call operation, and what it posts through its link reaches the app."""
-    from exovoice.reference.sdk.call import CallStatistics
     from exovoice.reference.net.seam import NetworkLink
     from exovoice.reference.net.simnet import SimNet
+    from exovoice.reference.sdk.call import CallStatistics
 
     class Spy(SimNet):
         def __init__(self, platform: Platform) -> None:

@@ -597,11 +597,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if opts.talk < 0 or opts.talk > 600:
         print("exovoice demo: --talk must be between 0 and 600 seconds", file=sys.stderr)
         return EXIT_UNUSABLE
-    from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
+    from ..sip.pj import missing
 
-    if not HAVE_PJSUA2:
-        print(f"exovoice demo: pjsua2 is not importable ({IMPORT_ERROR}); install "
-              "pjsua2-python", file=sys.stderr)
+    problem = missing("exovoice demo")
+    if problem:
+        print(f"exovoice demo: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
     return Demo(opts, sys.stdout).run()
 

@@ -59,12 +59,12 @@ from urllib.parse import quote
 
 from exovoice.spec.vocabulary import Callback, ErrorType, Network
 
-from .seam import CallNetwork, CallStatistics, NetCall, NetworkLink
-from ..wire.http import request
-from .simnet import SimNet
 from ..sip.endpoint import SipEndpoint, SipError, SipEvent
 from ..sip.stats import CallStatistics as SipStats
 from ..sip.stats import RtpWatch
+from ..wire.http import request
+from .seam import CallNetwork, CallStatistics, NetCall, NetworkLink
+from .simnet import SimNet
 
 TOKEN_HEADER = "X-Exotel-Access-Token"
 MESSAGE_HEADER = "X-Exotel-Message"

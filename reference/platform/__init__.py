@@ -7,12 +7,26 @@ See `server` for the URLs and decisions; `exovoice.reference.backend` is the sam
 the platform calls.
 """
 
-from .accounts import (ACCESS_TOKEN_TTL, IST, PUSH_PAYLOAD_TTL, REFRESH_TOKEN_TTL, Account,
-                       ManualClock)
+from .accounts import (
+                       ACCESS_TOKEN_TTL,
+                       IST,
+                       PUSH_PAYLOAD_TTL,
+                       REFRESH_TOKEN_TTL,
+                       Account,
+                       ManualClock,
+)
 from .cdr import CallDetailRecord, CdrStore, new_call_sid
 from .client import SubscriberApi
-from .outbound import (DialWhomFailure, DialWhomResponse, DialWhomResult, PushOutcome,
-                       dial_whom, dial_whom_query, parse_dial_whom, push)
+from .outbound import (
+                       DialWhomFailure,
+                       DialWhomResponse,
+                       DialWhomResult,
+                       PushOutcome,
+                       dial_whom,
+                       dial_whom_query,
+                       parse_dial_whom,
+                       push,
+)
 from .server import PAYLOAD_VERSION, ExotelPlatform
 from .subscribers import ApiError, Subscriber, SubscriberStore
 

@@ -24,13 +24,12 @@ import urllib.parse
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, \
-    ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from exovoice.spec.arguments import subscriber_name_problem
 
-from .accounts import IST
 from ..wire.http import one_line, request
+from .accounts import IST
 
 DEFAULT_MAX_RINGING = 30
 DEFAULT_MAX_CONVERSATION = 3600

@@ -45,10 +45,10 @@ from typing import Any, Callable, Iterable
 
 from exovoice.spec.vocabulary import ErrorType
 
-from ..wire.tokens import TokenError, decode, sign
-from .accounts import (ACCESS_TOKEN_TTL, IST, PUSH_PAYLOAD_TTL, REFRESH_TOKEN_TTL, Account)
-from .cdr import CdrStore
 from ..wire.http import HTTPService, QuietHandler, credentials_match, one_line
+from ..wire.tokens import TokenError, decode, sign
+from .accounts import ACCESS_TOKEN_TTL, IST, PUSH_PAYLOAD_TTL, REFRESH_TOKEN_TTL, Account
+from .cdr import CdrStore
 from .outbound import DialWhomFailure, DialWhomResult, PushOutcome, dial_whom, push
 from .subscribers import DEFAULT_PAGE_SIZE, ApiError, Subscriber, SubscriberStore
 

@@ -34,10 +34,10 @@ import threading
 import time
 from typing import Any
 
+from ..procs.process import JsonLines, private_stdout, stop_on_signals
 from .accounts import Account
 from .server import ExotelPlatform
 from .sip import PlatformSip
-from ..procs.process import JsonLines, private_stdout, stop_on_signals
 
 
 def load_config(text: str) -> dict[str, Any]:

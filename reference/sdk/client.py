@@ -20,24 +20,24 @@ from exovoice.spec.arguments import subscriber_name_problem
 from exovoice.spec.trace.recorder import TraceRecorder
 from exovoice.spec.vocabulary import (
     Api,
+    Callback,
     CallDirection,
     CallState,
-    Callback,
     Env,
     ErrorType,
     LogLevel,
     Network,
 )
 
+from ..net.seam import CallNetwork, NetCall, NetworkLink
+from ..net.simnet import SimNet
+from ..net.simplatform import Platform
+from ..wire.tokens import TokenError
 from .call import Call, CallDetails
 from .core import ExotelVoiceError, Observer, SpecCore
 from .dispatcher import Dispatcher
 from .listeners import CallListener, ExotelVoiceClientEventListener
 from .logstore import LogStore
-from ..net.seam import CallNetwork, NetCall, NetworkLink
-from ..net.simnet import SimNet
-from ..net.simplatform import Platform
-from ..wire.tokens import TokenError
 
 TAG = "ExotelVoiceClient"
 SDK_VERSION = "exovoice-reference-0.1"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from spec import rules as R
+from exovoice.spec import rules as R
 from exovoice.spec.base import SpecViolation
 from exovoice.spec.charts.calls import CALL_OPS
 from exovoice.spec.charts.model import ClientModel

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..net.sipnet import SipNet
 from ..net.simplatform import Platform
+from ..net.sipnet import SipNet
 from .client import ExotelVoiceClient
 
 

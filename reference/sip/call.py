@@ -35,10 +35,9 @@ import threading
 import time
 from typing import Any, Callable, Protocol
 
-from .pj import SipError, SipEvent, add_headers, err, parse_headers, pj
 from .mapping import InviteUpdate, network_event, state_name
+from .pj import SipError, SipEvent, add_headers, err, parse_headers, pj
 from .stats import CallStatistics
-
 
 
 class CallOwner(Protocol):

@@ -68,7 +68,6 @@ from typing import Any, Callable, Iterator
 from .call import PjAccount, PjCall, SipCall
 from .pj import HAVE_PJSUA2, IMPORT_ERROR, SipError, SipEvent, add_headers, err, parse_headers, pj
 
-
 _active_lock = threading.Lock()
 _active: "SipEndpoint | None" = None
 

@@ -22,6 +22,19 @@ except Exception as exc:  # pragma: no cover - depends on the platform
     IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
 
 
+EXTRA = "sip"  # the distribution's extra that brings pjsua2 (pyproject.toml)
+
+
+def missing(what: str) -> str | None:
+    """None when pjsua2 is here; otherwise the one line a user needs: what cannot run, why,
+    and the install command that fixes it."""
+    if HAVE_PJSUA2:
+        return None
+    return (f"{what} needs the real SIP stack, which is not installed here (pjsua2: "
+            f"{IMPORT_ERROR}); install it with: pip install 'exovoice[{EXTRA}]' (the "
+            "pjsua2-python wheel exists for Linux x86_64, Python below 3.13)")
+
+
 class SipError(RuntimeError):
     """A pjsua2 operation failed or did not finish in time."""
 
@@ -76,5 +89,5 @@ def err(exc: BaseException) -> str:
     return str(exc)
 
 
-__all__ = ["HAVE_PJSUA2", "IMPORT_ERROR", "SipError", "SipEvent", "add_headers", "err",
-           "parse_headers", "pj"]
+__all__ = ["EXTRA", "HAVE_PJSUA2", "IMPORT_ERROR", "SipError", "SipEvent", "add_headers", "err",
+           "missing", "parse_headers", "pj"]

@@ -39,10 +39,10 @@ from exovoice.spec.conform.adapter import AdapterError, ApiResult, Capability
 from exovoice.spec.vocabulary import Api, CallKit, Env, ErrorType, Network
 
 from ..app.callkit import USER_ACTIONS, ProviderDelegate
+from ..net.simplatform import Platform
 from ..sdk.client import ExotelVoiceClient
 from ..sdk.core import ExotelVoiceError
 from .platform_harness import PlatformHarness
-from ..net.simplatform import Platform
 
 QUERIES = frozenset({"getCallDetails", "getStatistics", "getAudioRoute", "isInitialized",
                      "getCallState"})

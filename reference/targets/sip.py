@@ -43,20 +43,27 @@ import threading
 import time
 from typing import Any, ClassVar
 
-from exovoice.spec.conform.adapter import AdapterError, ApiResult, Capability, Unsupported
+from exovoice.spec.conform.adapter import (
+    AdapterError,
+    ApiResult,
+    Capability,
+    Unavailable,
+    Unsupported,
+)
 from exovoice.spec.vocabulary import Api, Network
 
-from .adapter import ReferenceAdapter
 from ..backend import CustomerBackend, PushChannel
 from ..backend.pushchannel import relay_data
 from ..backend.server import RoutingTable
-from ..sdk.client import ExotelVoiceClient
-from ..platform.client import SubscriberApi
 from ..net.simplatform import Platform
-from ..procs.child import Child, ChildError
 from ..net.sipnet import MESSAGE_HEADER, TOKEN_HEADER, SipNet
+from ..platform.client import SubscriberApi
+from ..procs.child import Child, ChildError
+from ..sdk.client import ExotelVoiceClient
 from ..sdk.sip_client import SipVoiceClient
+from ..sip.pj import missing
 from ..wire.tokens import decode, sign
+from .adapter import ReferenceAdapter
 
 SID, KEY, TOKEN = "exovoice1", "conform-key", "conform-token"
 EXOPHONE = "sip:08040408080"
@@ -208,6 +215,9 @@ class ReferenceSipAdapter(ReferenceAdapter):
     capabilities: ClassVar[frozenset[str]] = Capability.ALL
 
     def __init__(self, **kw: Any) -> None:
+        problem = missing("the reference-sip client")
+        if problem:
+            raise Unavailable(problem)
         super().__init__(**kw)
         self.world = world()
         self.simnet = Platform(secret=self.world.secret)

@@ -15,8 +15,8 @@ from statemachine.transition_list import TransitionList
 
 from .. import rules as R
 from ..base import tag
-from .calls import announced
 from ..vocabulary import CallDirection, CallEndReason, CallState, ErrorType, Network
+from .calls import announced
 
 
 def edges(sources: list[State], target: State | None, **kw: Any) -> TransitionList:

@@ -26,9 +26,9 @@ from ..vocabulary import (
     CallState,
     Kind,
 )
-from .calls import call_ref_problem, started
 from .call_state import LIVE, SYSTEM_STATE, CallGuards, CallRegion
 from .callkit import CallKitGuards, CallKitRegion, PushKitRegion
+from .calls import call_ref_problem, started
 from .environment import BluetoothRegion, NetworkRegion, PstnRegion
 from .lifecycle import LifecycleGuards, LifecycleRegion, LogsRegion
 from .system import ApiRegion, MissedRegion, SystemGuards

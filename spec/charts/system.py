@@ -28,7 +28,6 @@ from ..vocabulary import Api, CallState, ErrorType, Network
 from .call_state import LIVE, edges
 
 
-
 class ClientModel(Protocol):
     """What a refusal asks of the composed model (charts.model.ClientModel), which is built
     on this module; a protocol keeps the import one-way."""

@@ -75,6 +75,12 @@ class Unsupported(AdapterError):
     answer whose text starts with `unsupported:`."""
 
 
+class Unavailable(AdapterError):
+    """An in-process client cannot run on this machine at all (a missing extra such as
+    `exovoice[sip]`, a missing system tool), raised by its constructor: the run is unusable
+    (exit 2) with this one-line reason, never a failed or passed scenario."""
+
+
 UNSUPPORTED_PREFIX = "unsupported:"
 
 

@@ -133,7 +133,7 @@ def _fail(msg: str) -> int:
 
 
 def run_conform(args: argparse.Namespace) -> int:
-    from .adapter import AdapterError
+    from .adapter import AdapterError, Unavailable
     from .plugin import CLIENT_CMD_ENV, CLIENT_ENV, TRACE_DIR_ENV, features_dir, make_factory
 
     try:
@@ -147,6 +147,11 @@ def run_conform(args: argparse.Namespace) -> int:
     # the handshake first: a client that does not speak the protocol is unusable, not failed
     try:
         adapter = factory()
+    except Unavailable as e:
+        return _fail(f"client {label} cannot run here: {e}")
+    except (AdapterError, OSError, ValueError, TypeError) as e:
+        return _fail(f"client {label} does not speak the adapter protocol: {e}")
+    try:
         try:
             caps = adapter.hello(callkit=False)
         finally:
