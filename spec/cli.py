@@ -76,7 +76,8 @@ def _colour(stream: object) -> Callable[[str, str], str]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .validate.run import Options, validate
 
-    opts = Options(callkit=args.callkit, complete=args.complete, coverage=args.coverage)
+    opts = Options(callkit=args.callkit, complete=args.complete, coverage=args.coverage,
+                   allow_empty=args.allow_empty)
     paint = _colour(sys.stdout)
     counts = {"conformant": 0, "non-conformant": 0, "unusable": 0}
     fired_all: dict[str, int] = {}
@@ -104,14 +105,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 continue
             if v.conformant is False:
                 for x in v.violations:
-                    where = f"§{x.section}" if x.section[:1].isdigit() else x.section
-                    print(paint(f"{v.trace}:{x.line}: ", "bold") + paint(x.rule, "red")
-                          + f" ({where}) {x.message}")
-                    if x.expected:
-                        print(paint("  the spec allowed here: ", "dim") + ", ".join(x.expected))
-                    for i, st in enumerate(x.states[:3]):
-                        lead = "  the client could have been in: " if i == 0 else f"{'or: ':>34}"
-                        print(paint(lead, "dim") + ", ".join(st))
+                    print(paint(f"{v.trace}:{x.line}: ", "bold") + paint("violation: ", "red")
+                          + x.message)
+                    if x.source:
+                        print(paint(f"  {x.line:>5} | ", "dim") + x.source)
     except KeyboardInterrupt:
         print("exovoice: interrupted", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -232,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="apply the CallKit rules to traces without a meta line saying so")
     v.add_argument("--coverage", action="store_true",
                    help="report which states, transitions and rules the traces exercised")
+    v.add_argument("--allow-empty", action="store_true",
+                   help="judge a trace with no line as conformant (by default an empty trace "
+                   "is unusable, exit 2: a client that wrote nothing has shown nothing)")
     v.add_argument("--format", choices=("text", "json"), default="text",
                    help="json: one object per trace per line")
     v.add_argument("--jobs", type=int, default=None, metavar="N",

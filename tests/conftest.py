@@ -81,3 +81,32 @@ def no_leaks() -> Iterator[None]:
     yield
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not leaked, f"threads left running: {leaked}"
+
+
+# --- every violation sentence of the whole run, in the guide's words ------------------------
+_SENTENCES: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every violation sentence the validator writes during the run (every message goes
+    through exovoice.spec.validate.words.sentence), so the run can fail on any that names the
+    spec's machinery (`pk_idle`, `net_up`, `sdk`...) instead of the guide's words."""
+    from exovoice.spec.validate import words
+
+    original = words.sentence
+
+    def keep(*args: object, **kwargs: object) -> str:
+        text = original(*args, **kwargs)  # type: ignore[arg-type]
+        _SENTENCES.append(text)
+        return text
+
+    words.sentence = keep  # type: ignore[assignment]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from exovoice.spec.validate.words import leaks
+
+    bad = sorted({s for s in _SENTENCES if leaks(s)})
+    if bad:
+        print(f"\n{len(bad)} violation messages name internal states: " + "\n  ".join(bad[:10]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -106,6 +106,9 @@ class Step:
     call_effect: str | None
     uuid_effect: str | None  # "bind", "release" or None
     fired: frozenset[str]
+    fired_by: tuple[tuple[Key, frozenset[str]], ...] = ()
+    """The transitions each configuration of the set took, for coverage: a transition counts
+    only from a configuration the trace is known to have been in (see FastJudge.open_sid)."""
 
 
 class Tables:
@@ -160,6 +163,7 @@ class Tables:
         call_eff: str | None = None
         uuid_eff: str | None = None
         fired: set[str] = set()
+        fired_by: list[tuple[Key, frozenset[str]]] = []
         params = dict(args)
         for k in self.set_keys[sid]:
             m = self.load(k)
@@ -175,17 +179,25 @@ class Tables:
             elif had_uuid and m.v.ck_uuid is None:
                 uuid_eff = uuid_eff or "release"
             fired.update(m.fired)
+            fired_by.append((k, frozenset(m.fired)))
             nxt.add(self._add())
         if not nxt:
             return FAIL
         nsid = self._intern(frozenset(nxt))
-        return Step(nsid, self.closure(nsid), call_eff, uuid_eff, frozenset(fired))
+        return Step(nsid, self.closure(nsid), call_eff, uuid_eff, frozenset(fired),
+                    tuple(fired_by))
 
     def narrow(self, sid: int, state: str) -> int:
         """A `state` line: keep the configurations whose call is in that CallState."""
+        kept = self.narrow_open(sid, state)
+        return self.closure(kept) if kept != FAIL else FAIL
+
+    def narrow_open(self, sid: int, state: str) -> int:
+        """The configurations a `state` line keeps, before any unobserved step: the client
+        was seen in them."""
         kept = frozenset(k for k in self.set_keys[sid] if state in self.snaps[k].configuration
                          and state in _CALL_STATES)
-        return self.closure(self._intern(kept)) if kept else FAIL
+        return self._intern(kept) if kept else FAIL
 
 
 @dataclass
@@ -209,6 +221,10 @@ class FastJudge:
         self.failed_at = 0
         self.failed_set = -1  # the closed set of configurations the failing line met
         self.coverage = coverage
+        self.open_sid = -1
+        """With coverage: the configurations the latest line led to before any unobserved
+        network step, i.e. where the trace is known to have been (EARLY, reached only by an
+        unobserved step, is not somewhere the trace took the client)."""
 
     def _start(self, callkit: bool) -> None:
         t = self._tables_by_mode.get(callkit)
@@ -216,6 +232,7 @@ class FastJudge:
             t = self._tables_by_mode[callkit] = Tables(callkit)
         self.tables = t
         self.sid = t.closure(t.start)
+        self.open_sid = t.start
 
     def feed(self, lineno: int, d: dict) -> bool:
         """Apply one parsed line; False at the first line the spec does not allow.
@@ -246,6 +263,8 @@ class FastJudge:
                 nsid = t.state_filter[key] = t.narrow(self.sid, name)
             if nsid == FAIL:
                 return self._fail(lineno)
+            if self.coverage is not None:
+                self.open_sid = t.narrow_open(self.sid, name)
             self.sid = nsid
             return True
         res = d.get("result", "ok")
@@ -261,7 +280,9 @@ class FastJudge:
         if st == FAIL:
             return self._fail(lineno)
         if self.coverage is not None:
-            self.coverage[(t.callkit, key)] = self.coverage.get((t.callkit, key), 0) + 1
+            ck = (t.callkit, key, self.open_sid)
+            self.coverage[ck] = self.coverage.get(ck, 0) + 1
+            self.open_sid = st.next_set  # type: ignore[union-attr]
         self.sid = st.closed  # type: ignore[union-attr]
         eff = st.call_effect  # type: ignore[union-attr]
         if eff is not None:

@@ -19,11 +19,17 @@ from ..base import SpecViolation
 from ..charts.model import ClientModel, Snapshot
 from ..rules import Rule
 from ..vocabulary import INTERNAL_EVENTS
+from . import words
 
 
 @dataclass(frozen=True)
 class Violation:
-    """One finding, as data: the CLI turns it into text or JSON."""
+    """One finding, as data: the CLI and the reports turn it into text, JSON or HTML.
+
+    `message` is the one sentence a person reads, in the guide's words, naming the rule once
+    (exovoice.spec.validate.words); `expected` is every event the spec allowed there and
+    `states` the spec's own state ids, for machines; `alternatives` the few `message` names;
+    `source` the trace line itself."""
 
     line: int
     rule: str
@@ -31,11 +37,20 @@ class Violation:
     message: str
     expected: tuple[str, ...] = ()
     states: tuple[tuple[str, ...], ...] = ()
+    alternatives: tuple[str, ...] = ()
+    source: str | None = None
+
+    @property
+    def where(self) -> list[str]:
+        """The configurations the client could have been in, in the guide's words."""
+        return words.describe_configs(self.states)
 
     def as_json(self) -> dict[str, Any]:
         return {"line": self.line, "rule": self.rule, "section": self.section,
                 "message": self.message, "expected": list(self.expected),
-                "states": [list(s) for s in self.states]}
+                "states": [list(s) for s in self.states],
+                "alternatives": list(self.alternatives), "where": self.where,
+                "source": self.source}
 
 
 @dataclass
@@ -55,6 +70,7 @@ class Judge:
         self.violation: Violation | None = None
         self.coverage = Coverage()
         self._last_line = 0
+        self._line: tuple[str, str, dict | None, str] = ("", "", None, "ok")
 
     # --- set-up --------------------------------------------------------------------------
     def _start(self, callkit: bool) -> None:
@@ -81,6 +97,7 @@ class Judge:
         if self.violation is not None:
             return None
         self._last_line = line
+        self._line = (kind, name, args, result)
         if kind == "meta":
             if self.configs is None:
                 meta_ck = (args or {}).get("callkit")
@@ -99,8 +116,7 @@ class Judge:
             if not kept:
                 return self._fail(line, configs, SpecViolation(
                     f"state {name}", self._load(before[0]).leaf_states(), [_rule("SYS-STATE")],
-                    f"getCallState() cannot return {name} here; the call could be "
-                    + " or ".join(sorted(c for c, _ in could))))
+                    "the call could only be " + words.or_list(sorted(c for c, _ in could))))
             self.configs = kept
             return None
         nxt: dict[tuple, Snapshot] = {}
@@ -131,8 +147,14 @@ class Judge:
                 if ev not in expected and ev not in INTERNAL_EVENTS:
                     expected.append(ev)
         r = err.rule or _rule("API-REFUSAL")
-        self.violation = Violation(line=line, rule=r.id, section=r.section, message=str(err),
-                                   expected=tuple(expected), states=tuple(states))
+        kind, name, args, result = self._line
+        if kind == "state":
+            expected = []  # a state line is a question, not a step: nothing else was due
+        message, alts = words.violation_sentence(err, kind, name, args, result, states,
+                                                 expected, r.id, r.section)
+        self.violation = Violation(line=line, rule=r.id, section=r.section, message=message,
+                                   expected=tuple(expected), states=tuple(states),
+                                   alternatives=tuple(alts))
         return self.violation
 
     def finish(self) -> list[Violation]:
@@ -143,10 +165,17 @@ class Judge:
         owing = [self._load(s).obligations() for s in closed]
         if any(not o for o in owing):
             return []
-        rule, text = owing[0][0]
+        # say what is owed from a configuration the trace can show (RINGING, not CONNECTING,
+        # which only an unobserved step reaches)
+        hidden = words.unobservable_states()
+        order = sorted(range(len(closed)),
+                       key=lambda i: bool(hidden & set(self._load(closed[i]).leaf_states())))
+        rule, text = owing[order[0]][0]
+        states = tuple(tuple(self._load(s).leaf_states()) for s in closed)
+        message = words.sentence("the trace ends", "", [f"it is incomplete: {text}"], (),
+                                 rule.id, rule.section)
         return [Violation(line=self._last_line, rule=rule.id, section=rule.section,
-                          message=f"trace ends incomplete: {text}",
-                          states=tuple(tuple(self._load(s).leaf_states()) for s in closed))]
+                          message=message, states=states)]
 
 
 def _rule(rule_id: str) -> Rule:

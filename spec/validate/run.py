@@ -6,8 +6,9 @@ Returns data (one TraceVerdict per input); only the CLI turns it into text or JS
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -45,6 +46,7 @@ class Options:
     callkit: bool = False
     complete: bool = False
     coverage: bool = False
+    allow_empty: bool = False
 
 
 _TABLES: dict[bool, Tables] = {}  # per process: compiled lazily, shared by every trace
@@ -72,7 +74,13 @@ def _explain(fast: FastJudge, opts: Options, line: int, d: dict | None) -> Viola
             return done[0]
     return Violation(line=line, rule="ENGINE", section="-",
                      message="the compiled tables refused this line but the reference judge "
-                     "allows it: please report this exovoice bug with the trace")
+                     "allows it: please report this exovoice bug with the trace (ENGINE)")
+
+
+def _source(d: dict | None) -> str | None:
+    """The trace line a violation is about, as the reader parsed it (standard input cannot
+    be read twice, so the text is rebuilt from the parsed line)."""
+    return None if d is None else json.dumps(d, separators=(",", ":"), ensure_ascii=False)
 
 
 def judge_file(src: Path | str, opts: Options) -> TraceVerdict:
@@ -82,26 +90,39 @@ def judge_file(src: Path | str, opts: Options) -> TraceVerdict:
     verdict = TraceVerdict(trace=label, conformant=True)
     failed = 0
     failed_line: dict | None = None
+    last: dict | None = None
     for lineno, d in iter_raw(src, name=label):
         verdict.lines = lineno
         if isinstance(d, Unusable):
             return TraceVerdict(trace=label, conformant=None, unusable=str(d), lines=lineno)
+        last = d
         if not failed and not fast.feed(lineno, d):
             failed, failed_line = lineno, d
+    if verdict.lines == 0 and not opts.allow_empty:
+        return TraceVerdict(trace=label, conformant=None, lines=0,
+                            unusable=f"{label}: empty trace (no line to judge; "
+                            "--allow-empty judges it as conformant)")
     if failed:
         verdict.conformant = False
-        verdict.violations.append(_explain(fast, opts, failed, failed_line))
+        v = _explain(fast, opts, failed, failed_line)
+        verdict.violations.append(replace(v, source=_source(failed_line)))
     elif not fast.finish():
         verdict.conformant = False
-        verdict.violations.append(_explain(fast, opts, verdict.lines, None))
+        v = _explain(fast, opts, verdict.lines, None)
+        verdict.violations.append(replace(v, source=_source(last)))
     if coverage is not None:
         fired: dict[str, int] = {}
         states: set[str] = set()
-        for (mode, key), n in coverage.items():
-            step = _TABLES[mode].steps[key]
-            for tid in step.fired:  # type: ignore[union-attr]
-                fired[tid] = fired.get(tid, 0) + n
+        for (mode, key, open_sid), n in coverage.items():
             t = _TABLES[mode]
+            step = t.steps[key]
+            seen = t.set_keys[open_sid]
+            # only from where the trace had taken the client: a transition out of a state
+            # only an unobserved step could reach (EARLY) was not taken by this trace
+            took = {tid for k, tids in step.fired_by if k in seen  # type: ignore[union-attr]
+                    for tid in tids}
+            for tid in took:
+                fired[tid] = fired.get(tid, 0) + n
             for k in t.set_keys[step.next_set]:  # type: ignore[union-attr]
                 states.update(t.load(k).leaf_states())
         verdict.fired = dict(sorted(fired.items()))
