@@ -34,9 +34,9 @@ class Room:
     may_import: tuple[str, ...]
 
 
-_SPEC_CORE = ("spec.vocabulary", "spec.rules", "spec.arguments", "spec.base")
+_SPEC_CORE = ("spec.vocabulary", "spec.rules", "spec.arguments", "spec.base", "spec.outputs")
 SPEC_ROOMS = ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
-              "spec.conform", "spec cli")
+              "spec.report", "spec.conform", "spec cli")
 
 # Bottom first. Every room of reference/ may import any room of spec/ (spec is below it).
 ROOMS: tuple[Room, ...] = (
@@ -45,11 +45,13 @@ ROOMS: tuple[Room, ...] = (
     Room("spec.charts", ("spec.charts",), ("spec core",)),
     Room("spec.validate", ("spec.validate",), ("spec core", "spec.trace", "spec.charts")),
     Room("spec.diagrams", ("spec.diagrams",), ("spec core", "spec.charts")),
+    Room("spec.report", ("spec.report",),
+         ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams")),
     Room("spec.conform", ("spec.conform",),
-         ("spec core", "spec.trace", "spec.charts", "spec.validate")),
+         ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.report")),
     Room("spec cli", ("spec.cli", "spec.__main__"),
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
-          "spec.conform")),
+          "spec.report", "spec.conform")),
     Room("reference.wire", ("reference.wire",), ()),
     Room("reference.procs", ("reference.procs",), ()),
     Room("reference.sip", ("reference.sip",), ("reference.procs",)),
@@ -244,7 +246,8 @@ def render() -> str:
         what = _first_sentence(face) if face else ""
         if r.name == "spec core":
             what = ("the vocabulary (the guide's enums), the rules with their ids and guide "
-                    "sections, argument checks, the strict base chart")
+                    "sections, argument checks, the strict base chart, the check of the paths "
+                    "a command writes")
         elif r.name == "spec cli":
             what = "the `exovoice` command line"
         uses = sorted({rb for (ra, rb) in arrows if ra == r.name})

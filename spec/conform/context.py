@@ -57,11 +57,7 @@ class Verdict:
             return "the trace conforms"
         lines = self.trace.splitlines()
         at = lines[v.line - 1] if 0 < v.line <= len(lines) else "(end of trace)"
-        out = [f"spec violation at trace line {v.line}: {v.rule} (guide {v.section}): {v.message}",
-               f"  line: {at}"]
-        if v.expected:
-            out.append(f"  expected one of: {', '.join(v.expected[:12])}")
-        return "\n".join(out)
+        return f"spec violation at trace line {v.line}: {v.message}\n  line: {at}"
 
 
 @dataclass
@@ -120,7 +116,7 @@ class ScenarioContext:
         self.client()
         for cap in caps:
             if cap not in self.caps:
-                not_run(f"client lacks {cap}")
+                not_run(f"needs capability {cap}")
 
     def close(self) -> None:
         if self.adapter is not None:
@@ -292,7 +288,7 @@ class ScenarioContext:
         `platform(op, args)` operation): its answer, also kept in values["platform:<op>"]."""
         adapter = self.client()
         if Capability.PLATFORM not in self.caps:
-            not_run(f"client lacks {Capability.PLATFORM}")
+            not_run(f"needs capability {Capability.PLATFORM}")
         self.drain()
         self._echo.clear()
         call = getattr(adapter, "platform", None)

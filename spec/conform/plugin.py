@@ -8,7 +8,9 @@ selection, and the hooks that make a scenario a conformance test.
 - a `Then` step with no earlier `When` is refused (sismic's rule: a scenario must do something
   before it checks something);
 - at the end of every scenario its trace is judged by the validator, and a spec violation fails
-  the scenario even where no step looked.
+  the scenario even where no step looked;
+- a scenario that runs longer than EXOVOICE_SCENARIO_TIMEOUT seconds fails (a client that
+  answered hello and then hung must not hold the run).
 
 Load it with `pytest_plugins = ["exovoice.spec.conform.plugin", "exovoice.spec.conform.steps"]` (the binding in
 tests/test_features.py and the runner's own binding do).
@@ -19,6 +21,9 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -30,6 +35,7 @@ from .context import ProtocolError, ScenarioContext
 CLIENT_ENV = "EXOVOICE_CLIENT"
 TRACE_DIR_ENV = "EXOVOICE_TRACE_DIR"
 CLIENT_CMD_ENV = "EXOVOICE_CLIENT_CMD"
+TIMEOUT_ENV = "EXOVOICE_SCENARIO_TIMEOUT"  # seconds one scenario may run (conform --timeout)
 CLIENTS_GROUP = "exovoice.clients"  # entry points: name -> ClientAdapter factory
 REPORT_KEY = pytest.StashKey[dict]()
 
@@ -113,6 +119,40 @@ def conform(request: pytest.FixtureRequest,
 
 
 # --- hooks ------------------------------------------------------------------------------------
+class ScenarioTimeout(AssertionError):
+    """The scenario ran longer than its bound (conform --timeout)."""
+
+
+def _timeout() -> float:
+    try:
+        return max(0.0, float(os.environ.get(TIMEOUT_ENV) or 0))
+    except ValueError:
+        return 0.0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Bound the scenario: an alarm raises ScenarioTimeout in the step that is waiting, so
+    the scenario fails with the reason and its teardown closes the client. The alarm needs
+    the main thread (where pytest runs); elsewhere scenarios rely on the steps' own bounds."""
+    limit = _timeout()
+    if not limit or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise ScenarioTimeout(f"timeout: the scenario ran longer than {limit:g} s (--timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def register_markers(config: pytest.Config | None = None) -> None:
     """Declare the features' tags as markers (pytest-bdd turns tags into marks when a binding
     module is imported, which can be before this plugin is registered: bindings call this
@@ -174,13 +214,22 @@ def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenari
         if ctx.first_when is None:
             ctx.first_when = ctx.mark
     steps.append([step, "running"])
+    report["step_started"] = time.monotonic()
 
 
 def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
                           step_func: Any, step_func_args: Any) -> None:
-    steps = request.node.stash.setdefault(REPORT_KEY, {}).setdefault("steps", [])
+    report = request.node.stash.setdefault(REPORT_KEY, {})
+    steps = report.setdefault("steps", [])
     if steps:
         steps[-1][1] = "passed"
+        _took(report, steps[-1][0])
+
+
+def _took(report: dict, step: Any) -> None:
+    started = report.pop("step_started", None)
+    if started is not None:
+        report.setdefault("durations", {})[id(step)] = time.monotonic() - started
 
 
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
@@ -189,6 +238,7 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario
     steps = report.setdefault("steps", [])
     if steps:
         steps[-1][1] = "skipped" if isinstance(exception, pytest.skip.Exception) else "failed"
+        _took(report, steps[-1][0])
     if not isinstance(exception, pytest.skip.Exception):
         report["failed"] = True
         if isinstance(exception, ProtocolError):
