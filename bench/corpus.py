@@ -127,7 +127,7 @@ FAULTS: list[tuple[str, str, int, str]] = [
     ("onIncomingCall for a push during a PSTN call", "pstn-blocks-dial", 4,
      cb("onIncomingCall", True)),
     ("VoIP call kept after the PSTN call was accepted", "pstn-ends-voip", 5,
-     api("mute", True)),
+     cb("onCallEstablished", True)),
     ("onCallEstablished without answer", "incoming", 3, cb("onCallEstablished", True)),
     ("feedback rating 9 accepted", "outgoing", -1, api("postFeedback", True, rating=9, issue="ECHO")),
     ("dial message with a forbidden character", "outgoing", 0,

@@ -65,7 +65,7 @@ Feature: Initializing the client and keeping it authenticated
     And the app gets onInitializationSuccess
 
   @guide-9.3
-  Scenario Outline: A subscriber name that is not alphanumeric or longer than 16 bytes never initializes
+  Scenario Outline: A subscriber name that is not alphanumeric or not fewer than 16 characters never initializes
     Given the client is not initialized
     When the app initializes the client as "<name>"
     Then the initialization is refused or fails
@@ -75,6 +75,7 @@ Feature: Initializing the client and keeping it authenticated
       | al ice                 |
       | alice_01               |
       | averyverylongname17    |
+      | sixteencharsname       |
 
   @guide-4.3
   Scenario: Dialling before initialization is refused

@@ -7,6 +7,7 @@ the validator all need the same answer to "is this a valid dial message?".
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from .vocabulary import CallIssue
@@ -37,14 +38,40 @@ def remote_id_problem(remote_id: Any) -> str | None:
 
 
 def subscriber_name_problem(name: Any) -> str | None:
-    """Guide 9.3 a / FACTS.md: alphanumeric, at most 16 bytes."""
+    """Guide 9.3 a: "an alphanumeric string of size less than 16 characters" (FACTS.md's older
+    "at most 16 bytes" loses: the guide wins)."""
     if not isinstance(name, str) or not name:
         return "subscriber name must be a non-empty string"
     if not _SUBSCRIBER.fullmatch(name):
         return f"subscriber name {name!r} is not alphanumeric"
-    if len(name.encode("utf-8")) > 16:
-        return f"subscriber name {name!r} is longer than 16 bytes"
+    if len(name) >= 16:
+        return f"subscriber name {name!r} has {len(name)} characters; the guide allows fewer than 16"
     return None
+
+
+def _instant(value: Any) -> datetime | float | None:
+    """A date as a trace writes it: seconds since the epoch, or an ISO 8601 string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return when.timestamp() if when.tzinfo else when.replace(tzinfo=timezone.utc).timestamp()
+    return None
+
+
+def log_dates_problem(start: Any, end: Any) -> str | None:
+    """Guide 4.10: uploadLogs uploads "from startDate and endDate"; a start after the end
+    names no logs. Dates the trace does not give, or gives in a form it cannot compare, are
+    not judged."""
+    a, b = _instant(start), _instant(end)
+    if a is None or b is None or a <= b:
+        return None
+    return f"startDate {start} is after endDate {end}"
 
 
 def rating_problem(rating: Any) -> str | None:

@@ -147,6 +147,9 @@ class Api(_Named):
     sendDtmf = "sendDtmf"
     postFeedback = "postFeedback"
     uploadLogs = "uploadLogs"
+    # an observation, not an operation (TRACE-FORMAT.md, added compatibly in v1): what
+    # getAudioRoute() answered, in args.route
+    getAudioRoute = "getAudioRoute"
 
 
 class Callback(_Named):
@@ -167,6 +170,15 @@ class Callback(_Named):
     onCallEnded = "onCallEnded"
     onMissedCall = "onMissedCall"
     onCallFailed = "onCallFailed"
+    # added compatibly in v1 (TRACE-FORMAT.md): the guide's onLog (4.2), newer SDKs'
+    # onInitializationDelay (FACTS.md), and the names the shipping SDKs use beside the guide's
+    onLog = "onLog"
+    onInitializationDelay = "onInitializationDelay"
+    onAlreadyInitialized = "onAlreadyInitialized"
+    onAlreadyIntialized = "onAlreadyIntialized"  # sic: the iOS SDK's spelling
+    onDestroyMediaSession = "onDestroyMediaSession"
+    onCallDisrupted = "onCallDisrupted"  # iOS
+    onCallRenewed = "onCallRenewed"  # iOS
 
 
 class Env(_Named):
@@ -181,6 +193,8 @@ class Env(_Named):
     bluetoothDisconnected = "bluetoothDisconnected"
     networkLost = "networkLost"
     networkRestored = "networkRestored"
+    wiredHeadsetConnected = "wiredHeadsetConnected"  # added compatibly in v1 (guide 4.4)
+    wiredHeadsetDisconnected = "wiredHeadsetDisconnected"
 
 
 class CallKit(_Named):
@@ -230,6 +244,7 @@ class Network(_Named):
     net_token_rejected = "net_token_rejected"
     net_upload_done = "net_upload_done"
     net_upload_failed = "net_upload_failed"
+    net_call_dropping = "net_call_dropping"  # the network drops the call; ENDING, then onCallEnded
 
 
 # The CallKit actions a CXProviderDelegate must fulfil or fail exactly once (FACTS.md).
@@ -246,7 +261,7 @@ KIND_NAMES: dict[Kind, tuple[str, ...]] = {
     Kind.META: ("trace",),
     Kind.API: Api.names(),
     Kind.CALLBACK: Callback.names(),
-    Kind.STATE: CallState.names(),
+    Kind.STATE: CallState.names() + ("CALLING", "INCOMING_INITIATED", "MEDIA_ACTIVE"),
     Kind.ENV: Env.names(),
     Kind.CALLKIT: CallKit.names(),
 }
@@ -282,12 +297,48 @@ NETWORK_LABEL: dict[str, str] = {
     "net_token_rejected": "token rejected",
     "net_upload_done": "upload done",
     "net_upload_failed": "upload failed",
+    "net_call_dropping": "call dropping",
 }
 assert set(NETWORK_LABEL) == set(Network.names()), "every network happening needs a label"
 
 # Network causes that change a state without any callback: the only events the composed model
 # takes that no trace line can name.
 INTERNAL_EVENTS: tuple[str, ...] = (Network.net_early_media.value, Network.net_connecting.value)
+
+# The iOS CallState enum's values beyond the guide's (TRACE-FORMAT.md, added compatibly in
+# v1), each observed as the guide states it may stand for (rule VOCAB-SHIPPING): CALLING is
+# the dialled call before any answer (pjsip's CALLING), INCOMING_INITIATED the incoming call
+# object before or at its announcement, MEDIA_ACTIVE the established call (the sample app
+# treats it like ESTABLISHED).
+STATE_ALIASES: dict[str, frozenset[str]] = {
+    "CALLING": frozenset({CallState.OUTGOING_INITIATED.value}),
+    "INCOMING_INITIATED": frozenset({CallState.NONE.value, CallState.INCOMING.value}),
+    "MEDIA_ACTIVE": frozenset({CallState.ESTABLISHED.value}),
+}
+
+
+def guide_states(name: str) -> frozenset[str]:
+    """The guide's CallState values a `state` line's name stands for."""
+    return STATE_ALIASES.get(name, frozenset({name}))
+
+
+# Callbacks that are the shipping SDKs' names for a guide callback (rule VOCAB-SHIPPING):
+# the iOS onCallDisrupted is onMediaDisrupted, onCallRenewed the onCallEstablished that
+# restores media (the sample shows "Connected" on it), and onAlreadyIntialized (sic) and
+# onAlreadyInitialized answer an initialize() as onInitializationSuccess does (the SDK was
+# already registered). The charts give each alias the edges of its guide callback.
+CALLBACK_ALIASES: dict[str, str] = {
+    "onCallDisrupted": "onMediaDisrupted",
+    "onCallRenewed": "onCallEstablished",
+    "onAlreadyIntialized": "onInitializationSuccess",
+    "onAlreadyInitialized": "onInitializationSuccess",
+}
+
+# Listener callbacks that report and change nothing: allowed in every configuration.
+INFORMATIONAL_CALLBACKS: frozenset[str] = frozenset({"onLog", "onDestroyMediaSession"})
+
+# API lines that observe instead of operate: never refused, judged on what they report.
+OBSERVATIONS: frozenset[str] = frozenset({"getAudioRoute"})
 
 # Callbacks that concern one call (the others concern the client).
 CALL_CALLBACKS: frozenset[str] = frozenset(
@@ -300,6 +351,8 @@ CALL_CALLBACKS: frozenset[str] = frozenset(
         Callback.onRenewingMedia,
         Callback.onCallEnded,
         Callback.onCallFailed,
+        Callback.onCallDisrupted,
+        Callback.onCallRenewed,
     }
 )
 

@@ -205,12 +205,21 @@ LIFECYCLE_LETTERS = [
     L("stop"),
     L("stop", "SYSTEM_BUSY"),
     L("onDeinitialized"),
+    L("onInitializationDelay"),
+    L("onAlreadyIntialized"),
+    L("onAlreadyInitialized"),
+    L("onLog", level="INFO", tag="sip", message="x"),
+    L("onLog", level="LOUD"),
+    L("onDestroyMediaSession"),
 ]
 LOG_LETTERS = [
     L("uploadLogs"),
     L("uploadLogs", "SDK_UNINITIALIZED"),
     L("onUploadLogSuccess"),
     L("onUploadLogFailure", error="UPLOAD_LOG_FAILURE"),
+    L("uploadLogs", startDate="2024-02-01", endDate="2024-01-01"),
+    L("uploadLogs", "INVALID_PARAMETER", startDate="2024-02-01", endDate="2024-01-01"),
+    L("uploadLogs", "MISSING_PERMISSION"),
 ]
 OUTGOING_LETTERS = [
     L("dial", call=NEW, remoteId="sip:1", message="order:42"),
@@ -247,6 +256,10 @@ COMMON_CALL_LETTERS = [
     L("sendDtmf", call=CUR, digit="55"),
     L("postFeedback", call=CUR, rating=4, issue="NO_ISSUE"),
     L("postFeedback", call=CUR, rating=7, issue="NO_ISSUE"),
+    L("onCallDisrupted", call=CUR),
+    L("onCallRenewed", call=CUR),
+    *[L("getAudioRoute", call=CUR, route=r) for r in ("EARPIECE", "SPEAKER", "BLUETOOTH",
+                                                      "HEADPHONES")],
 ]
 END_LETTERS = [L("onCallEnded", call=CUR)] + [
     L("onCallEnded", call=CUR, endReason=r) for r in ALL_END_REASONS
@@ -261,6 +274,7 @@ STALE_CALL_LETTERS = [
 ENV_LETTERS = [
     L("pstnRinging"), L("pstnAnswered"), L("pstnDeclined"), L("pstnDialed"), L("pstnEnded"),
     L("bluetoothConnected"), L("bluetoothDisconnected"), L("networkLost"), L("networkRestored"),
+    L("wiredHeadsetConnected"), L("wiredHeadsetDisconnected"),
 ]
 CALLKIT_LETTERS = [
     L("CXStartCallAction", uuid="u1"),
@@ -282,6 +296,11 @@ CALLKIT_LETTERS = [
     L("providerDidReset"),
     L("voipPushReceived", uuid="u1"),
     L("voipPushCompleted", uuid="u1"),
+    L("voipPushReceived", uuid="u2"),
+    L("voipPushCompleted", uuid="u2"),
+    L("CXSetMutedCallAction", uuid="u1", muted=True),
+    L("CXSetMutedCallAction", uuid="u1", muted=False),
+    L("CXSetHeldCallAction", uuid="u1", onHold=True),
 ]
 
 ALL_LETTERS: list[Letter] = [

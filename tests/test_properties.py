@@ -156,6 +156,7 @@ class ClientMachine(RuleBasedStateMachine):
             apply(self.m, L("onInitializationSuccess"))
         self.ended_ids: set[str] = set()
         self.closed = False  # onCallEnded / onCallFailed seen, no new call yet
+        self.failed = False  # onCallFailed was the last call callback
         self.trace: list[str] = []
 
     @rule(letter=st.sampled_from(ALL_LETTERS))
@@ -193,6 +194,7 @@ class ClientMachine(RuleBasedStateMachine):
         pstn_active = m.pstn_active
         pstn_ringing = m.in_state("pstn_ringing")
         pending, uuid, sdk_done = m.v.ck_pending, m.v.ck_uuid, m.v.ck_sdk_done
+        second, pending_second = m.v.ck_second, m.v.ck_pending_second
         ok, call = apply(m, letter)  # asserts a refusal leaves the model unchanged
         if not ok:
             return
@@ -202,15 +204,21 @@ class ClientMachine(RuleBasedStateMachine):
         kind = OBSERVABLE_EVENTS.get(ev)
 
         # --- ENDED is terminal per call ---
+        after_failure = self.failed and ev == "onCallEnded"  # CALL-FAILED: one may follow
         if call is not None and call in self.ended_ids:
-            assert ev not in CALL_CALLBACKS, f"{ev} names ended call {call}: {self.trace}"
-            assert not (ev in CALL_OPS_BUT_FEEDBACK and letter.result == "ok"), self.trace
+            assert ev not in CALL_CALLBACKS or after_failure, \
+                f"{ev} names ended call {call}: {self.trace}"
+            # an accepted operation on an ended call is a no-op (CALL-OP-STATE, AUDIO-LIVE)
+            assert not (ev in CALL_OPS_BUT_FEEDBACK and letter.result == "ok") or \
+                m.call_state == CallState.ENDED, self.trace
         if self.closed:
-            assert ev not in CALL_CALLBACKS or ev == "onIncomingCall", \
+            assert ev not in CALL_CALLBACKS or ev == "onIncomingCall" or after_failure, \
                 f"{ev} after the call ended: {self.trace}"
         if ev in ("onCallEnded", "onCallFailed"):
             assert m.call_state == CallState.ENDED
             self.closed = True
+        self.failed = ev == "onCallFailed" or (self.failed and ev not in CALL_CALLBACKS
+                                               and m.call_state == CallState.ENDED)
         if m.call_state == CallState.ENDED and m.v.call_id is not None:
             self.ended_ids.add(m.v.call_id)
         if m.call_state not in (None, CallState.ENDED):
@@ -247,12 +255,15 @@ class ClientMachine(RuleBasedStateMachine):
             assert m.v.ck_pending == ev
         if ev in ("actionFulfilled", "actionFailed"):
             assert pending is not None and args.get("action") == pending, self.trace
-            assert args.get("uuid") in (None, uuid)
+            assert args.get("uuid") in (None, second if pending_second else uuid)
             assert m.v.ck_pending is None
-            if pending in ("CXAnswerCallAction", "CXEndCallAction") and ev == "actionFulfilled":
+            if ev == "actionFulfilled" and not pending_second and (
+                    pending == "CXAnswerCallAction"
+                    or (pending == "CXEndCallAction" and before_live)):
                 assert sdk_done, f"{pending} fulfilled before the SDK call: {self.trace}"
         if ev == CallKit.reportNewIncomingCall.value:
-            assert uuid is None and m.v.ck_uuid == args.get("uuid")
+            assert (uuid is None and m.v.ck_uuid == args.get("uuid")) or (
+                second is None and m.v.ck_second == args.get("uuid") != uuid), self.trace
 
     none_from_pstn_relay = False
 
@@ -341,7 +352,8 @@ SEARCHES = {
         L("uploadLogs"), L("onUploadLogSuccess"), L("onUploadLogFailure"),
         L("pstnRinging"), L("pstnAnswered"), L("pstnDeclined"), L("pstnDialed"), L("pstnEnded"),
         L("bluetoothConnected"), L("bluetoothDisconnected"), L("networkLost"),
-        L("networkRestored"),
+        L("networkRestored"), L("wiredHeadsetConnected"), L("wiredHeadsetDisconnected"),
+        L("onLog", level="INFO"),
     ]),
     "callkit": (True, INIT + [
         L("dial", call=NEW, remoteId="sip:1"), L("onCallInitiated", call=CUR),

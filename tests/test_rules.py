@@ -14,6 +14,7 @@ the break, and their break tests assert that citation.
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Callable, Iterable
 
 import pytest
@@ -43,7 +44,10 @@ BROKEN: dict[str, list[str]] = defaultdict(list)
 SURFACES_AS: dict[str, str] = {
     "CALL-RELAY": "SYS-STATE",
     "LC-RESET": "SYS-UNINIT",
-    "LC-REINIT": "SYS-UNINIT",
+    # permissive rules: what they allow cannot be broken, a client breaking the neighbouring
+    # rule is caught by it
+    "API-ENVIRONMENT": "API-REFUSAL",
+    "AUDIO-BT": "AUDIO-ROUTE",
 }
 
 
@@ -80,9 +84,21 @@ def ck(uuid: str = "u1", **kw: str) -> dict:
 # ============================================================================================
 
 
+# rule -> the conformance test that breaks it: what the rule owes cannot be seen in a trace
+# (the trace does not say why the platform ended a call), so a scenario drives a client into
+# it and a broken client that omits the owed callback fails
+CONFORMANCE_ONLY: dict[str, str] = {
+    "LC-AUTH-CALL": "test_a_client_that_omits_the_authentication_failure_of_a_call_fails",
+}
+
+
 def test_every_rule_is_obeyed_and_broken() -> None:
     assert set(OBEYED) == set(RULES), f"rules never obeyed: {sorted(set(RULES) - set(OBEYED))}"
-    assert set(BROKEN) == set(RULES), f"rules never broken: {sorted(set(RULES) - set(BROKEN))}"
+    assert set(BROKEN) | set(CONFORMANCE_ONLY) == set(RULES), (
+        f"rules never broken: {sorted(set(RULES) - set(BROKEN) - set(CONFORMANCE_ONLY))}")
+    conform_tests = (Path(__file__).with_name("test_conform.py")).read_text(encoding="utf-8")
+    for rid, test in CONFORMANCE_ONLY.items():
+        assert f"def {test}(" in conform_tests, f"{rid}: {test} is missing from test_conform.py"
     assert set(SURFACES_AS) <= set(RULES) and set(SURFACES_AS.values()) <= set(RULES)
 
 
@@ -247,12 +263,15 @@ def test_refused_answer_and_hangup_are_allowed_where_the_call_does_not_fit() -> 
     assert m.call_state == CallState.ENDED
 
 
-@covers(breaks=["CALL-OP-STATE"])
-def test_hangup_without_a_live_call_is_refused() -> None:
+@covers(obeys=["CALL-OP-STATE"], breaks=["CALL-OP-STATE"])
+def test_hangup_without_a_call_is_refused_and_after_the_call_a_no_op() -> None:
     m = initialized()
     cites(violation(m, "hangup", call="c1"), "CALL-OP-STATE")
     m = ended(outgoing(initialized()))
-    cites(violation(m, "hangup", call="c1"), "CALL-OP-STATE")
+    m._fire("hangup", call="c1")  # accepted: the guide shows hangup may throw, not that it must
+    assert m.call_state == CallState.ENDED and m.obligations() == []
+    m._fire("hangup", result="TONE_PLAYBACK_ERROR", call="c1")  # or refused, any ErrorType
+    assert m.call_state == CallState.ENDED
 
 
 @covers(obeys=["CALL-MISSED"], breaks=["CALL-MISSED"])
@@ -343,7 +362,7 @@ def test_hangup_from_every_live_state(where: str, reason: str | None) -> None:
 def test_hangup_refused_by_the_sdk_must_have_a_reason() -> None:
     m = outgoing_established(initialized())
     # the call is live, so no refusal rule applies: a refused hangup is not allowed
-    cites(violation(m, "hangup", result="INTERNAL_ERROR", call="c1"), "API-REFUSAL")
+    cites(violation(m, "hangup", result="TONE_PLAYBACK_ERROR", call="c1"), "API-REFUSAL")
     m = initialized()
     v = violation(m, "hangup", call="c1")
     cites(v, "CALL-HANGUP")
@@ -539,7 +558,7 @@ def test_dial_while_a_call_exists_is_refused_with_system_busy(state: str) -> Non
     assert m.call_state == before
     v = violation(m, "dial", params=DIAL, call="c9")
     assert v.rules[0].id == "SYS-BUSY"
-    cites(violation(m, "dial", result="INTERNAL_ERROR", params=DIAL), "SYS-BUSY")
+    cites(violation(m, "dial", result="TONE_PLAYBACK_ERROR", params=DIAL), "SYS-BUSY")
 
 
 @covers(obeys=["SYS-BUSY"])
@@ -640,7 +659,7 @@ def test_a_refusal_no_rule_lists_is_a_violation() -> None:
     v = violation(m, "stop", result="SYSTEM_BUSY")
     assert [r.id for r in v.rules] == ["API-REFUSAL"]
     m = outgoing_established(initialized())
-    assert [r.id for r in violation(m, "mute", result="INTERNAL_ERROR", call="c1").rules] == ["API-REFUSAL"]
+    assert [r.id for r in violation(m, "mute", result="TONE_PLAYBACK_ERROR", call="c1").rules] == ["API-REFUSAL"]
     m._fire("stop", result="SYSTEM_BUSY")  # a listed refusal is accepted
     m._fire("mute", call="c1")
     assert m.call_state == CallState.ESTABLISHED
@@ -707,7 +726,7 @@ def test_initialization_failure_and_retry() -> None:
     assert m.in_state("initialized")
 
 
-@covers(obeys=["LC-AUTH-FAIL", "LC-REINIT"], breaks=["LC-AUTH-FAIL"])
+@covers(obeys=["LC-AUTH-FAIL", "LC-REINIT", "LC-AUTH-CALL"], breaks=["LC-AUTH-FAIL"])
 @pytest.mark.parametrize("error", ["AUTHENTICATION_INVALID_TOKEN", "AUTHENTICATION_EXPIRED_TOKEN"])
 def test_authentication_failure_needs_a_new_token(error: str) -> None:
     m = initialized()
@@ -724,15 +743,29 @@ def test_authentication_failure_needs_a_new_token(error: str) -> None:
     m2._fire("initialize", params={"subscriberName": "alice"})
     m2._fire("onAuthenticationFailure", params={"error": error})  # while initializing
     assert m2.in_state("init_failed")
-    cites(violation(m2, "onAuthenticationFailure", params={"error": error}), "LC-AUTH-FAIL")
+    m2._fire("onAuthenticationFailure", params={"error": error})  # again, on a call attempt
+    m3 = ClientModel()
+    m3._fire("initialize", params={"subscriberName": "alice"})
+    m3._fire("onInitializationFailure", params={"error": "NETWORK_ERROR"})
+    cites(violation(m3, "onAuthenticationFailure", params={"error": error}), "LC-AUTH-FAIL")
 
 
-@covers(breaks=["LC-REINIT"])
-def test_breaking_reinit_surfaces_as_uninitialized() -> None:
+@covers(obeys=["LC-REINIT"], breaks=["LC-REINIT"])
+def test_after_an_authentication_failure_calls_may_be_accepted_or_refused() -> None:
+    for result in ("ok", "SDK_UNINITIALIZED", "AUTHENTICATION_EXPIRED_TOKEN",
+                   "AUTHENTICATION_INVALID_TOKEN"):
+        m = initialized()
+        m._fire("onAuthenticationFailure", params={"error": "AUTHENTICATION_EXPIRED_TOKEN"})
+        m._fire("dial", result=result, params=DIAL, call="c1" if result == "ok" else None)
+        assert (m.call_state == CallState.OUTGOING_INITIATED) == (result == "ok")
+        m._fire("relaySessionData", result="SDK_UNINITIALIZED", params=RELAY)
     m = initialized()
     m._fire("onAuthenticationFailure", params={"error": "AUTHENTICATION_EXPIRED_TOKEN"})
-    v = violation(m, "dial", params=DIAL, call="c1")  # used without re-initializing
-    assert v.rules[0].id == SURFACES_AS["LC-REINIT"]
+    cites(violation(m, "dial", result="SYSTEM_BUSY", params=DIAL), "LC-REINIT")
+    m._fire("dial", params=DIAL, call="c1")  # the platform refuses the token again...
+    m._fire("onAuthenticationFailure", params={"error": "AUTHENTICATION_INVALID_TOKEN"})
+    m._fire("onCallEnded", params={"endReason": "FAILURE"}, call="c1")  # ...and the call fails
+    assert m.call_state == CallState.ENDED and m.obligations() == []
 
 
 @covers(obeys=["LC-RESET", "LC-DEINIT"], breaks=["LC-RESET"])
@@ -787,8 +820,13 @@ def test_upload_logs_is_answered_once(answer: str) -> None:
     cites(violation(m, answer), "LOG-UPLOAD")
     m._fire("uploadLogs", params={"startDate": "2024-01-01", "endDate": "2024-01-02"})
     assert m.in_state("logs_uploading") and "LOG-UPLOAD" in obligation_ids(m)
-    cites(violation(m, "uploadLogs"), "LOG-UPLOAD")  # one upload at a time
-    m._fire(answer, params={"error": "UPLOAD_LOG_FAILURE"} if "Failure" in answer else {})
+    m._fire("uploadLogs")  # a second upload in flight: it owes its own answer
+    m._fire("uploadLogs", result="SYSTEM_BUSY")  # or refused: nothing owed for it
+    assert m.v.uploads == 2
+    args = {"error": "UPLOAD_LOG_FAILURE"} if "Failure" in answer else {}
+    m._fire(answer, params=args)
+    assert m.in_state("logs_uploading") and "LOG-UPLOAD" in obligation_ids(m)
+    m._fire(answer, params=args)
     assert m.in_state("logs_idle") and m.obligations() == []
     cites(violation(m, "onUploadLogSuccess"), "LOG-UPLOAD")
     cites(violation(m, "onUploadLogFailure"), "LOG-UPLOAD")
@@ -801,7 +839,7 @@ def test_upload_logs_before_initialization() -> None:
     assert m.in_state("logs_idle")
     m._fire("uploadLogs")  # permissive: accepted as well
     assert m.in_state("logs_uploading")
-    cites(violation(ClientModel(), "uploadLogs", result="INTERNAL_ERROR"), "LOG-UNINIT")
+    cites(violation(ClientModel(), "uploadLogs", result="TONE_PLAYBACK_ERROR"), "LOG-UNINIT")
 
 
 # ============================================================================================
@@ -865,9 +903,26 @@ def test_without_callkit_a_push_during_pstn_is_declined_as_missed() -> None:
     assert v.rules[0].id == "PSTN-AUTO-DECLINE"
     m._fire("onMissedCall", params={"remoteId": "sip:9", "time": "1"})
     assert m.obligations() == [] and m.call_state is None
-    m._fire("relaySessionData", result="PSTN_CALL_INPROGRESS", params=RELAY)  # or refused
+    # refused with PSTN_CALL_INPROGRESS: the report is still owed, never replaced
+    m._fire("relaySessionData", result="PSTN_CALL_INPROGRESS", params=RELAY)
+    assert "SYS-RELAY-BUSY" in obligation_ids(m)
+    m._fire("onMissedCall", params={"remoteId": "sip:9", "time": "2"})
     assert m.obligations() == []
     cites(violation(m, "relaySessionData", result="SYSTEM_BUSY", params=RELAY), "PSTN-AUTO-DECLINE")
+
+
+@covers(obeys=["SYS-RELAY-BUSY", "PSTN-AUTO-DECLINE"], breaks=["SYS-RELAY-BUSY"])
+def test_each_declined_push_owes_its_own_missed_call() -> None:
+    m = initialized()
+    m._fire("pstnDialed")
+    m._fire("relaySessionData", params=RELAY)
+    m._fire("relaySessionData", result="PSTN_CALL_INPROGRESS", params=RELAY)
+    assert m.v.missed_owed == 2
+    m._fire("onMissedCall", params={"remoteId": "sip:a", "time": "1"})
+    assert [r.id for r, _ in m.obligations()] == ["SYS-RELAY-BUSY"]
+    m._fire("onMissedCall", params={"remoteId": "sip:b", "time": "2"})
+    assert m.obligations() == []
+    cites(violation(m, "onMissedCall", params={"remoteId": "sip:c", "time": "3"}), "CALL-MISSED")
 
 
 @covers(obeys=["PSTN-AUTO-DECLINE"])
@@ -1021,17 +1076,35 @@ def test_a_failed_start_frees_the_uuid() -> None:
     assert m.v.ck_uuid == "u2"
 
 
-@covers(breaks=["CK-ONE-UUID"])
-def test_one_callkit_uuid_at_a_time() -> None:
+@covers(obeys=["CK-SECOND-CALL"], breaks=["CK-ONE-UUID", "CK-SECOND-CALL"])
+def test_one_callkit_uuid_per_call_and_a_second_only_for_a_push() -> None:
     m = outgoing_established(initialized(callkit=True), uuid="u1")
     for event, params in [("CXEndCallAction", ck("u2")), ("CXSetMutedCallAction", ck("u2")),
                           ("reportCallEnded", ck("u2")),
                           ("actionFulfilled", ck("u2", action="CXStartCallAction"))]:
         cites(violation(m, event, params=params), "CK-ONE-UUID")
-    # a second VoIP push cannot be reported while a CallKit call is active
+    # no VoIP push open: no second CallKit call
+    cites(violation(m, "reportNewIncomingCall", params=ck("u2")), "CK-ONE-UUID")
+    # a VoIP push during the call is reported under a second UUID (Apple's PushKit rule)
     m._fire("voipPushReceived", params=ck("u2"))
-    v = violation(m, "reportNewIncomingCall", params=ck("u2"))
-    assert [r.id for r in v.rules] == ["CK-ONE-UUID"]
+    cites(violation(m, "reportNewIncomingCall", params=ck("u1")), "CK-ONE-UUID")
+    m._fire("reportNewIncomingCall", params=ck("u2"))
+    m._fire("voipPushCompleted", params=ck("u2"))
+    assert m.v.ck_second == "u2" and "CK-SECOND-CALL" in obligation_ids(m)
+    m._fire("relaySessionData", params=RELAY)  # the SDK declines it: onMissedCall owed
+    m._fire("onMissedCall", params={"remoteId": "sip:b", "time": "1"})
+    m._fire("CXEndCallAction", params=ck("u2"))  # the user or app ends it: no SDK hangup
+    m._fire("actionFulfilled", params=ck("u2", action="CXEndCallAction"))
+    assert m.v.ck_second is None and m.call_state == CallState.ESTABLISHED
+    assert m.in_state("ck_active") and m.v.ck_uuid == "u1"
+    # or it is reported ended
+    m._fire("voipPushReceived", params=ck("u3"))
+    m._fire("reportNewIncomingCall", params=ck("u3"))
+    m._fire("voipPushCompleted", params=ck("u3"))
+    m._fire("relaySessionData", result="SYSTEM_BUSY", params=RELAY)
+    cites(violation(m, "reportCallEnded", params=ck("u4")), "CK-ONE-UUID")
+    m._fire("reportCallEnded", params=ck("u3"))
+    assert m.v.ck_second is None and "CK-SECOND-CALL" not in obligation_ids(m)
 
 
 @covers(breaks=["CK-ACTION-ONCE"])
@@ -1253,7 +1326,7 @@ def test_feedback_only_for_an_ended_call(state: str) -> None:
 
 
 @covers(obeys=["ARG-SUBSCRIBER", "LC-INIT-FAIL"], breaks=["ARG-SUBSCRIBER"])
-@pytest.mark.parametrize("name", ["a" * 17, "alice bob", "alice!", "ünïcode", "", "名前"])
+@pytest.mark.parametrize("name", ["a" * 16, "a" * 17, "alice bob", "alice!", "ünïcode", "", "名前"])
 def test_a_bad_subscriber_name_never_reaches_initialization_success(name: str) -> None:
     m = ClientModel()
     m._fire("initialize", result="INVALID_PARAMETER", params={"subscriberName": name})
@@ -1266,7 +1339,7 @@ def test_a_bad_subscriber_name_never_reaches_initialization_success(name: str) -
 
 
 @covers(obeys=["ARG-SUBSCRIBER"])
-@pytest.mark.parametrize("name", ["alice", "a" * 16, "Agent007", "9"])
+@pytest.mark.parametrize("name", ["alice", "a" * 15, "Agent007", "9"])
 def test_a_good_subscriber_name_initializes(name: str) -> None:
     m = ClientModel()
     m._fire("initialize", params={"subscriberName": name})
@@ -1296,29 +1369,38 @@ def test_audio_controls_only_on_a_live_call(op: str) -> None:
         m = reach(state)
         m._fire(op, params=params, call=m.v.call_id)
         assert m.call_state == CallState(state)
+        cites(violation(m, op, result="TONE_PLAYBACK_ERROR", params=params, call=m.v.call_id),
+              "API-REFUSAL")
     for m in (initialized(), reach("NONE"), reach("ENDING"), reach("ENDED")):
-        v = violation(m, op, params=params, call=m.v.call_id)
-        assert v.rules[0].id == "AUDIO-LIVE"
-        m._fire(op, result="INTERNAL_ERROR", params=params, call=m.v.call_id)  # any ErrorType
+        before = m.call_state
+        m._fire(op, result="TONE_PLAYBACK_ERROR", params=params, call=m.v.call_id)  # any ErrorType
+        m._fire(op, params=params, call=m.v.call_id)  # or a no-op (FACTS: mute... never throw)
+        assert m.call_state == before
 
 
 @covers(obeys=["AUDIO-BT", "AUDIO-BT-ENV"], breaks=["AUDIO-BT", "AUDIO-BT-ENV"])
 def test_enable_bluetooth_needs_a_connected_device() -> None:
     m = outgoing_established(initialized())
-    v = violation(m, "enableBluetooth", call="c1")
-    assert [r.id for r in v.rules] == ["AUDIO-BT"]
-    m._fire("enableBluetooth", result="INTERNAL_ERROR", call="c1")
+    m._fire("enableBluetooth", result="INVALID_PARAMETER", call="c1")  # refused...
+    m._fire("enableBluetooth", call="c1")  # ...or accepted with the route unchanged
+    m._fire("getAudioRoute", params={"route": "EARPIECE"}, call="c1")
+    cites(violation(m, "getAudioRoute", params={"route": "BLUETOOTH"}, call="c1"), "AUDIO-ROUTE")
     cites(violation(m, "bluetoothDisconnected"), "AUDIO-BT-ENV")
     m._fire("bluetoothConnected")
     cites(violation(m, "bluetoothConnected"), "AUDIO-BT-ENV")
     m._fire("enableBluetooth", call="c1")
+    m._fire("getAudioRoute", params={"route": "BLUETOOTH"}, call="c1")
     m._fire("disableBluetooth", call="c1")
+    m._fire("getAudioRoute", params={"route": "EARPIECE"}, call="c1")
     m._fire("bluetoothDisconnected")
     assert m.in_state("bt_off")
-    cites(violation(m, "enableBluetooth", call="c1"), "AUDIO-BT")
-    m = initialized()
-    m._fire("bluetoothConnected")
-    cites(violation(m, "enableBluetooth", call="c1"), "AUDIO-LIVE")  # no call
+    # a refusal must name a cause the spec knows: AUDIO-BT lists none, any ErrorType is allowed
+    m._fire("enableBluetooth", result="TONE_PLAYBACK_ERROR", call="c1")
+    # breaking it shows as a route the guide does not give
+    m = outgoing_established(initialized())
+    m._fire("enableBluetooth", call="c1")  # no device: the route stays
+    v = violation(m, "getAudioRoute", params={"route": "BLUETOOTH"}, call="c1")
+    assert v.rules[0].id == SURFACES_AS["AUDIO-BT"]
 
 
 @covers(obeys=["NET-ENV"], breaks=["NET-ENV"])
@@ -1347,3 +1429,99 @@ def test_network_lost_and_restored() -> None:
 def test_vocabulary_sanity() -> None:
     assert set(CALLKIT_ACTIONS) <= set(CallKit.names())
     assert "PSTN_CALL_INPROGRESS" in ErrorType.names()
+
+
+# ============================================================================================
+# the guide read clause by clause (issue: spec fidelity)
+# ============================================================================================
+
+
+@covers(obeys=["API-ENVIRONMENT"], breaks=["API-ENVIRONMENT"])
+def test_any_operation_may_be_refused_for_a_missing_permission_or_an_internal_error() -> None:
+    m = outgoing_established(initialized())
+    for op, params in (("mute", {}), ("hangup", {}), ("sendDtmf", {"digit": "1"})):
+        for err in ("MISSING_PERMISSION", "INTERNAL_ERROR"):
+            m._fire(op, result=err, params=params, call="c1")
+    assert m.call_state == CallState.ESTABLISHED
+    m = initialized()
+    m._fire("dial", result="MISSING_PERMISSION", params=DIAL)
+    m._fire("uploadLogs", result="INTERNAL_ERROR")
+    v = violation(m, "dial", result="TONE_PLAYBACK_ERROR", params=DIAL)
+    assert v.rules[0].id == SURFACES_AS["API-ENVIRONMENT"] and "MISSING_PERMISSION" not in str(v)
+
+
+@covers(obeys=["ARG-LOG-DATES"], breaks=["ARG-LOG-DATES"])
+def test_an_upload_whose_start_is_after_its_end_is_refused() -> None:
+    m = initialized()
+    bad = {"startDate": "2024-02-01T00:00:00Z", "endDate": "2024-01-01T00:00:00Z"}
+    cites(violation(m, "uploadLogs", params=bad), "ARG-LOG-DATES")
+    m._fire("uploadLogs", result="INVALID_PARAMETER", params=bad)
+    assert m.v.uploads == 0 and m.obligations() == []
+    m._fire("uploadLogs", params={"startDate": 1700000000, "endDate": 1700003600})
+    m._fire("uploadLogs", params={"startDate": "yesterday", "endDate": "today"})  # not judged
+    assert m.v.uploads == 2
+
+
+@covers(obeys=["AUDIO-ROUTE", "AUDIO-WIRED-ENV"], breaks=["AUDIO-ROUTE", "AUDIO-WIRED-ENV"])
+def test_the_audio_route_follows_devices_and_choices() -> None:
+    m = outgoing_established(initialized())
+    route = lambda r: m._fire("getAudioRoute", params={"route": r}, call="c1")  # noqa: E731
+    route("EARPIECE")
+    cites(violation(m, "getAudioRoute", params={"route": "SPEAKER"}, call="c1"), "AUDIO-ROUTE")
+    cites(violation(m, "wiredHeadsetDisconnected"), "AUDIO-WIRED-ENV")
+    m._fire("wiredHeadsetConnected")
+    cites(violation(m, "wiredHeadsetConnected"), "AUDIO-WIRED-ENV")
+    route("HEADPHONES")  # automatically
+    cites(violation(m, "getAudioRoute", params={"route": "EARPIECE"}, call="c1"), "AUDIO-ROUTE")
+    m._fire("enableSpeaker", call="c1")
+    route("SPEAKER")
+    m._fire("disableSpeaker", call="c1")
+    route("HEADPHONES")
+    m._fire("bluetoothConnected")
+    route("BLUETOOTH")  # two devices: either (permissive)
+    route("HEADPHONES")
+    m._fire("wiredHeadsetDisconnected")
+    route("BLUETOOTH")
+    m._fire("disableBluetooth", call="c1")
+    route("EARPIECE")
+    m._fire("bluetoothDisconnected")
+    route("EARPIECE")
+    cites(violation(m, "getAudioRoute", params={"route": "LOUD"}, call="c1"), "AUDIO-ROUTE")
+
+
+@covers(obeys=["LC-INIT-DELAY"], breaks=["LC-INIT-DELAY"])
+def test_initialization_delay_only_while_initializing() -> None:
+    m = ClientModel()
+    cites(violation(m, "onInitializationDelay"), "LC-INIT-DELAY")
+    m._fire("initialize", params={"subscriberName": "alice"})
+    m._fire("onInitializationDelay")
+    m._fire("onInitializationSuccess")
+    cites(violation(m, "onInitializationDelay"), "LC-INIT-DELAY")
+
+
+@covers(obeys=["LISTENER-LOG"], breaks=["LISTENER-LOG"])
+def test_on_log_anywhere_with_a_log_level() -> None:
+    for m in (ClientModel(), initialized(), outgoing_established(initialized()),
+              ended(outgoing(initialized()))):
+        before = m.leaf_states()
+        m._fire("onLog", params={"level": "DEBUG", "tag": "sip", "message": "INVITE sent"})
+        m._fire("onLog")
+        assert m.leaf_states() == before
+        cites(violation(m, "onLog", params={"level": "LOUD"}), "LISTENER-LOG")
+
+
+@covers(obeys=["VOCAB-SHIPPING"], breaks=["VOCAB-SHIPPING"])
+def test_the_shipping_sdks_names_stand_for_the_guides() -> None:
+    m = ClientModel()
+    m._fire("initialize", params={"subscriberName": "alice"})
+    m._fire("onAlreadyIntialized")
+    assert m.in_state("initialized")
+    m._fire("onDestroyMediaSession")
+    m = outgoing_established(initialized())
+    m._fire("onCallDisrupted", call="c1")
+    assert m.call_state == CallState.MEDIA_DISRUPTED
+    m._fire("onCallRenewed", call="c1")
+    assert m.call_state == CallState.ESTABLISHED
+    cites(violation(m, "onCallRenewed", call="c1"), "VOCAB-SHIPPING")
+    cites(violation(outgoing(initialized()), "onCallDisrupted", call="c1"), "VOCAB-SHIPPING")
+

@@ -95,6 +95,9 @@ class ProviderDelegate(CallListener):
     def _voip_push(self, uuid: str, args: dict[str, Any]) -> None:
         """Apple's rule: report the call to CallKit before the push handler returns."""
         core = self.client._core
+        if self.active_uuid is not None:
+            self._second_push(uuid, args)
+            return
         core.callkit(CallKit.voipPushReceived.value, uuid)
         data = args.get("data") or {k: args[k] for k in ("payload", "payloadVersion",
                                                          "subscriberName") if k in args}
@@ -110,6 +113,25 @@ class ProviderDelegate(CallListener):
         core.callkit(CallKit.voipPushCompleted.value, uuid)
         if not relayed:  # nothing will ring: take the call off the screen again
             self._report_ended()
+
+    def _second_push(self, uuid: str, args: dict[str, Any]) -> None:
+        """CK-SECOND-CALL: a VoIP push during an active CallKit call. Apple's rule still holds,
+        so it is reported under a UUID of its own (another call group); the SDK declines its
+        call (busy: onMissedCall, or a SYSTEM_BUSY refusal), and the app ends that second
+        CallKit call at once while the first goes on."""
+        core = self.client._core
+        if uuid == self.active_uuid:
+            uuid = new_uuid()
+        core.callkit(CallKit.voipPushReceived.value, uuid)
+        data = args.get("data") or {k: args[k] for k in ("payload", "payloadVersion",
+                                                         "subscriberName") if k in args}
+        try:
+            self.client.relaySessionData(data)
+        except ExotelVoiceError:
+            pass
+        core.callkit(CallKit.reportNewIncomingCall.value, uuid, {"handle": "unknown"})
+        core.callkit(CallKit.voipPushCompleted.value, uuid)
+        core.callkit(CallKit.reportCallEnded.value, uuid)
 
     def _sdk(self, op: Any) -> bool:
         call = self.client.latest_call

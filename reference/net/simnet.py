@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exovoice.spec.vocabulary import Network
+from exovoice.spec.vocabulary import Callback, Network
 
 from .seam import CallStatistics, NetCall, NetworkLink
 from .simplatform import Platform
@@ -33,11 +33,27 @@ class SimNet:
             self._link.post(cause)
 
     def place(self, call: NetCall, remote_id: str, message: str | None, token: Any) -> None:
+        refused = self.platform.refuses_token(token)
+        if refused is not None:  # LC-AUTH-CALL: the call fails, and the token is reported
+            self._post(Network.net_failure.value)
+            self._auth_failure(refused)
+            return
         self._post(Network.net_call_sent.value)
 
     def receive(self, call: NetCall, token: Any, extra: dict[str, dict[str, Any]]) -> None:
-        if self._link is not None:  # the push's own check stands: the call is there
-            self._link.post(Network.net_push_valid.value, extra=extra)
+        if self._link is None:
+            return
+        refused = self.platform.refuses_token(token)
+        if refused is not None:  # the session take is refused: a missed call, and the token
+            self._link.post(Network.net_push_stale.value, extra=extra)
+            self._auth_failure(refused)
+            return
+        self._link.post(Network.net_push_valid.value, extra=extra)  # the push's check stands
+
+    def _auth_failure(self, args: dict[str, str]) -> None:
+        if self._link is not None:
+            self._link.post(Network.net_token_rejected.value,
+                            extra={Callback.onAuthenticationFailure.value: args})
 
     def answer(self, call: NetCall) -> None:
         if self.platform.auto_answer_media:

@@ -87,6 +87,16 @@ class Platform:
         cause, args = self.check_token(token, subscriber)
         return (cause, args) if cause == Network.net_token_rejected.value else None
 
+    def refuses_token(self, token: Any) -> dict[str, str] | None:
+        """A call attempt (a dial, a session take) presents the token: the ErrorType the
+        platform refuses it with (LC-AUTH-CALL), or None when it accepts it."""
+        try:
+            sub = decode(token, self.secret).claims.get("sub")
+        except TokenError:
+            return {"error": ErrorType.AUTHENTICATION_INVALID_TOKEN.value}
+        rejected = self.token_still_valid(token, sub)
+        return rejected[1] if rejected is not None else None
+
     # --- push --------------------------------------------------------------------------
     def issue_push(self, subscriber: str, caller_id: str = "+918047112327", *,
                    session_id: str | None = None, ttl: float | None = None) -> dict[str, Any]:

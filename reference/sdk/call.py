@@ -75,7 +75,7 @@ class Call:
         self.final_state: CallState | None = None
         self.muted = False
         self.speaker = False
-        self.bluetooth = False
+        self.bluetooth: bool | None = None  # None: routed automatically (no choice made)
 
     def __repr__(self) -> str:
         return f"<Call {self.id} {self.direction.value} {self.remote_id}>"
@@ -123,11 +123,24 @@ class Call:
         self._client._call_api(Api.postFeedback.value, self, {"rating": rating, "issue": issue_name})
 
     def getAudioRoute(self) -> CallAudioRoute:  # noqa: N802
+        """Guide 4.4: the earpiece by default; a wired headset or a Bluetooth device takes the
+        audio automatically when it connects; the app's speaker and Bluetooth choices win.
+        Also written to the trace as a getAudioRoute observation (AUDIO-ROUTE)."""
+        core = self._client._core
+        bt_on = core.in_state("bt_on")
         if self.speaker:
-            return CallAudioRoute.SPEAKER
-        if self.bluetooth and self._client._core.in_state("bt_on"):
-            return CallAudioRoute.BLUETOOTH
-        return CallAudioRoute.EARPIECE
+            route = CallAudioRoute.SPEAKER
+        elif self.bluetooth and bt_on:
+            route = CallAudioRoute.BLUETOOTH
+        elif core.in_state("wired_on"):
+            route = CallAudioRoute.HEADPHONES
+        elif bt_on and self.bluetooth is not False:
+            route = CallAudioRoute.BLUETOOTH
+        else:
+            route = CallAudioRoute.EARPIECE
+        if self._client._latest is self:
+            core.observe(Api.getAudioRoute.value, {"route": route.value}, call=self.id)
+        return route
 
     def getCallState(self) -> CallState:  # noqa: N802
         """Also written to the trace as a `state` line (TRACE-FORMAT.md)."""

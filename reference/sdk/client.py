@@ -142,12 +142,12 @@ class ExotelVoiceClient:
     def relaySessionData(self, payload: dict[str, Any]) -> bool:  # noqa: N802
         data = payload if isinstance(payload, dict) else {}
         params = {k: data[k] for k in ("payload", "payloadVersion", "subscriberName") if k in data}
-        own = why = None
+        own, why = self._own_refusal()
         push = None
         try:
             push = self.platform.read_push(payload)
         except TokenError as e:
-            own, why = ErrorType.PAYLOAD_ERROR.value, str(e)
+            own, why = own or ErrorType.PAYLOAD_ERROR.value, why or str(e)
         self._core.api(Api.relaySessionData.value, params, own_error=own, own_why=why or "")
         assert push is not None
         missed = {Callback.onMissedCall.value: {"remoteId": push.caller_id,
@@ -256,15 +256,24 @@ class ExotelVoiceClient:
             params["message"] = message
         down = not self.platform.network_up
         call_id = f"c{self._next_id}"  # taken only if the dial is accepted
-        self._core.api(Api.dial.value, params, call=call_id,
-                       own_error=ErrorType.NETWORK_ERROR.value if down else None,
-                       own_why="the network is lost")
+        own, why = self._own_refusal()
+        if own is None and down:
+            own, why = ErrorType.NETWORK_ERROR.value, "the network is lost"
+        self._core.api(Api.dial.value, params, call=call_id, own_error=own, own_why=why)
         self._new_id()
         call = Call(self, call_id, CallDirection.OUTGOING, remote_id,
                     session_id=self.platform.new_session())
         self._adopt(call)
         self.network.place(call, remote_id, message, self._token)
         return call
+
+    def _own_refusal(self) -> tuple[str | None, str]:
+        """LC-REINIT leaves it to the SDK whether calls work after onAuthenticationFailure;
+        this one refuses them until the app initializes again with a new token."""
+        if self._core.in_state("init_failed") and self._core.model.v.auth_failed:
+            return (ErrorType.SDK_UNINITIALIZED.value,
+                    "the token was refused: initialize again with a new token")
+        return None, ""
 
     def _call_api(self, op: str, call: Call | None, params: dict[str, Any] | None = None) -> None:
         if call is not None and call is not self._latest:
@@ -312,6 +321,10 @@ class ExotelVoiceClient:
             self.platform.network_up = False
         elif name == Env.networkRestored.value:
             self.platform.network_up = True
+        elif name in (Env.bluetoothConnected.value, Env.bluetoothDisconnected.value,
+                      Env.wiredHeadsetConnected.value, Env.wiredHeadsetDisconnected.value):
+            if self._latest is not None:  # guide 4.4: audio is routed automatically again
+                self._latest.bluetooth = None
         elif name == Env.pstnAnswered.value and before != CallState.ENDING and \
                 self._core.call_state() == CallState.ENDING:
             self._log(LogLevel.INFO, "PSTN call accepted: terminating the VoIP call")

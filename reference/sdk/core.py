@@ -128,6 +128,12 @@ class SpecCore:
                          args=args or None)
             return event, args
 
+    def observe(self, op: str, args: dict[str, Any], *, call: str | None) -> None:
+        """An api line that observes (getAudioRoute): the spec judges what it reports."""
+        with self.lock:
+            self.model.fire(op, params=args, call=call)
+            self._record(Kind.API, op, call=call, args=args)
+
     def emit(self, event: str, args: dict[str, Any] | None = None) -> None:
         """An SDK-internal happening with no network cause (onDeinitialized)."""
         with self.lock:

@@ -8,7 +8,8 @@ Stimuli: Network names (net_*), Env names (pstnRinging, ...), CallKit deliveries
 (CXStartCallAction, CXAnswerCallAction, CXEndCallAction, CXSetMutedCallAction,
 CXSetHeldCallAction, providerDidReset, voipPushReceived), and platform controls:
 `token_expired` / `token_invalid` (the platform stops accepting the tokens issued so far;
-while registered the client is told at once through onAuthenticationFailure),
+while registered the client is told at once through onAuthenticationFailure, unless
+args.silent: then the next dial or session take finds out),
 `init_fails` (the next registration fails), `upload_fails` (log uploads fail),
 `session_ended` (args.sessionId, or the latest push's session: its caller gave up),
 `media_manual` (answer() is no longer followed by net_answered by itself: the call stays
@@ -270,7 +271,9 @@ class ReferenceAdapter:
                 p.end_session(session)
         else:
             (p.expire_tokens if name == "token_expired" else p.invalidate_tokens)()
-            if client.isInitialized():
+            # args.silent: the platform stops accepting the token without telling the client;
+            # its next call attempt finds out (LC-AUTH-CALL)
+            if client.isInitialized() and not args.get("silent"):
                 rejected = p.token_still_valid(client._token, client._subscriber)
                 if rejected is not None:
                     cause, err = rejected

@@ -16,7 +16,7 @@ from statemachine.transition_list import TransitionList
 from .. import rules as R
 from ..base import tag
 from ..vocabulary import CallDirection, CallEndReason, CallState, ErrorType, Network
-from .calls import announced
+from .calls import announced, restored
 
 
 def edges(sources: list[State], target: State | None, **kw: Any) -> TransitionList:
@@ -40,6 +40,14 @@ END_REASONS_ESTABLISHED = frozenset(
     {_E.REMOTE_HANGUP, _E.FAILURE, _E.TIMEOUT, _E.MEDIA_FAILED_HANGUP, _E.NONE}
 )
 END_REASONS_MEDIA = frozenset({_E.MEDIA_TIMEOUT, _E.MEDIA_FAILED_HANGUP})
+END_REASONS_AFTER_FAILED = frozenset({_E.THROTTLED, _E.FAILURE})
+# A call the network drops (net_call_dropping, CALL-HANGUP) reads ENDING, then ends with a
+# reason of the phase it was dropped in.
+DROPPED: dict[str, frozenset] = {
+    "DROPPED_OUT": END_REASONS_OUTGOING,
+    "DROPPED_IN": END_REASONS_INCOMING,
+    "DROPPED_EST": END_REASONS_ESTABLISHED | END_REASONS_MEDIA,
+}
 FAILED_ERRORS = frozenset(
     {ErrorType.CONGESTION_ERROR, ErrorType.NETWORK_ERROR, ErrorType.SERVER_ERROR,
      ErrorType.INVALID_DIAL_INFO, ErrorType.INTERNAL_ERROR, ErrorType.AUTHENTICATION_EXPIRED_TOKEN,
@@ -75,6 +83,11 @@ class CallRegion(State.Compound, name="call state"):
         outgoing_initiated.to.itself(cond=["outgoing", "unannounced"], on="announce"),
         R.CALL_INITIATED, causes={Network.net_call_sent: {}}, guard="not yet announced",
     )
+    onCallInitiated |= tag(
+        edges([answering, established], None, cond=["answered_incoming", "not_initiated"],
+              on="note_initiated"),
+        R.CALL_INITIATED, guard="answered incoming call, once", note="permissive",
+    )
     net_early_media = tag(
         outgoing_initiated.to(early, cond="announced"), R.CALL_EARLY, causes={Network.net_early_media: {}},
     )
@@ -101,9 +114,14 @@ class CallRegion(State.Compound, name="call state"):
         R.CALL_INCOMING, causes={Network.net_push_valid: {}},
     )
     onMissedCall = tag(
-        none.to(no_call, cond="no_missed_due"),
+        none.to(no_call, cond=["no_missed_due", "no_previous_call"], on="missed_no_call"),
         R.CALL_MISSED, causes={Network.net_push_stale: {}},
     )
+    onMissedCall |= tag(
+        none.to(ended, cond=["no_missed_due", "previous_call_ended"], on="restore_previous"),
+        R.CALL_MISSED, causes={Network.net_push_stale: {}}, note="the ended call is the latest again",
+    )
+
     answer = tag(incoming.to(answering, cond="accepted"), R.CALL_ANSWER, guard="accepted")
     onCallEstablished |= tag(
         answering.to(established), R.CALL_ESTABLISHED_IN, causes={Network.net_answered: {}},
@@ -111,7 +129,12 @@ class CallRegion(State.Compound, name="call state"):
 
     # --- media (4.5) ---
     onMediaDisrupted = tag(
-        established.to(media_disrupted), R.CALL_MEDIA_DISRUPTED, causes={Network.net_rtp_lost: {}},
+        edges([established, renewing_media], media_disrupted), R.CALL_MEDIA_DISRUPTED,
+        causes={Network.net_rtp_lost: {}},
+    )
+    onCallDisrupted = tag(  # the iOS name of onMediaDisrupted
+        edges([established, renewing_media], media_disrupted), R.VOCAB_SHIPPING,
+        note="iOS onMediaDisrupted",
     )
     onRenewingMedia = tag(
         media_disrupted.to(renewing_media), R.CALL_MEDIA_RENEWING, causes={Network.net_rtp_renewing: {}},
@@ -119,6 +142,10 @@ class CallRegion(State.Compound, name="call state"):
     onCallEstablished |= tag(
         edges([media_disrupted, renewing_media], established),
         R.CALL_MEDIA_RESTORED, causes={Network.net_rtp_restored: {}},
+    )
+    onCallRenewed = tag(  # the iOS name of the onCallEstablished that restores media
+        edges([media_disrupted, renewing_media], established), R.VOCAB_SHIPPING,
+        note="iOS: media restored",
     )
 
     # --- ending ---
@@ -128,8 +155,13 @@ class CallRegion(State.Compound, name="call state"):
         R.CALL_HANGUP, emits="onCallEnded", guard="accepted",
     )
     hangup |= tag(
-        ending.to.itself(cond="accepted"), R.CALL_OP_STATE,
-        guard="already ending: no-op",
+        edges([ending, ended], None, cond="accepted"), R.CALL_OP_STATE,
+        guard="already ending or over: no-op",
+    )
+    net_call_dropping = tag(
+        edges([outgoing_initiated, early, ringing, connecting, incoming, answering, established,
+               media_disrupted, renewing_media], ending, on="end_dropped"),
+        R.CALL_HANGUP, causes={Network.net_call_dropping: {}}, note="the network drops the call",
     )
     pstnAnswered = tag(
         edges([outgoing_initiated, early, ringing, connecting, incoming, answering, established,
@@ -144,9 +176,20 @@ class CallRegion(State.Compound, name="call state"):
         R.LC_RESET, emits="onCallEnded", guard="accepted",
     )
     onCallEnded = tag(
-        ending.to(ended, cond="end_reason_matches_cause"), R.CALL_ENDED_LOCAL,
+        ending.to(ended, cond=["ended_locally", "end_reason_matches_cause"]), R.CALL_ENDED_LOCAL,
         causes={Network.net_bye_done: {}}, note="LOCAL_HANGUP, PSTN_HANGUP or NONE",
     )
+    onCallEnded |= tag(
+        ending.to(ended, cond=["ended_by_network", "end_reason_matches_cause"]), R.CALL_HANGUP,
+        causes={Network.net_remote_hangup: {"endReason": "REMOTE_HANGUP"},
+                Network.net_failure: {"endReason": "FAILURE"}},
+        note="a dropped call's reason",
+    )
+    onCallEnded |= tag(
+        ended.to.itself(cond=["after_failed", "end_reason_after_failed"], on="failure_ended"),
+        R.CALL_FAILED, note="THROTTLED or FAILURE, once, after onCallFailed",
+    )
+
     onCallEnded |= tag(
         edges([media_disrupted, renewing_media], ended, cond="end_reason_media"),
         R.CALL_MEDIA_TIMEOUT, causes={Network.net_media_timeout: {"endReason": "MEDIA_TIMEOUT"}},
@@ -176,7 +219,8 @@ class CallRegion(State.Compound, name="call state"):
         note=_names(END_REASONS_ESTABLISHED),
     )
     onCallFailed = tag(
-        edges([outgoing_initiated, early, ringing, connecting], ended, cond="failed_error_ok"),
+        edges([outgoing_initiated, early, ringing, connecting], ended, cond="failed_error_ok",
+              on="note_failed"),
         R.CALL_FAILED, causes={Network.net_congestion: {"error": "CONGESTION_ERROR"}},
         note="CONGESTION_ERROR, NETWORK_ERROR, SERVER_ERROR, ...",
     )
@@ -235,6 +279,33 @@ class CallGuards:
     def no_missed_due(self) -> bool:
         return not self.in_state("missed_due")  # type: ignore[attr-defined]
 
+    def answered_incoming(self) -> bool:
+        return self.deny_unless(self.v.direction == CallDirection.INCOMING, R.CALL_INITIATED,
+                                "onCallInitiated after answer() is for an incoming call")
+
+    def not_initiated(self) -> bool:
+        return self.deny_unless(not self.v.initiated, R.CALL_INITIATED,
+                                "onCallInitiated was already given for this call")
+
+    def no_previous_call(self) -> bool:
+        return not self.v.prev_ended
+
+    def previous_call_ended(self) -> bool:
+        return self.v.prev_ended
+
+    def ended_locally(self) -> bool:
+        return self.v.end_cause in (CallEndReason.LOCAL_HANGUP, CallEndReason.PSTN_HANGUP)
+
+    def ended_by_network(self) -> bool:
+        return self.v.end_cause in DROPPED
+
+    def after_failed(self) -> bool:
+        return self.deny_unless(self.v.failed_end, R.CALL_ENDED_TERMINAL,
+                                f"call {self.v.call_id or ''} has ENDED")
+
+    def end_reason_after_failed(self, params: dict | None = None, **_: Any) -> bool:
+        return self._end_reason(params, END_REASONS_AFTER_FAILED, R.CALL_FAILED)
+
     def _end_reason(self, params: dict | None, allowed: frozenset, r: R.Rule) -> bool:
         reason = (params or {}).get("endReason")
         if reason is None:
@@ -247,6 +318,8 @@ class CallGuards:
         return self.deny_unless(ok, r, f"endReason {reason} is not one of {_names(allowed)}")
 
     def end_reason_matches_cause(self, params: dict | None = None, **_: Any) -> bool:
+        if self.v.end_cause in DROPPED:
+            return self._end_reason(params, DROPPED[self.v.end_cause], R.CALL_HANGUP)
         allowed = frozenset({self.v.end_cause, CallEndReason.NONE})
         return self._end_reason(params, allowed, R.CALL_ENDED_LOCAL)
 
@@ -279,8 +352,11 @@ class CallGuards:
         self.v.new_call(call, CallDirection.OUTGOING)
         self.call_effect = "start"
 
-    def start_incoming(self, **_: Any) -> None:
+    def start_incoming(self, source: Any = None, **_: Any) -> None:
+        previous = self.v.call_id
         self.v.new_call(None, CallDirection.INCOMING)
+        self.v.prev_ended = getattr(source, "value", None) == CallState.ENDED.value
+        self.v.prev_call = previous if self.v.prev_ended else None
         self.call_effect = "start"
 
     def announce(self, call: str | None = None, **_: Any) -> None:
@@ -290,6 +366,35 @@ class CallGuards:
 
     def end_locally(self, **_: Any) -> None:
         self.v.end_cause = CallEndReason.LOCAL_HANGUP
+
+    def end_dropped(self, source: Any = None, **_: Any) -> None:
+        value = getattr(source, "value", None)
+        phase = ("DROPPED_OUT" if value in {s.value for s in OUTGOING_PHASE} else
+                 "DROPPED_IN" if value in (CallState.INCOMING.value, CallState.ANSWERING.value)
+                 else "DROPPED_EST")
+        self.v.end_cause = phase
+
+    def note_initiated(self, **_: Any) -> None:
+        self.v.initiated = True
+
+    def note_failed(self, **_: Any) -> None:
+        self.v.failed_end = True
+
+    def failure_ended(self, **_: Any) -> None:
+        self.v.failed_end = False
+
+    def missed_no_call(self, **_: Any) -> None:
+        self.v.prev_ended = False
+        self.v.prev_call = None
+
+    def restore_previous(self, **_: Any) -> None:
+        """CALL-MISSED / ARG-FEEDBACK-ENDED: a missed call makes no new call object, so the
+        ended call before it is the latest call again."""
+        self.v.call_id, self.v.past_calls = restored(self.v.call_id, self.v.past_calls,
+                                                     self.v.prev_call)
+        self.v.prev_ended = False
+        self.v.prev_call = None
+        self.call_effect = "restore"
 
     def end_for_pstn(self, **_: Any) -> None:
         self.v.end_cause = CallEndReason.PSTN_HANGUP

@@ -12,7 +12,8 @@ from ..vocabulary import CALL_CALLBACKS, Api
 CALL_OPS = frozenset(
     {Api.answer.value, Api.hangup.value, Api.mute.value, Api.unmute.value,
      Api.enableSpeaker.value, Api.disableSpeaker.value, Api.enableBluetooth.value,
-     Api.disableBluetooth.value, Api.sendDtmf.value, Api.postFeedback.value}
+     Api.disableBluetooth.value, Api.sendDtmf.value, Api.postFeedback.value,
+     Api.getAudioRoute.value}
 )
 """Call-scoped operations: their line's `call` must name the latest call."""
 
@@ -30,6 +31,8 @@ def call_ref_problem(event: str, call: str | None, result: str, current: str | N
         return None
     if event not in _SCOPED or call == current:
         return None
+    if call in past and result != "ok" and event in CALL_OPS:
+        return None  # CALL-OP-STATE: a refused operation may name the previous call object
     if call in past:  # even while the latest call has no id yet (a relayed push)
         return R.CALL_ENDED_TERMINAL, f"line names call {call!r}, which has ended; the latest call is {current!r}"
     if current is None:
@@ -40,6 +43,12 @@ def call_ref_problem(event: str, call: str | None, result: str, current: str | N
 def started(current: str | None, past: frozenset[str], call: str | None) -> tuple[str | None, frozenset[str]]:
     """A new call context begins (dial, or a relayed push that yields a call)."""
     return call, (past | {current}) if current is not None else past
+
+
+def restored(current: str | None, past: frozenset[str],
+             previous: str | None) -> tuple[str | None, frozenset[str]]:
+    """A relayed push ended as a missed call: the ended call before it is the latest again."""
+    return previous, past - {previous} if previous is not None else past
 
 
 def announced(current: str | None, call: str | None) -> str | None:

@@ -25,12 +25,14 @@ from ..vocabulary import (
     CallDirection,
     CallState,
     Kind,
+    Network,
+    guide_states,
 )
 from .call_state import LIVE, SYSTEM_STATE, CallGuards, CallRegion
 from .callkit import CallKitGuards, CallKitRegion, PushKitRegion
 from .calls import call_ref_problem, started
-from .environment import BluetoothRegion, NetworkRegion, PstnRegion
-from .lifecycle import LifecycleGuards, LifecycleRegion, LogsRegion
+from .environment import AudioGuards, AudioRegion, BluetoothRegion, NetworkRegion, PstnRegion
+from .lifecycle import LifecycleGuards, LifecycleRegion, ListenerRegion, LogsRegion
 from .system import ApiRegion, MissedRegion, SystemGuards
 
 
@@ -52,6 +54,19 @@ class Vars:
     ck_pending: str | None = None
     ck_sdk_done: bool = False
     hangup_owed: bool = False
+    initiated: bool = False  # onCallInitiated given after answer() (CALL-INITIATED)
+    prev_ended: bool = False  # a relayed push began while the latest call was ENDED
+    prev_call: str | None = None  # that call, the latest again if the push is missed
+    failed_end: bool = False  # onCallFailed given; one onCallEnded may follow (CALL-FAILED)
+    auth_failed: bool = False  # onAuthenticationFailure since the last initialize()
+    uploads: int = 0  # accepted uploadLogs() still unanswered (LOG-UPLOAD)
+    missed_owed: int = 0  # declined pushes still owed onMissedCall
+    ck_second: str | None = None  # the UUID of a push-only second CallKit call
+    ck_pending_second: bool = False  # the pending action is that second call's
+    ck_want: bool | None = None  # the pending action's muted / onHold (None: not said)
+    ck_held: bool = False  # the CallKit VoIP call is held (CXSetHeldCallAction fulfilled)
+    speaker: bool | None = False  # None: a choice of an earlier call, kept or reset
+    bt_selected: bool | None = None  # enableBluetooth() (True), disableBluetooth() (False)
 
     def new_call(self, call_id: str | None, direction: CallDirection) -> None:
         self.call_id, self.past_calls = started(self.call_id, self.past_calls, call_id)
@@ -59,6 +74,13 @@ class Vars:
         self.announced = False
         self.rang = False
         self.end_cause = None
+        self.initiated = False
+        self.failed_end = False
+        self.prev_ended = False
+        self.prev_call = None
+        # AUDIO-ROUTE: a new call may keep or reset the last call's speaker / Bluetooth choice
+        self.speaker = False if self.speaker is False else None
+        self.bt_selected = None
 
     def key(self) -> tuple:
         return tuple(getattr(self, f.name) for f in fields(self))
@@ -76,7 +98,8 @@ class Snapshot:
     vars: Vars
 
 
-class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, SpecChart):
+class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, AudioGuards,
+                  SpecChart):
     """One Exotel Voice client instance as the guide specifies it."""
 
     class client(State.Parallel, name="client"):
@@ -89,6 +112,8 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
         logs = LogsRegion
         bluetooth = BluetoothRegion
         network = NetworkRegion
+        audio = AudioRegion
+        listener = ListenerRegion
         api = ApiRegion
 
     def __init__(self, callkit: bool = False, **kwargs: Any) -> None:
@@ -135,6 +160,20 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
     @property
     def pstn_in_progress(self) -> bool:
         return self.in_state("pstn_active") or self.in_state("pstn_ringing")
+
+    def observe(self, state: str) -> bool:
+        """A `state` line: may getCallState() answer `state` here? A live call observed ENDING
+        is one the network is dropping (CALL-HANGUP, guide 4.5: "ending or dropping"), so the
+        model takes that step; only an observation infers it, never silence. False leaves the
+        model as it was."""
+        names = guide_states(state)
+        cs = self.call_state
+        if cs is not None and cs.value in names:
+            return True
+        if CallState.ENDING.value in names and self.call_live:
+            self._fire(Network.net_call_dropping.value)
+            return True
+        return False
 
     def leaf_states(self) -> list[str]:
         """The active atomic state of every region, in document order."""
@@ -314,12 +353,19 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Spec
             owed.append((R.CK_ACTION_ONCE, f"{self.v.ck_pending} was neither fulfilled nor failed"))
         if self.v.hangup_owed:
             owed.append((R.CK_RESET, "providerDidReset, but the call was never hung up"))
-        if self.in_state("missed_due"):
-            owed.append((R.SYS_RELAY_BUSY, "a relayed push was never reported through onMissedCall"))
+        if self.v.missed_owed:
+            n = self.v.missed_owed
+            owed.append((R.SYS_RELAY_BUSY, f"{n} declined push{'es were' if n > 1 else ' was'} "
+                         "never reported through onMissedCall"))
         if self.in_state("pk_open"):
             owed.append((R.CK_PUSH, "a VoIP push was never reported to CallKit"))
-        if self.in_state("logs_uploading"):
-            owed.append((R.LOG_UPLOAD, "uploadLogs() was never answered"))
+        if self.v.ck_second:
+            owed.append((R.CK_SECOND_CALL, f"the second CallKit call {self.v.ck_second} was "
+                         "never ended"))
+        if self.v.uploads:
+            n = self.v.uploads
+            owed.append((R.LOG_UPLOAD, f"{n} uploadLogs() call{'s were' if n > 1 else ' was'} "
+                         "never answered"))
         if self.in_state("initializing"):
             owed.append((R.LC_INIT, "initialize() was never answered"))
         return owed

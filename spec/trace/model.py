@@ -48,7 +48,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..vocabulary import KIND_NAMES, Api, Callback, CallKit, CallState, Env, ErrorType, Kind
+from ..vocabulary import KIND_NAMES, Api, Callback, CallKit, Env, ErrorType, Kind
 
 FORMAT_VERSION = 1
 
@@ -56,7 +56,8 @@ FORMAT_VERSION = 1
 MetaName = Literal[KIND_NAMES[Kind.META]]  # type: ignore[valid-type]
 ApiName = Literal[Api.names()]  # type: ignore[valid-type]
 CallbackName = Literal[Callback.names()]  # type: ignore[valid-type]
-StateName = Literal[CallState.names()]  # type: ignore[valid-type]
+# the guide's CallStates and the iOS enum's other values (TRACE-FORMAT.md, v1 addition)
+StateName = Literal[KIND_NAMES[Kind.STATE]]  # type: ignore[valid-type]
 EnvName = Literal[Env.names()]  # type: ignore[valid-type]
 CallKitName = Literal[CallKit.names()]  # type: ignore[valid-type]
 ErrorTypeName = Literal[ErrorType.names()]  # type: ignore[valid-type]
@@ -146,6 +147,9 @@ class ApiLine(_LineBase):
     name: ApiName
     result: Union[Literal["ok"], ErrorResult] = Field(
         default="ok", description='"ok" or {"error": "<ErrorType>"}')
+    value: Any = Field(
+        default=None, description="what the call returned (v1 addition), e.g. the Bool "
+        "relaySessionData returns on iOS; recorded, not judged")
 
     @field_validator("result", mode="before")
     @classmethod

@@ -20,20 +20,23 @@ from typing import Any
 from ..arguments import (
     dial_message_problem,
     dtmf_problem,
+    log_dates_problem,
     issue_problem,
     rating_problem,
     remote_id_problem,
     subscriber_name_problem,
 )
 from ..base import SpecViolation
-from ..charts.calls import announced, call_ref_problem, started
+from ..charts.calls import announced, call_ref_problem, restored, started
 from ..charts.model import ClientModel, Snapshot
 from ..vocabulary import (
     CALLKIT_ACTIONS,
+    CallAudioRoute,
     CallEndReason,
     CallIssue,
     CallState,
     ErrorType,
+    LogLevel,
 )
 
 Key = tuple
@@ -43,8 +46,12 @@ _END_REASONS = frozenset(CallEndReason.names())
 _ERRORS = frozenset(ErrorType.names())
 _ISSUES = frozenset(CallIssue.names())
 _ACTIONS = frozenset(CALLKIT_ACTIONS)
-_ACTIVE, _NEW = "A", "N"
+_ACTIVE, _SECOND, _NEW = "A", "S", "N"
 _CALL_STATES = frozenset(CallState.names())
+_LEVELS = frozenset(LogLevel.names())
+_ROUTES = frozenset(CallAudioRoute.names())
+# representatives of the date facts log_dates_problem reads (ARG-LOG-DATES)
+_DATE_START, _DATE_END, _DATE_BEFORE = "2020-01-02", "2020-01-03", "2020-01-01"
 
 
 @dataclass
@@ -53,7 +60,9 @@ class TraceContext:
 
     current_call: str | None = None
     past_calls: frozenset[str] = frozenset()
+    previous_call: str | None = None  # the ended call a relayed push may hand back (restore)
     active_uuid: str | None = None
+    second_uuid: str | None = None  # a push-only second CallKit call (CK-SECOND-CALL)
     names: dict[str, str] = field(default_factory=dict)
 
 
@@ -95,7 +104,19 @@ def canon_args(args: dict, ctx: TraceContext) -> tuple:
         elif k == "action":
             out.append((k, _enum_token(v, _ACTIONS)))
         elif k == "uuid":
-            out.append((k, _ACTIVE if v == ctx.active_uuid and v is not None else _NEW))
+            out.append((k, _ACTIVE if v == ctx.active_uuid and v is not None else
+                        _SECOND if v == ctx.second_uuid and v is not None else _NEW))
+        elif k == "startDate":
+            out.append((k, _DATE_START))
+        elif k == "endDate":
+            ok = log_dates_problem(args.get("startDate"), v) is None
+            out.append((k, _DATE_END if ok else _DATE_BEFORE))
+        elif k == "level":
+            out.append((k, v if isinstance(v, str) and v in _LEVELS else "?"))
+        elif k == "muted" or k == "onHold":
+            out.append((k, v if isinstance(v, bool) else None))
+        elif k == "route":
+            out.append((k, v if v in _ROUTES else "?"))
     return tuple(out)
 
 
@@ -104,7 +125,7 @@ class Step:
     next_set: int
     closed: int  # next_set with every unobserved network step taken
     call_effect: str | None
-    uuid_effect: str | None  # "bind", "release" or None
+    uuid_effect: str | None  # "bind", "release", "bind2", "release2", or None
     fired: frozenset[str]
     fired_by: tuple[tuple[Key, frozenset[str]], ...] = ()
     """The transitions each configuration of the set took, for coverage: a transition counts
@@ -168,6 +189,7 @@ class Tables:
         for k in self.set_keys[sid]:
             m = self.load(k)
             had_uuid = m.v.ck_uuid is not None
+            had_second = m.v.ck_second is not None
             try:
                 m._fire(name, result=result, params=params)
             except SpecViolation:
@@ -178,6 +200,11 @@ class Tables:
                 uuid_eff = "bind"
             elif had_uuid and m.v.ck_uuid is None:
                 uuid_eff = uuid_eff or "release"
+            if m.v.ck_second == _NEW:
+                m.v.ck_second = _SECOND
+                uuid_eff = "bind2"
+            elif had_second and m.v.ck_second is None:
+                uuid_eff = uuid_eff or "release2"
             fired.update(m.fired)
             fired_by.append((k, frozenset(m.fired)))
             nxt.add(self._add())
@@ -195,9 +222,12 @@ class Tables:
     def narrow_open(self, sid: int, state: str) -> int:
         """The configurations a `state` line keeps, before any unobserved step: the client
         was seen in them."""
-        kept = frozenset(k for k in self.set_keys[sid] if state in self.snaps[k].configuration
-                         and state in _CALL_STATES)
-        return self._intern(kept) if kept else FAIL
+        kept = set()
+        for k in self.set_keys[sid]:
+            m = self.load(k)
+            if m.call_state is not None and m.observe(state):  # ENDING may be a dropped call
+                kept.add(self._add())
+        return self._intern(frozenset(kept)) if kept else FAIL
 
 
 @dataclass
@@ -287,12 +317,24 @@ class FastJudge:
         eff = st.call_effect  # type: ignore[union-attr]
         if eff is not None:
             if eff == "start":
+                ctx.previous_call = ctx.current_call
                 ctx.current_call, ctx.past_calls = started(ctx.current_call, ctx.past_calls, call)
+            elif eff == "restore":
+                ctx.current_call, ctx.past_calls = restored(ctx.current_call, ctx.past_calls,
+                                                            ctx.previous_call)
             else:
                 ctx.current_call = announced(ctx.current_call, call)
         eff = st.uuid_effect  # type: ignore[union-attr]
         if eff is not None:
-            ctx.active_uuid = args.get("uuid") if eff == "bind" and args else None
+            uuid = args.get("uuid") if args else None
+            if eff == "bind":
+                ctx.active_uuid = uuid
+            elif eff == "release":
+                ctx.active_uuid = None
+            elif eff == "bind2":
+                ctx.second_uuid = uuid
+            else:
+                ctx.second_uuid = None
         return True
 
     def _fail(self, lineno: int) -> bool:
@@ -312,6 +354,8 @@ class FastJudge:
             snap = t.snaps[k]
             v = replace(snap.vars, call_id=self.ctx.current_call, past_calls=self.ctx.past_calls,
                         ck_uuid=self.ctx.active_uuid if snap.vars.ck_uuid else None,
+                        ck_second=self.ctx.second_uuid if snap.vars.ck_second else None,
+                        prev_call=self.ctx.previous_call if snap.vars.prev_ended else None,
                         subscriber=names.get(snap.vars.subscriber, snap.vars.subscriber))
             out.append(Snapshot(snap.configuration, v))
         return t.callkit, out

@@ -111,8 +111,12 @@ class Judge:
         if kind == "state":
             could = {(m.call_state.value if m.call_state else "no call", m.v.call_id)
                      for m in map(self._load, configs)}
-            kept = [s for s in configs if (m := self._load(s)).call_state is not None
-                    and m.call_state.value == name and (call is None or m.v.call_id in (None, call))]
+            kept = []
+            for s in configs:
+                m = self._load(s)
+                if (m.call_state is not None and (call is None or m.v.call_id in (None, call))
+                        and m.observe(name)):
+                    kept.append(m.snapshot())
             if not kept:
                 return self._fail(line, configs, SpecViolation(
                     f"state {name}", self._load(before[0]).leaf_states(), [_rule("SYS-STATE")],
