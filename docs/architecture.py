@@ -36,7 +36,7 @@ class Room:
 
 _SPEC_CORE = ("spec.vocabulary", "spec.rules", "spec.arguments", "spec.base", "spec.outputs")
 SPEC_ROOMS = ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
-              "spec.report", "spec.conform", "spec cli")
+              "spec.export", "spec.report", "spec.conform", "spec cli")
 
 # Bottom first. Every room of reference/ may import any room of spec/ (spec is below it).
 ROOMS: tuple[Room, ...] = (
@@ -45,13 +45,14 @@ ROOMS: tuple[Room, ...] = (
     Room("spec.charts", ("spec.charts",), ("spec core",)),
     Room("spec.validate", ("spec.validate",), ("spec core", "spec.trace", "spec.charts")),
     Room("spec.diagrams", ("spec.diagrams",), ("spec core", "spec.charts")),
+    Room("spec.export", ("spec.export",), ("spec core", "spec.charts")),
     Room("spec.report", ("spec.report",),
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams")),
     Room("spec.conform", ("spec.conform",),
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.report")),
     Room("spec cli", ("spec.cli", "spec.__main__"),
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
-          "spec.report", "spec.conform")),
+          "spec.export", "spec.report", "spec.conform")),
     Room("reference.wire", ("reference.wire",), ()),
     Room("reference.procs", ("reference.procs",), ()),
     Room("reference.sip", ("reference.sip",), ("reference.procs",)),

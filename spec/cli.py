@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
 from . import __version__
+from .outputs import PathProblem, check_dir, check_file
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_UNUSABLE = 0, 1, 2
 
@@ -28,7 +28,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     if args.format == "json":
         out = [
             {"id": r.id, "section": r.section, "text": r.text, "permissive": r.permissive,
-             "used_by": uses[r.id]}
+             "quote": getattr(r, "quote", None), "used_by": uses[r.id]}
             for r in RULES.values()
         ]
         json.dump(out, sys.stdout, indent=2)
@@ -47,6 +47,12 @@ def _cmd_diagrams(args: argparse.Namespace) -> int:
     from .diagrams import GraphvizMissing, check_fresh, write_diagrams
 
     out: Path = args.out
+    if not args.check:
+        try:
+            check_dir(out, "--out")
+        except PathProblem as e:
+            print(f"exovoice: {e}", file=sys.stderr)
+            return EXIT_UNUSABLE
     try:
         if args.check:
             stale = check_fresh(out)
@@ -63,21 +69,32 @@ def _cmd_diagrams(args: argparse.Namespace) -> int:
     except GraphvizMissing as e:
         print(f"exovoice: {e}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except OSError as e:
+        print(f"exovoice: --out {out}: cannot write ({e.strerror or e})", file=sys.stderr)
+        return EXIT_UNUSABLE
     print(f"{len(written)} files in {out}")
     return EXIT_OK
 
 
 def _colour(stream: object) -> Callable[[str, str], str]:
-    on = hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ  # type: ignore[attr-defined]
-    codes = {"red": "31", "green": "32", "yellow": "33", "dim": "2", "bold": "1"}
-    return (lambda text, c: f"\033[{codes[c]}m{text}\033[0m") if on else (lambda text, c: text)
+    from .report.terminal import painter
+
+    return painter(stream)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .validate.run import Options, validate
 
-    opts = Options(callkit=args.callkit, complete=args.complete, coverage=args.coverage,
+    if args.report is not None:
+        try:
+            check_file(args.report, "--report")
+        except PathProblem as e:
+            print(f"exovoice: {e}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    opts = Options(callkit=args.callkit, complete=args.complete,
+                   coverage=args.coverage or args.report is not None,
                    allow_empty=args.allow_empty)
+    kept: list = []  # the verdicts, for --report
     paint = _colour(sys.stdout)
     counts = {"conformant": 0, "non-conformant": 0, "unusable": 0}
     fired_all: dict[str, int] = {}
@@ -90,6 +107,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     try:
         for v in validate(args.paths, opts, jobs=args.jobs, progress=progress):
+            if args.report is not None:
+                kept.append(v)
             if v.unusable is not None:
                 counts["unusable"] += 1
                 print(f"exovoice: {v.unusable}", file=sys.stderr)
@@ -101,7 +120,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 fired_all[tid] = fired_all.get(tid, 0) + n
             states_all.update(v.states)
             if args.format == "json":
-                print(json.dumps(v.as_json(opts.coverage)), flush=True)
+                print(json.dumps(v.as_json(args.coverage)), flush=True)
                 continue
             if v.conformant is False:
                 for x in v.violations:
@@ -117,6 +136,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     total = sum(counts.values())
     if args.coverage:
         _print_coverage(fired_all, states_all, args.format)
+    if args.report is not None and total:
+        from .report.html import validate_report
+
+        try:
+            Path(args.report).write_text(validate_report(kept, fired_all), encoding="utf-8")
+        except OSError as e:
+            print(f"exovoice: --report {args.report}: cannot write ({e.strerror or e})",
+                  file=sys.stderr)
+            return EXIT_UNUSABLE
+        if args.format == "text":
+            print(f"report: {args.report}")
     if args.format == "text":
         print(f"{total} traces: {counts['conformant']} conformant, "
               f"{counts['non-conformant']} non-conformant, {counts['unusable']} unusable")
@@ -157,11 +187,40 @@ def _print_coverage(fired: dict[str, int], states: set[str], fmt: str) -> None:
           + (", ".join(report["rules"]["never_on_a_transition"]) or "none"))
 
 
-def _cmd_schema(args: argparse.Namespace) -> int:
+SCHEMA_ID = "urn:exovoice:schema:trace-line:1"
+
+
+def _schemas() -> dict[str, dict]:
+    from .export.schemas import SCHEMAS
     from .trace.model import trace_json_schema
 
-    json.dump(trace_json_schema(), sys.stdout, indent=2)
+    trace = trace_json_schema()
+    return {"trace": {"$id": SCHEMA_ID, **trace}, **SCHEMAS}
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    schemas = _schemas()
+    doc = schemas if args.what == "all" else schemas[args.what]
+    json.dump(doc, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import write_exports
+
+    try:
+        check_dir(args.out, "--out")
+        written = write_exports(args.out, args.format)
+    except PathProblem as e:
+        print(f"exovoice: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except OSError as e:
+        print(f"exovoice: --out {args.out}: cannot write ({e.strerror or e})", file=sys.stderr)
+        return EXIT_UNUSABLE
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{len(written)} {args.format} files in {args.out}")
     return EXIT_OK
 
 
@@ -236,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="json: one object per trace per line")
     v.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="processes to spread files over (default: one per core)")
+    v.add_argument("--report", type=Path, default=None, metavar="FILE",
+                   help="also write a self-contained HTML report: verdicts by guide section, "
+                   "each violation on the call-state diagram beside its trace, coverage as a "
+                   "heat-map, violations by rule")
     v.set_defaults(func=_cmd_validate)
 
     from .conform.runner import add_conform_parser
@@ -251,9 +314,25 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     dm.set_defaults(func=lambda a: _cmd_demo(a.args))
 
+    ex = sub.add_parser(
+        "export", help="write the charts for other statechart tools (SCXML, XState)",
+        description="Write every chart (call state, client lifecycle, PSTN, CallKit, the "
+        "composed model) as W3C SCXML (*.scxml) or as XState v5 machine configurations "
+        "(*.xstate.json). Guards are the spec's, by name: the host supplies g_<guard> with "
+        "each event (SCXML: the event's data; XState: a guard named `spec`).")
+    ex.add_argument("--format", choices=("scxml", "xstate"), required=True)
+    ex.add_argument("--out", type=Path, required=True, metavar="DIR",
+                    help="directory to write (created if missing)")
+    ex.set_defaults(func=_cmd_export)
+
     sc = sub.add_parser("schema", help="print a JSON Schema",
-                        description="Print the JSON Schema of one line of trace format v1.")
-    sc.add_argument("what", choices=("trace",))
+                        description="Print a JSON Schema (each with an $id): a trace line "
+                        "(format v1), the adapter protocol's JSON-lines messages, the "
+                        "--format json output of validate, conform or rules, or all of them "
+                        "as one object by name.")
+    sc.add_argument("what", nargs="?", default="trace",
+                    choices=("trace", "adapter", "validate", "conform", "rules", "all"),
+                    help="which schema (default: trace)")
     sc.set_defaults(func=_cmd_schema)
     return p
 

@@ -71,7 +71,7 @@ def test_a_selection_that_runs_nothing_is_exit_2_with_the_selection_echoed(
         assert bit in err
 
 
-@pytest.mark.parametrize("flag", ["--junit-xml", "--cucumber-json"])
+@pytest.mark.parametrize("flag", ["--junit-xml", "--cucumber-json", "--report"])
 def test_a_report_that_cannot_be_written_is_found_before_the_run(
         flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a_file = tmp_path / "a-file"

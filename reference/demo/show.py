@@ -20,6 +20,7 @@ import argparse
 import json
 import queue
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -563,11 +564,17 @@ class Demo:
                 self.say()
                 self.say("result: " + ("the call went through and both traces conform to "
                                        "the spec" if code == EXIT_OK else str(error)))
-                self.say(f"traces: {self.dir}  (exovoice validate --complete {self.dir})")
+                if self.opts.keep:
+                    self.say(f"traces: {self.dir}  (exovoice validate --complete {self.dir})")
+                else:
+                    self.say("traces and logs were in a temporary directory, now removed; "
+                             "--keep DIR keeps them")
         else:
             print(json.dumps(self.result(code, error)), file=self.out, flush=True)
         if error is not None and code != EXIT_OK:
             print(f"exovoice demo: {error}", file=sys.stderr, flush=True)
+        if not self.opts.keep:  # a temporary directory is the demo's to clean
+            shutil.rmtree(self.dir, ignore_errors=True)
         return code
 
 
@@ -583,8 +590,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="text: live progress and a report; json: one object at the end "
                     "(timeline, stats, verdicts, cdr)")
     ap.add_argument("--keep", metavar="DIR", default=None,
-                    help="write the traces and process logs into DIR (default: a new "
-                    "temporary directory, printed)")
+                    help="write the traces and process logs into DIR and keep them (default: "
+                    "a temporary directory, removed at the end)")
     return ap
 
 
@@ -597,6 +604,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if opts.talk < 0 or opts.talk > 600:
         print("exovoice demo: --talk must be between 0 and 600 seconds", file=sys.stderr)
         return EXIT_UNUSABLE
+    if opts.keep is not None:  # a --keep the demo cannot write into fails now, in one line
+        from exovoice.spec.outputs import PathProblem, check_dir
+
+        try:
+            check_dir(Path(opts.keep), "--keep")
+        except PathProblem as e:
+            print(f"exovoice demo: {e}", file=sys.stderr)
+            return EXIT_UNUSABLE
     from ..sip.pj import missing
 
     problem = missing("exovoice demo")

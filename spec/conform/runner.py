@@ -306,6 +306,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write JUnit XML: one testcase per scenario, classname the feature")
     p.add_argument("--cucumber-json", type=Path, default=None, metavar="FILE",
                    help="write Cucumber JSON (the shape cucumber-js writes)")
+    p.add_argument("--report", type=Path, default=None, metavar="FILE",
+                   help="write a self-contained HTML report")
     p.add_argument("--trace-dir", type=Path, default=None, metavar="DIR",
                    help="leave each scenario's trace (trace format v1) in DIR, for exovoice "
                    "validate")
@@ -474,13 +476,39 @@ def run_conform(args: argparse.Namespace) -> int:
 
             write_cucumber_json(args.cucumber_json, outcomes)
         if getattr(args, "report", None):
-            from ..report.html import conform_report
-
-            Path(args.report).write_text(conform_report(outcomes, label), encoding="utf-8")
+            Path(args.report).write_text(html_report(outcomes, label), encoding="utf-8")
     except OSError as e:
         return _fail(f"cannot write a report: {e}")
     return report(collector, label, time.monotonic() - started, args.format,
                   selection=_selection(args))
+
+
+def html_report(outcomes: list[Outcome], label: str) -> str:
+    """The HTML report (exovoice.spec.report.html) of a run: every scenario's trace judged
+    again with coverage, so the page draws the path each failing one took and the heat of
+    them all."""
+    from ..report.html import Case, conform_page, judge_text
+
+    fired: dict[str, int] = {}
+    cases = []
+    for o in outcomes:
+        took: dict[str, int] = {}
+        if o.trace:
+            took = judge_text(o.trace).fired
+            for t, n in took.items():
+                fired[t] = fired.get(t, 0) + n
+        if o.verdict != FAILED:
+            continue
+        cases.append(Case(f"{o.name}", "failed", o.violation, o.trace.splitlines(),
+                          o.sections, took,
+                          [(MARK_STEP.get(st.status, "·"), st.text) for st in o.steps],
+                          o.callbacks, o.headline(), o.where))
+    s = summary(outcomes)
+    return conform_page(label, s["by_section"], cases, fired,
+                        {PASSED: s["passed"], FAILED: s["failed"], NOT_RUN: s["not_run"]})
+
+
+MARK_STEP = {"passed": "✓", "failed": "✗", "skipped": "·"}
 
 
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:

@@ -211,8 +211,13 @@ def stack(g: graphviz.Digraph, graph: DiagramGraph) -> None:
                 g.edge(member, top, style="invis", weight="10")
 
 
-def to_dot(graph: DiagramGraph) -> str:
-    """The DOT source of one chart."""
+def to_dot(graph: DiagramGraph, element_ids: dict[str, list[str]] | None = None) -> str:
+    """The DOT source of one chart.
+
+    With `element_ids` (a report drawing on the chart), every state and arrow gets an SVG id
+    (`state_<id>`, `arrow_<n>`) and the dict is filled with arrow id -> the transition ids
+    (exovoice.spec.base.transition_id) the arrow stands for; without it the text is the
+    committed diagrams' own."""
     g = graphviz.Digraph(
         name=graph.name.replace("-", "_"),
         comment=f"{graph.title}: run `exovoice diagrams` to redraw",
@@ -240,6 +245,9 @@ def to_dot(graph: DiagramGraph) -> str:
             sub.edge(start, n.id, arrowsize="0.7")
         inside = internal.get(n.id, [])
         attrs = {}
+        if element_ids is not None:
+            attrs["id"] = f"state_{n.id}"
+            attrs["class"] = "state"
         if inside:
             attrs["tooltip"] = dot_text("\n".join(dict.fromkeys(e.tooltip for e in inside)))
         sub.node(n.id, state_label(n, inside), **attrs)
@@ -264,8 +272,13 @@ def to_dot(graph: DiagramGraph) -> str:
     if graph.name in STACKED_REGIONS:
         stack(g, graph)
     back = back_edges(graph)
-    for bundle in arrows(drawn):
-        add_arrow(g, graph, bundle, back=all(e.id in back for e in bundle))
+    for k, bundle in enumerate(arrows(drawn)):
+        extra: dict[str, str] = {}
+        if element_ids is not None:
+            extra = {"id": f"arrow_{k}", "class": "arrow"}
+            element_ids[extra["id"]] = [f"{e.rule_id}:{src}->{e.target}"
+                                        for e in bundle for src in e.covers]
+        add_arrow(g, graph, bundle, back=all(e.id in back for e in bundle), **extra)
     return g.source
 
 
@@ -277,7 +290,7 @@ def block(label: str) -> str:
 
 
 def add_arrow(g: graphviz.Digraph, graph: DiagramGraph, bundle: list[DiagramEdge],
-              back: bool = False) -> None:
+              back: bool = False, **extra: str) -> None:
     """One arrow for edges sharing source and target; an arrow from a group box says so."""
     first = bundle[0]
     label = "\n".join(block(e.label) for e in bundle)
@@ -298,4 +311,4 @@ def add_arrow(g: graphviz.Digraph, graph: DiagramGraph, bundle: list[DiagramEdge
     if back and first.source != first.target:
         attrs["constraint"] = "false"
     g.edge(tail, first.target, label=left_text(label), tooltip=dot_text(tooltip),
-           labeltooltip=dot_text(tooltip), **attrs)
+           labeltooltip=dot_text(tooltip), **attrs, **extra)
