@@ -62,6 +62,7 @@ EDGE_ATTR: dict[str, str] = {
 
 CHART_ATTR: dict[str, dict[str, str]] = {
     "call-state": {"rankdir": "TB", "ranksep": "0.7", "nodesep": "0.6"},
+    "call-state-overview": {"rankdir": "TB", "ranksep": "0.6", "nodesep": "0.8"},
     "client-lifecycle": {"rankdir": "TB", "ranksep": "0.8"},
     "pstn-rules": {"rankdir": "TB", "ranksep": "0.8", "nodesep": "0.6"},
     "callkit-lifecycle": {"rankdir": "TB", "ranksep": "0.9", "nodesep": "0.5"},
@@ -266,6 +267,10 @@ def to_dot(graph: DiagramGraph, element_ids: dict[str, list[str]] | None = None)
         if n.id not in placed:
             add_node(g, n.id)
     for note in graph.notes:
+        if note.legend:  # beside the chart, tied to no state
+            g.node(note.id, left_text(note.text), shape="note", style="filled",
+                   fillcolor="#f8f9f9", color="#7f8c8d", fontsize="12")
+            continue
         g.node(note.id, left_text(note.text), shape="note", style="filled",
                fillcolor="#fdf6e3", color="#b7950b", fontsize="12")
         g.edge(note.id, note.near, style="dotted", arrowhead="none", color="#b7950b")

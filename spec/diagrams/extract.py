@@ -94,6 +94,7 @@ class DiagramNote:
     id: str
     text: str
     near: str  # the node the note is drawn next to
+    legend: bool = False  # how to read the chart: beside it, tied to no state
 
 
 @dataclass(frozen=True)
@@ -371,8 +372,52 @@ def regions_chart(name: str, region_ids: tuple[str, ...], summary: bool = False)
                         clusters)
 
 
+LEGEND = "\n".join([
+    "How to read this chart",
+    "",
+    "\u25cf  the state a call region starts in",
+    "trigger [guard] / callback  \u00a7section",
+    "    one transition: what makes it happen, when it may,",
+    "    and the callback the app then gets",
+    "/ (no callback)  a network step the app never sees",
+    "dashed box  a group of states: an arrow from its border",
+    "    leaves every state in the group",
+    "\u00a74.5, FACTS  the guide section (or the facts) it comes from",
+    "hover an arrow  the rule's id and its text",
+    "call-state-overview  the main path only",
+])
+"""The call-state chart's legend: the notation, said once beside the chart."""
+
+
 def call_state_chart() -> DiagramGraph:
-    return regions_chart("call-state", ("call",))
+    g = regions_chart("call-state", ("call",))
+    return replace(g, notes=(*g.notes, DiagramNote("legend", LEGEND, "no_call", legend=True)))
+
+
+MAIN_PATH: tuple[tuple[str, str], ...] = (
+    ("no_call", "outgoing_initiated"), ("outgoing_initiated", "ringing"),
+    ("ringing", "connecting"), ("connecting", "established"),
+    ("no_call", "none"), ("none", "incoming"), ("incoming", "answering"),
+    ("answering", "established"),
+    ("established", "ending"), ("ending", "ended"), ("established", "ended"),
+)
+"""The calls the guide walks through first (4.3.1 outgoing, 4.3.2 incoming, then hanging
+up or being hung up on): the steps of the overview chart. The words on each arrow are the
+spec's own transitions between those states."""
+
+
+def call_state_overview_chart() -> DiagramGraph:
+    """The main path of a call only, to read before the full call-state chart."""
+    call = region("call")
+    wanted = set(MAIN_PATH)
+    pairs = [(t, sp) for t, sp in region_transitions(("call",))
+             if (t.source.id, _target_id(t)) in wanted]
+    on_path = {sid for pair in MAIN_PATH for sid in pair}
+    nodes = tuple(n for n in nodes_of(call) if n.id in on_path)
+    cluster = DiagramCluster(call.id, f"{call.name}: the main path (call-state has every "
+                             "transition)", tuple(n.id for n in nodes))
+    return DiagramGraph("call-state-overview", _title("call-state-overview"), nodes,
+                        tuple(detailed_edges(merge_transitions(pairs))), (cluster,))
 
 
 def client_lifecycle_chart() -> DiagramGraph:
@@ -454,6 +499,7 @@ def pstn_note(edges: Iterable[DiagramEdge], near: str) -> DiagramNote:
 
 CHART_BUILDERS: dict[str, Callable[[], DiagramGraph]] = {
     "call-state": call_state_chart,
+    "call-state-overview": call_state_overview_chart,
     "client-lifecycle": client_lifecycle_chart,
     "pstn-rules": pstn_rules_chart,
     "callkit-lifecycle": callkit_lifecycle_chart,
