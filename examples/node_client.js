@@ -36,7 +36,7 @@ function api(name, args) {
   switch (name) {
     case "initialize": {
       const sub = args.subscriberName;
-      if (typeof sub !== "string" || !/^[A-Za-z0-9]{1,16}$/.test(sub)) return { error: "INVALID_PARAMETER" };
+      if (typeof sub !== "string" || !/^[A-Za-z0-9]{1,15}$/.test(sub)) return { error: "INVALID_PARAMETER" };
       const bad = s.badToken;
       s.badToken = null; // the next initialize carries a new token
       if (bad === "fail") return { ok: () => event("onInitializationFailure", { error: "INTERNAL_ERROR" }) };

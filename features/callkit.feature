@@ -73,3 +73,35 @@ Feature: CallKit integration
     When a VoIP push from "bob" arrives
     Then CallKit gets voipPushReceived
     And the VoIP push is reported to CallKit before its handler completes
+
+  @guide-4.3.3 @needs-network @needs-push
+  Scenario: A VoIP push during a CallKit call is reported as a second call and ended
+    Given an outgoing call is established
+    When a VoIP push from "bob" arrives
+    Then CallKit gets reportNewIncomingCall for a second call
+    And the app gets either onMissedCall or a SYSTEM_BUSY refusal
+    And CallKit gets reportCallEnded for a second call
+    And the call is still ESTABLISHED
+
+  @guide-4.3.3 @needs-push
+  Scenario: A pushed call the SDK never took is ended in CallKit, with no SDK hangup needed
+    When a VoIP push with a malformed payload arrives
+    Then CallKit gets reportNewIncomingCall
+    And the CallKit call is ended
+
+  @guide-4.3.3 @needs-network
+  Scenario: The user unmutes the call in CallKit
+    Given an outgoing call is established
+    When the user mutes the call in CallKit
+    Then the app calls mute for CallKit
+    When the user unmutes the call in CallKit
+    Then the app calls unmute for CallKit
+    And the CallKit action CXSetMutedCallAction is fulfilled
+
+  @guide-4.3.3 @needs-network
+  Scenario: An incoming call answered in CallKit connects, and may be reported connected
+    Given an incoming call is ringing
+    When the user accepts the call in CallKit
+    And the media is established
+    Then the app gets onCallEstablished
+    And the call is still ESTABLISHED

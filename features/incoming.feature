@@ -80,3 +80,11 @@ Feature: Incoming calls through relayed push notifications
     Then the app gets either onMissedCall or a SYSTEM_BUSY refusal
     And the app gets no onIncomingCall
     And the call is still ESTABLISHED
+
+  @guide-4.3.2 @needs-network
+  Scenario: The app opens its in-call screen on onCallInitiated or onCallEstablished
+    Given an incoming call is ringing
+    When the app answers
+    And the media is established
+    Then it is accepted
+    And the app gets either onCallInitiated or onCallEstablished

@@ -49,12 +49,36 @@ Feature: Initializing the client and keeping it authenticated
     Then the app gets onInitializationSuccess
 
   @guide-6 @needs-network
-  Scenario: Without a new token there is no call
+  Scenario: Without a new token a call is refused or fails
     Given the client is initialized
     When the subscriber's token expires
     And the app dials "sip:08040408080"
     Then the app gets onAuthenticationFailure
-    And it is refused with SDK_UNINITIALIZED
+    And the call attempt is refused or the call ends
+
+  @guide-9.3 @needs-network
+  Scenario: A token the platform refuses on a dial is reported with the call's end
+    Given the client is initialized
+    And the platform stops accepting the subscriber's token without telling the app
+    When the app dials "sip:08040408080"
+    Then the app gets onAuthenticationFailure with error AUTHENTICATION_EXPIRED_TOKEN
+    And the app gets onCallEnded with reason FAILURE
+
+  @guide-9.3 @needs-network @needs-push
+  Scenario: A token the platform refuses on a session take is reported with the missed call
+    Given the client is initialized as "alice"
+    And the platform stops accepting the subscriber's token without telling the app
+    When a push from "bob" is relayed
+    Then the app gets onAuthenticationFailure with error AUTHENTICATION_EXPIRED_TOKEN
+    And the app gets onMissedCall from "bob"
+    And the app gets no onIncomingCall
+
+  @guide-4.2 @needs-network
+  Scenario: The initialization may be reported slow before it succeeds
+    Given the client is not initialized
+    When the app initializes the client as "alice"
+    And the platform accepts the registration
+    Then the app gets either onInitializationDelay or onInitializationSuccess
 
   @guide-4.2 @needs-network
   Scenario: Re-initializing an initialized client succeeds again

@@ -25,3 +25,16 @@ Feature: Reporting problems with the SDK's logs
     When the app uploads its logs
     And the log upload completes
     Then the log upload is answered exactly once
+
+  @guide-4.10 @needs-network
+  Scenario: Two uploads in flight are each answered exactly once
+    When the app uploads its logs
+    And the app uploads its logs
+    And the log upload completes
+    And the log upload completes
+    Then each log upload is answered exactly once
+
+  @guide-4.10
+  Scenario: An upload whose start is after its end is refused
+    When the app uploads its logs with a start after its end
+    Then it is refused

@@ -65,7 +65,7 @@ Feature: Outgoing calls
     Given an outgoing call has been dialled
     When the platform rate-limits the call
     Then the app gets onCallFailed with error CONGESTION_ERROR
-    And the app gets no onCallEnded
+    And the call state is ENDED
 
   @guide-4.3.1 @needs-network
   Scenario: The app cancels a ringing call
@@ -131,3 +131,17 @@ Feature: Outgoing calls
       | hello!       |
       | path/to      |
       | <tag>        |
+
+  @guide-4.3.1 @needs-network
+  Scenario: Hanging up a call that is already over is refused or does nothing
+    Given a call has ended
+    When the app hangs up
+    Then it is refused or has no effect
+    And the call state is ENDED
+
+  @guide-4.5 @needs-network
+  Scenario: A call the network drops ends with onCallEnded
+    Given an outgoing call is established
+    When the call fails in the network
+    Then the app gets onCallEnded with reason FAILURE
+    And the call state is ENDED

@@ -105,3 +105,23 @@ Feature: PSTN calls on the phone
     When the user rejects the call in CallKit
     Then the CallKit action CXEndCallAction is fulfilled
     And the app gets onCallEnded
+
+  @guide-4.8 @needs-network
+  Scenario: Each VoIP call declined during a PSTN call is its own missed call
+    Given the client is initialized as "alice"
+    And a PSTN call is in progress
+    When a push from "bob" is relayed
+    And a push from "carol" is relayed
+    Then the app gets onMissedCall 2 times
+    And the app gets no onIncomingCall
+
+  @guide-4.9 @needs-callkit @needs-network
+  Scenario: With CallKit, the user ends the VoIP call and accepts the PSTN call
+    Given an app that integrates CallKit
+    And the client is initialized
+    And an outgoing call is established
+    When a PSTN call lands on the phone
+    And the user ends the call in CallKit
+    And the user accepts the PSTN call
+    Then the CallKit action CXEndCallAction is fulfilled
+    And the app gets onCallEnded with reason LOCAL_HANGUP

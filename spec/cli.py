@@ -224,6 +224,43 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# the guide beside a checkout (the repository's ../shared/guide); pass --guide elsewhere
+CHECKOUT_GUIDE = Path(__file__).resolve().parents[2] / "shared" / "guide" / "integration-guide.txt"
+
+
+def _cmd_fidelity(args: argparse.Namespace) -> int:
+    from .conform.fidelity import render
+
+    guide = args.guide or CHECKOUT_GUIDE
+    if not guide.is_file():
+        print(f"exovoice fidelity: {guide}: no integration guide there; give --guide FILE",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
+    text = render(guide)
+    if args.check is not None:
+        try:
+            current = args.check.read_text(encoding="utf-8")
+        except OSError as e:
+            print(f"exovoice fidelity: --check {args.check}: cannot read ({e.strerror or e})",
+                  file=sys.stderr)
+            return EXIT_UNUSABLE
+        if current != text:
+            print(f"{args.check} is stale: run exovoice fidelity --out {args.check}")
+            return EXIT_NONCONFORMANT
+        return EXIT_OK
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        args.out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"exovoice fidelity: --out {args.out}: cannot write ({e.strerror or e})",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 def _cmd_demo(argv: Sequence[str]) -> int:
     """The demo lives with the reference client, which spec/ must never import: it is found
     through the `exovoice.commands` entry point group and owns its own arguments."""
@@ -324,6 +361,18 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", type=Path, required=True, metavar="DIR",
                     help="directory to write (created if missing)")
     ex.set_defaults(func=_cmd_export)
+
+    fi = sub.add_parser(
+        "fidelity", help="the guide section by section, with its rules and scenarios",
+        description="A Markdown table of every section of the integration guide with the "
+        "rules that hold it and the feature scenarios tagged with it; sections with neither "
+        "are marked. Exit 1 with --check when the file differs.")
+    fi.add_argument("--guide", type=Path, default=None, metavar="FILE",
+                    help="the integration guide (default: the checkout's ../shared/guide)")
+    fi.add_argument("--out", type=Path, default=None, metavar="FILE", help="write it to FILE")
+    fi.add_argument("--check", type=Path, default=None, metavar="FILE",
+                    help="exit 1 when FILE is stale")
+    fi.set_defaults(func=_cmd_fidelity)
 
     sc = sub.add_parser("schema", help="print a JSON Schema",
                         description="Print a JSON Schema (each with an $id): a trace line "

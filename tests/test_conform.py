@@ -24,6 +24,8 @@ CATCHES = {
     "callkit-never-fulfils": "dialled_then_started_in_callkit",
     "established-without-answer": "the_app_declines",
     "accepts-rating-9": "outside_1_to_5",
+    "silent-on-refused-token": "token_the_platform_refuses",
+    "callkit-mute-without-sdk": "mutes_the_call_in_callkit",
 }
 
 
@@ -68,6 +70,19 @@ def test_each_broken_client_fails_a_scenario(fault: str, capsys: pytest.CaptureF
     out = capsys.readouterr().out
     assert code == 1, out
     assert "--- FAILED" in out
+
+
+def test_a_client_that_omits_the_authentication_failure_of_a_call_fails(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """LC-AUTH-CALL can only be broken where the platform refuses the token on a call: the
+    trace alone does not say why a call failed. The reference client passes both scenarios
+    (a dial, a session take); a client that keeps quiet about the token fails both."""
+    assert main(["--client", "reference", "-k", "token_the_platform_refuses"]) == 0
+    assert "2 passed" in capsys.readouterr().out
+    code = main(["--client", "broken:silent-on-refused-token", "-k", "token_the_platform_refuses"])
+    out = capsys.readouterr().out
+    assert code == 1 and "2 failed" in out, out
+    assert "expected onAuthenticationFailure" in out
 
 
 def test_a_failure_report_shows_steps_callbacks_and_the_violation(
@@ -131,7 +146,7 @@ def test_trace_dir_leaves_every_scenarios_trace_for_the_validator(
 
     assert main(["--tags", "guide-4.8", "--trace-dir", str(tmp_path)]) == 0
     traces = sorted(tmp_path.glob("*.jsonl"))
-    assert len(traces) == 9
+    assert len(traces) == 10
     capsys.readouterr()
     assert exovoice(["validate", str(tmp_path)]) == 0
-    assert "9 traces: 9 conformant" in capsys.readouterr().out
+    assert "10 traces: 10 conformant" in capsys.readouterr().out

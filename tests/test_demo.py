@@ -20,7 +20,7 @@ needs_pjsua2 = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importabl
 def exovoice(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
     """The installed command line (exovoice.spec.cli), so the entry point lookup is exercised too."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "spec", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "exovoice.spec", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -7,6 +7,7 @@ does today."""
 from __future__ import annotations
 
 import ast
+import re
 import importlib.util
 import subprocess
 import sys
@@ -61,6 +62,11 @@ def test_nothing_imports_the_old_top_level_names() -> None:
                 offenders[str(p.relative_to(ROOT))] = bad
     offenders.pop("tests/test_install.py", None)  # it writes a user's project that has them
     assert offenders == {}
+    # nor does any command line run them as modules
+    runs = [str(p.relative_to(ROOT)) for folder in ("spec", "reference", "tests", "bench")
+            for p in (ROOT / folder).rglob("*.py")
+            if re.search(r'"-m",\s*"(spec|reference)[".]', p.read_text(encoding="utf-8"))]
+    assert runs == []
 
 
 def test_spec_core_works_with_pjsua2_and_reference_blocked() -> None:

@@ -389,8 +389,8 @@ def test_callkit_incoming_and_push(trace: Path) -> None:
         a.stimulus("CXAnswerCallAction")
         a.stimulus("net_remote_hangup")
         assert names(a)[1:] == ["onIncomingCall", "reportNewIncomingCall", "CXAnswerCallAction",
-                                "answer", "actionFulfilled", "onCallEstablished", "onCallEnded",
-                                "reportCallEnded"]
+                                "answer", "actionFulfilled", "onCallEstablished",
+                                "reportOutgoingCallConnected", "onCallEnded", "reportCallEnded"]
         a.stimulus("voipPushReceived")
         a.stimulus("CXEndCallAction")  # the user rejects it
         assert names(a) == ["voipPushReceived", "relaySessionData", "reportNewIncomingCall",

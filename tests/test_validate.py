@@ -51,7 +51,7 @@ def write(tmp: Path, name: str, lines: list[dict]) -> Path:
 
 
 def run_cli(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "spec", *argv], cwd=ROOT, input=stdin,
+    return subprocess.run([sys.executable, "-m", "exovoice.spec", *argv], cwd=ROOT, input=stdin,
                           capture_output=True, text=True)
 
 

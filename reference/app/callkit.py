@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-from exovoice.spec.vocabulary import CallDirection, CallKit
+from exovoice.spec.vocabulary import CallKit
 
 from ..sdk.call import Call
 from ..sdk.client import ExotelVoiceClient
@@ -41,6 +41,7 @@ class ProviderDelegate(CallListener):
         self.outgoing = False
         self.connected_reported = False
         self.ending = False  # a CXEndCallAction ended the call: CallKit already knows
+        self.answered_in_callkit = False  # the incoming call was answered through CallKit
         client.getCallController().setCallListener(self)
 
     # --- deliveries from CallKit (on the dispatcher thread) ------------------------------
@@ -64,11 +65,13 @@ class ProviderDelegate(CallListener):
             core.callkit(name, uuid)
             self._sdk(lambda c: c.answer())
             core.callkit(CallKit.actionFulfilled.value, uuid, {"action": name})
+            self.answered_in_callkit = True
         elif name == CallKit.CXEndCallAction.value:
             uuid = uuid or self.active_uuid or NIL_UUID
             core.callkit(name, uuid)
             self.ending = True
-            self._sdk(lambda c: c.hangup())  # the guide's sample: try hangup, then fulfil
+            if core.model.call_live:  # the guide's sample: try hangup, then fulfil
+                self._sdk(lambda c: c.hangup())
             core.callkit(CallKit.actionFulfilled.value, uuid, {"action": name})
             self.active_uuid = None
         elif name == CallKit.CXSetMutedCallAction.value:
@@ -110,9 +113,11 @@ class ProviderDelegate(CallListener):
                   else "unknown")
         core.callkit(CallKit.reportNewIncomingCall.value, uuid, {"handle": handle})
         self.active_uuid, self.outgoing, self.ending = uuid, False, False
+        self.connected_reported = self.answered_in_callkit = False
         core.callkit(CallKit.voipPushCompleted.value, uuid)
-        if not relayed:  # nothing will ring: take the call off the screen again
-            self._report_ended()
+        if not relayed:  # nothing will ring: the app ends the CallKit call it reported, through
+            # CallKit, as the guide's handler does; there is no SDK call to hang up (CK-END)
+            self.client.later(lambda: self.perform(CallKit.CXEndCallAction.value, uuid, {}))
 
     def _second_push(self, uuid: str, args: dict[str, Any]) -> None:
         """CK-SECOND-CALL: a VoIP push during an active CallKit call. Apple's rule still holds,
@@ -155,6 +160,7 @@ class ProviderDelegate(CallListener):
             self.client._core.callkit(CallKit.reportNewIncomingCall.value, uuid,
                                       {"handle": call.remote_id})
             self.active_uuid, self.outgoing, self.ending = uuid, False, False
+            self.connected_reported = self.answered_in_callkit = False
         self._forward("onIncomingCall", call)
 
     def onCallInitiated(self, call: Call) -> None:  # noqa: N802
@@ -167,8 +173,10 @@ class ProviderDelegate(CallListener):
         self._forward("onCallRinging", call)
 
     def onCallEstablished(self, call: Call) -> None:  # noqa: N802
-        if (self.active_uuid is not None and self.outgoing and not self.connected_reported
-                and call.direction == CallDirection.OUTGOING):
+        # the lifecycle diagram's "Connected Call" block, for either direction (as Exotel's
+        # sample reports the connected call on whichever call is active)
+        if (self.active_uuid is not None and not self.connected_reported
+                and (self.outgoing or self.answered_in_callkit)):
             self.client._core.callkit(CallKit.reportOutgoingCallConnected.value, self.active_uuid)
             self.connected_reported = True
         self._forward("onCallEstablished", call)

@@ -187,10 +187,7 @@ class ExotelVoiceClient:
         self._core.api(Api.uploadLogs.value, args,
                        own_error=ErrorType.SDK_UNINITIALIZED.value if not_init else None,
                        own_why="the client is not initialized")
-        if startDate > endDate:
-            cause, err = Network.net_upload_failed.value, {"error": ErrorType.UPLOAD_LOG_FAILURE.value}
-        else:
-            cause, err = self.platform.upload_outcome(len(self.logs.between(startDate, endDate)))
+        cause, err = self.platform.upload_outcome(len(self.logs.between(startDate, endDate)))
         self._net_later(cause, extra={Callback.onUploadLogFailure.value: err})
 
     # --- beyond the guide: lifecycle of this Python object, and the simulated world --------
@@ -344,6 +341,13 @@ class ExotelVoiceClient:
             # a relayed call that was over before it was announced: never the app's
             self._calls.pop(call.id, None)
             self._latest = None
+        elif event == Callback.onMissedCall.value and call is not None and \
+                self._core.model.v.call_id != call.id and \
+                self._core.call_state() == CallState.ENDED:
+            # ARG-FEEDBACK-ENDED: a missed call makes no call object; the ended call before it
+            # is the latest again (the one postFeedback is for)
+            self._calls.pop(call.id, None)
+            self._latest = self._calls.get(self._core.model.v.call_id or "") or self._last_call
         ev, cl = self._event_listener, self._call_listener
         err = ExotelVoiceError(args["error"]) if "error" in args else None
         if event == Callback.onMissedCall.value:

@@ -62,7 +62,6 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from .call import PjAccount, PjCall, SipCall

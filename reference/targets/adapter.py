@@ -8,8 +8,9 @@ Stimuli: Network names (net_*), Env names (pstnRinging, ...), CallKit deliveries
 (CXStartCallAction, CXAnswerCallAction, CXEndCallAction, CXSetMutedCallAction,
 CXSetHeldCallAction, providerDidReset, voipPushReceived), and platform controls:
 `token_expired` / `token_invalid` (the platform stops accepting the tokens issued so far;
-while registered the client is told at once through onAuthenticationFailure, unless
-args.silent: then the next dial or session take finds out),
+while registered the client is told at once through onAuthenticationFailure),
+`token_expired_silently` (the same without telling the client: its next dial or session
+take finds out),
 `init_fails` (the next registration fails), `upload_fails` (log uploads fail),
 `session_ended` (args.sessionId, or the latest push's session: its caller gave up),
 `media_manual` (answer() is no longer followed by net_answered by itself: the call stays
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -47,8 +48,8 @@ from .platform_harness import PlatformHarness
 
 QUERIES = frozenset({"getCallDetails", "getStatistics", "getAudioRoute", "isInitialized",
                      "getCallState"})
-CONTROLS = frozenset({"token_expired", "token_invalid", "init_fails", "upload_fails",
-                      "session_ended", "media_manual"})
+CONTROLS = frozenset({"token_expired", "token_invalid", "token_expired_silently", "init_fails",
+                      "upload_fails", "session_ended", "media_manual"})
 DEFAULT_SUBSCRIBER = "alice"
 
 
@@ -270,10 +271,10 @@ class ReferenceAdapter:
             if session is not None:
                 p.end_session(session)
         else:
-            (p.expire_tokens if name == "token_expired" else p.invalidate_tokens)()
-            # args.silent: the platform stops accepting the token without telling the client;
-            # its next call attempt finds out (LC-AUTH-CALL)
-            if client.isInitialized() and not args.get("silent"):
+            (p.invalidate_tokens if name == "token_invalid" else p.expire_tokens)()
+            # token_expired_silently: the platform stops accepting the token without telling
+            # the client; its next call attempt finds out (LC-AUTH-CALL)
+            if client.isInitialized() and name != "token_expired_silently":
                 rejected = p.token_still_valid(client._token, client._subscriber)
                 if rejected is not None:
                     cause, err = rejected
@@ -290,4 +291,6 @@ def _date(value: Any, default: datetime) -> datetime:
         return value
     if isinstance(value, str):
         return datetime.fromisoformat(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, timezone.utc)
     return default

@@ -336,6 +336,13 @@ class ReferenceSipAdapter(ReferenceAdapter):
     # --- stimuli -------------------------------------------------------------------------
     def stimulus(self, name: str, *, call: str | None = None,
                  args: dict[str, Any] | None = None) -> None:
+        if name == "token_expired_silently":
+            # the real platform checks the token the SDK presents: give the SDK one that has
+            # expired (signed with the platform's key), and let its next INVITE or session
+            # take find out (a 403 / 401 naming AUTHENTICATION_EXPIRED_TOKEN; LC-AUTH-CALL)
+            client = self._need()
+            client._token = self.simnet.issue_token(client._subscriber or "", ttl=-60.0)
+            return
         if name not in Network.names() or not self._is_call_happening(name):
             if name in ("media_manual", "session_ended"):
                 raise Unsupported(f"{name}: the real platform and network have no such control")

@@ -40,6 +40,14 @@ def call_ref_problem(event: str, call: str | None, result: str, current: str | N
     return R.SYS_ONE_CALL, f"line names call {call!r} but the latest call is {current!r}"
 
 
+def detached_refusal(event: str, call: str | None, result: str, current: str | None,
+                     past: frozenset[str]) -> bool:
+    """A refused operation naming an earlier (ended) call object: the SDK refused it for
+    that reason alone, whatever the latest call is doing (CALL-OP-STATE)."""
+    return (result != "ok" and event in CALL_OPS and call is not None and call != current
+            and call in past)
+
+
 def started(current: str | None, past: frozenset[str], call: str | None) -> tuple[str | None, frozenset[str]]:
     """A new call context begins (dial, or a relayed push that yields a call)."""
     return call, (past | {current}) if current is not None else past

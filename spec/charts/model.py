@@ -30,7 +30,7 @@ from ..vocabulary import (
 )
 from .call_state import LIVE, SYSTEM_STATE, CallGuards, CallRegion
 from .callkit import CallKitGuards, CallKitRegion, PushKitRegion
-from .calls import call_ref_problem, started
+from .calls import call_ref_problem, detached_refusal, started
 from .environment import AudioGuards, AudioRegion, BluetoothRegion, NetworkRegion, PstnRegion
 from .lifecycle import LifecycleGuards, LifecycleRegion, ListenerRegion, LogsRegion
 from .system import ApiRegion, MissedRegion, SystemGuards
@@ -89,6 +89,8 @@ class Vars:
 
 
 _INTERNAL = frozenset(INTERNAL_EVENTS)
+# network steps only an observation infers (a `state` line ENDING: the call is being dropped)
+_INFERRED = frozenset({Network.net_call_dropping.value})
 _ALLOWED: dict[tuple, tuple[str, ...]] = {}  # key -> allowed events (a pure function of it)
 
 
@@ -239,12 +241,14 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
         `result` is "ok" or the ErrorType of a refused API call; `params` the line's args.
         """
         params = dict(params or {})
-        if event not in OBSERVABLE_EVENTS and event not in _INTERNAL:
+        if event not in OBSERVABLE_EVENTS and event not in _INTERNAL and event not in _INFERRED:
             raise SpecViolation(event, self.leaf_states(), [], "not an event of the spec")
         if OBSERVABLE_EVENTS.get(event) == Kind.CALLKIT and not self.v.callkit:
             raise SpecViolation(event, self.leaf_states(), [R.CK_MODE],
                                 "the trace does not say the app integrates CallKit")
         self._check_call_ref(event, call, result)
+        if detached_refusal(event, call, result, self.v.call_id, self.v.past_calls):
+            return  # CALL-OP-STATE: a refused operation of an ended call object changes nothing
         self._denials = []
         self.call_effect: str | None = None
         self.fired: list[str] = []

@@ -46,9 +46,11 @@ class Capability:
     # comes with a platform simulator and a customer backend it drives over the optional
     # `platform(op, args)` operation (PlatformAdapter; guide 5.1, 5.2, 9.3 a)
     PLATFORM = "platform"
+    # a wired headset is plugged in and unplugged (env wiredHeadset* stimuli, guide 4.4)
+    WIRED_HEADSET = "wired-headset"
 
     ALL = frozenset({CORE, NETWORK, PSTN, CALLKIT, BLUETOOTH, AUDIO, LOGS, FEEDBACK, PUSH,
-                     PLATFORM})
+                     PLATFORM, WIRED_HEADSET})
 
 
 @dataclass(frozen=True)

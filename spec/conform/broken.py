@@ -172,8 +172,38 @@ class AcceptsRatingNine(BrokenClient):
         return None
 
 
+class SilentOnRefusedToken(BrokenClient):
+    """Ends a call whose token the platform refused without telling the app why: no
+    onAuthenticationFailure (LC-AUTH-CALL, guide 4.2, 6, 9.3 b)."""
+
+    fault = "silent-on-refused-token"
+    calls = 0
+
+    def on_api(self, name: str, call: str | None, args: dict[str, Any] | None) -> ApiResult | None:
+        if name in (Api.dial.value, Api.relaySessionData.value):
+            self.calls += 1
+        return None
+
+    def on_event(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        if ev.get("name") == "onAuthenticationFailure" and self.calls:
+            return []
+        return [ev]
+
+
+class CallKitMuteWithoutSdk(BrokenClient):
+    """Fulfils CXSetMutedCallAction without muting the SDK's call (CK-MUTE)."""
+
+    fault = "callkit-mute-without-sdk"
+
+    def on_event(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        if ev.get("kind") == "api" and ev.get("name") in (Api.mute.value, Api.unmute.value):
+            return []
+        return [ev]
+
+
 BROKEN: dict[str, type[BrokenClient]] = {
     cls.fault: cls
     for cls in (DialDuringPstn, RingingOnIncoming, NoMissedCallDuringPstn, KeepsVoipAfterPstn,
-                CallKitNeverFulfils, EstablishedWithoutAnswer, AcceptsRatingNine)
+                CallKitNeverFulfils, EstablishedWithoutAnswer, AcceptsRatingNine,
+                SilentOnRefusedToken, CallKitMuteWithoutSdk)
 }

@@ -23,7 +23,7 @@ import pytest
 from ..trace.recorder import TraceRecorder
 from ..validate.engine import Violation
 from ..validate.run import Options, judge_file
-from ..vocabulary import Api, Env, Kind
+from ..vocabulary import OBSERVATIONS, Api, Env, Kind
 from .adapter import AdapterError, ApiResult, Capability, ClientAdapter, Unsupported
 
 WAIT = 5.0  # bound for an expected event
@@ -230,7 +230,7 @@ class ScenarioContext:
         except Unsupported as e:
             not_run(f"the client cannot set up {name} here: {e}")
         except AdapterError as e:
-            if name not in Api.names():  # a query beyond the core protocol (getCallDetails...)
+            if name not in Api.names() or name in OBSERVATIONS:  # a query (getCallDetails...)
                 not_run(f"client lacks the query {name}")
             raise ProtocolError(f"{name}: the client broke the adapter protocol: {e}") from e
         if not isinstance(res, ApiResult):

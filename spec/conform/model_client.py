@@ -80,7 +80,7 @@ class ModelAdapter:
                                           "fractionLost": 0.0, "packetsSent": 100,
                                           "packetsReceived": 100, "mos": 4.4})
         if name == "getAudioRoute":
-            return ApiResult("ok", call, self._route)
+            return ApiResult("ok", call, self._route_now())
         if name not in Api.names():
             raise AdapterError(f"unknown operation {name}")
         new = f"c{next(self._ids)}" if name == Api.dial.value else None
@@ -107,6 +107,17 @@ class ModelAdapter:
         self._after_api(name, cid, args)
         return ApiResult("ok", cid if name == Api.dial.value else call)
 
+    def _route_now(self) -> str:
+        """The route getAudioRoute() reports: one the spec allows here (AUDIO-ROUTE), the
+        app's explicit choice first, then a wired headset, a Bluetooth device, the earpiece."""
+        m = self._model()
+        allowed = m.routes()
+        a = CallAudioRoute
+        order = (([a.SPEAKER.value] if m.v.speaker is True else [])
+                 + ([a.BLUETOOTH.value] if m.v.bt_selected is True else [])
+                 + [a.HEADPHONES.value, a.BLUETOOTH.value, a.EARPIECE.value, a.SPEAKER.value])
+        return next(r for r in order if r in allowed)
+
     def stimulus(self, name: str, *, call: str | None = None,
                  args: dict[str, Any] | None = None) -> None:
         m = self._model()
@@ -131,12 +142,33 @@ class ModelAdapter:
         elif name in ("init_fails", "upload_fails"):
             self._flags.add(name)
         elif name == CallKit.voipPushReceived.value:
-            self._emit_try(Kind.CALLKIT, name, None, {"uuid": args.get("uuid") or self._uuid()})
-            uuid = self._uuid()
-            self._emit_try(Kind.CALLKIT, CallKit.reportNewIncomingCall.value, None, {"uuid": uuid})
-            self._emit_try(Kind.CALLKIT, CallKit.voipPushCompleted.value, None, {"uuid": uuid})
+            self._voip_push(args)
         else:
             raise AdapterError(f"unknown stimulus {name}")
+
+    def _voip_push(self, args: dict[str, Any]) -> None:
+        """Apple's rule (CK-PUSH): every push is reported before its handler completes. During
+        an active CallKit call it is a second CallKit call (CK-SECOND-CALL): relayed, declined
+        by the SDK, and ended at once; a push whose payload cannot be read is ended too."""
+        m = self._model()
+        uuid = args.get("uuid") or self._uuid()
+        if uuid == m.v.ck_uuid:
+            uuid = self._uuid()
+        self._emit_try(Kind.CALLKIT, CallKit.voipPushReceived.value, None, {"uuid": uuid})
+        second = m.v.ck_uuid is not None
+        readable = "payload" not in args or parse_payload(args.get("payload")) is not None
+        if second:
+            relay = {k: args[k] for k in ("payload", "payloadVersion", "subscriberName")
+                     if k in args}
+            if self._emit_try(Kind.API, Api.relaySessionData.value, None, relay) and \
+                    m.in_state("missed_due"):
+                self._network(Network.net_push_valid.value,
+                              {"remoteId": str(args.get("callerId", "unknown")),
+                               "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        self._emit_try(Kind.CALLKIT, CallKit.reportNewIncomingCall.value, None, {"uuid": uuid})
+        self._emit_try(Kind.CALLKIT, CallKit.voipPushCompleted.value, None, {"uuid": uuid})
+        if second or not readable:
+            self._emit_try(Kind.CALLKIT, CallKit.reportCallEnded.value, None, {"uuid": uuid})
 
     # --- internals ----------------------------------------------------------------------
     def _model(self) -> ClientModel:
@@ -262,13 +294,18 @@ class ModelAdapter:
     def _callkit_action(self, name: str, args: dict) -> None:
         m = self._model()
         uuid = args.get("uuid") or m.v.ck_uuid or self._uuid()
-        if not self._emit_try(Kind.CALLKIT, name, None, {"uuid": uuid}):
+        extra = {k: args[k] for k in ("muted", "onHold") if isinstance(args.get(k), bool)}
+        if not self._emit_try(Kind.CALLKIT, name, None, {"uuid": uuid, **extra}):
             return
         cid = m.v.call_id
+        muted = args.get("muted")
+        mute_op = (Api.mute.value if muted else Api.unmute.value) if isinstance(muted, bool) \
+            else (Api.unmute.value if self._muted else Api.mute.value)
         sdk = {CallKit.CXAnswerCallAction.value: Api.answer.value,
                CallKit.CXEndCallAction.value: Api.hangup.value,
-               CallKit.CXSetMutedCallAction.value:
-                   Api.unmute.value if self._muted else Api.mute.value}.get(name)
+               CallKit.CXSetMutedCallAction.value: mute_op}.get(name)
+        if name == CallKit.CXEndCallAction.value and not m.call_live:
+            sdk = None  # CK-END: no call to hang up
         if sdk is not None:
             self._emit_try(Kind.API, sdk, cid, None)
             if sdk == Api.mute.value:

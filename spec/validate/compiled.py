@@ -27,7 +27,7 @@ from ..arguments import (
     subscriber_name_problem,
 )
 from ..base import SpecViolation
-from ..charts.calls import announced, call_ref_problem, restored, started
+from ..charts.calls import announced, call_ref_problem, detached_refusal, restored, started
 from ..charts.model import ClientModel, Snapshot
 from ..vocabulary import (
     CALLKIT_ACTIONS,
@@ -302,6 +302,8 @@ class FastJudge:
         if call is not None and call_ref_problem(name, call, result, ctx.current_call,
                                                  ctx.past_calls) is not None:
             return self._fail(lineno)
+        if detached_refusal(name, call, result, ctx.current_call, ctx.past_calls):
+            return True
         args = d.get("args")
         key = (self.sid, (kind, name, result, canon_args(args, ctx) if args else ()))
         st = t.steps.get(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pytest_bdd import given, parsers, then, when
 
 from ...vocabulary import Api, Env
@@ -16,10 +18,34 @@ def _bt_connected(conform: ScenarioContext) -> None:
     conform.stimulus(Env.bluetoothConnected)
 
 
+def read_route(conform: ScenarioContext) -> Any:
+    """getAudioRoute(), written to the trace as the observation it is (AUDIO-ROUTE), so the
+    validator judges the route as well as the step."""
+    res = conform.api(Api.getAudioRoute, call=conform.call, record=False)
+    route = enum_value(res.value)
+    if res.ok and isinstance(route, str):
+        assert conform.recorder is not None
+        conform.recorder.api(Api.getAudioRoute.value, call=conform.call, args={"route": route})
+    return res
+
+
 @when("the app reads the audio route")
 def _w_read_route(conform: ScenarioContext) -> None:
     conform.need(Cap.AUDIO)
-    conform.values["route"] = conform.api("getAudioRoute", call=conform.call, record=False)
+    conform.values["route"] = read_route(conform)
+
+
+@given("a wired headset is plugged in")
+@when("a wired headset is plugged in")
+def _wired_in(conform: ScenarioContext) -> None:
+    conform.need(Cap.WIRED_HEADSET)
+    conform.stimulus(Env.wiredHeadsetConnected)
+
+
+@when("the wired headset is unplugged")
+def _wired_out(conform: ScenarioContext) -> None:
+    conform.need(Cap.WIRED_HEADSET)
+    conform.stimulus(Env.wiredHeadsetDisconnected)
 
 
 @when(parsers.re("the app (?P<phrase>" + alternatives(list(AUDIO_PHRASES)) + ")$"))
@@ -45,6 +71,7 @@ def _w_bt_off(conform: ScenarioContext) -> None:
 
 @then(P("the audio route is {route:Route}"))
 def _t_route(conform: ScenarioContext, route: str) -> None:
-    res = conform.api("getAudioRoute", call=conform.call, record=False)
+    conform.need(Cap.AUDIO)
+    res = read_route(conform)
     assert res.ok, f"getAudioRoute() failed with {res.result}"
     assert enum_value(res.value) == route, f"the audio route is {res.value}, expected {route}"

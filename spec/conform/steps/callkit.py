@@ -8,7 +8,7 @@ from pytest_bdd import given, parsers, then, when
 from ...vocabulary import CallKit
 from ..adapter import Capability as Cap
 from ..context import ScenarioContext
-from .common import CALLKIT_PHRASES, P, alternatives, callkit_uuid, expect
+from .common import CALLKIT_ARGS, CALLKIT_PHRASES, P, alternatives, callkit_uuid, expect
 
 
 @given("an app that integrates CallKit")
@@ -27,7 +27,8 @@ def _app_plain(conform: ScenarioContext) -> None:
 @when(parsers.re("the user (?P<phrase>" + alternatives(list(CALLKIT_PHRASES)) + ") in CallKit$"))
 def _w_callkit(conform: ScenarioContext, phrase: str) -> None:
     conform.need(Cap.CALLKIT)
-    conform.stimulus(CALLKIT_PHRASES[phrase], args={"uuid": callkit_uuid(conform)})
+    conform.stimulus(CALLKIT_PHRASES[phrase],
+                     args={"uuid": callkit_uuid(conform), **CALLKIT_ARGS.get(phrase, {})})
 
 
 @when(P('a VoIP push from "{caller:Name}" arrives'))
@@ -37,6 +38,33 @@ def _w_voip_push(conform: ScenarioContext, caller: str) -> None:
     data = {"subscriberName": conform.subscriber, "callerId": caller}
     conform.values["push"] = data
     conform.stimulus(CallKit.voipPushReceived, args=data)
+
+
+@when("a VoIP push with a malformed payload arrives")
+def _w_voip_push_malformed(conform: ScenarioContext) -> None:
+    conform.need(Cap.CALLKIT, Cap.PUSH)
+    data = {"payload": "not-a-jwt", "payloadVersion": 1, "subscriberName": conform.subscriber}
+    conform.values["push"] = data
+    conform.stimulus(CallKit.voipPushReceived, args=data)
+
+
+@then(P("CallKit gets {name:CallKit} for a second call"))
+def _t_callkit_second(conform: ScenarioContext, name: str) -> None:
+    """CK-SECOND-CALL: the line names a UUID other than the active CallKit call's."""
+    active = callkit_uuid(conform, before=conform.first_when)
+    expect(conform, name, what=f"{name} under a UUID other than {active}",
+           where=lambda e: e.get("kind") == "callkit"
+           and (e.get("args") or {}).get("uuid") not in (None, active))
+
+
+@then("the CallKit call is ended")
+def _t_callkit_call_ended(conform: ScenarioContext) -> None:
+    """CK-END / CK-REPORT-ENDED: reported ended, or ended through a fulfilled CXEndCallAction
+    (the guide's handler, which needs no SDK hangup when there is no call)."""
+    expect(conform, ("reportCallEnded", "actionFulfilled"), what="the CallKit call's end",
+           where=lambda e: e.get("kind") == "callkit" and (
+               e["name"] == "reportCallEnded"
+               or (e.get("args") or {}).get("action") == CallKit.CXEndCallAction.value))
 
 
 @then(P("CallKit gets {name:CallKit}"))

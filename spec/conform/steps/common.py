@@ -117,7 +117,15 @@ CALLKIT_PHRASES: dict[str, str] = {
     "rejects the call": CallKit.CXEndCallAction,
     "ends the call": CallKit.CXEndCallAction,
     "mutes the call": CallKit.CXSetMutedCallAction,
+    "unmutes the call": CallKit.CXSetMutedCallAction,
     "holds the call": CallKit.CXSetHeldCallAction,
+}
+# what each of those actions carries beside its UUID (CXSetMutedCallAction.isMuted,
+# CXSetHeldCallAction.isOnHold)
+CALLKIT_ARGS: dict[str, dict[str, bool]] = {
+    "mutes the call": {"muted": True},
+    "unmutes the call": {"muted": False},
+    "holds the call": {"onHold": True},
 }
 
 
@@ -165,8 +173,10 @@ def initialized(ctx: ScenarioContext, name: str = "alice") -> None:
     expect(ctx, "onInitializationSuccess", since=start)
 
 
-def callkit_uuid(ctx: ScenarioContext) -> str:
-    for ev in reversed(ctx.seen):
+def callkit_uuid(ctx: ScenarioContext, before: int | None = None) -> str:
+    """The UUID of the latest CallKit call (reported or started), among the events before
+    index `before` when given."""
+    for ev in reversed(ctx.seen if before is None else ctx.seen[:before]):
         if ev.get("kind") == "callkit" and (ev.get("args") or {}).get("uuid") and ev["name"] in (
                 "reportNewIncomingCall", "CXStartCallAction"):
             return str(ev["args"]["uuid"])

@@ -8,8 +8,9 @@ import time
 from pytest_bdd import given, then, when
 
 from ...vocabulary import Api, ErrorType, Network
+from ..adapter import AdapterError
 from ..adapter import Capability as Cap
-from ..context import SETTLE, ScenarioContext
+from ..context import SETTLE, ScenarioContext, not_run
 from .common import P, expect, initialize_client, initialized
 
 
@@ -68,6 +69,39 @@ def _w_upload(conform: ScenarioContext) -> None:
     res = conform.api(Api.uploadLogs, args={"startDate": now - 3600, "endDate": now,
                                             "description": "call dropped"})
     conform.after_op(Api.uploadLogs, res)
+
+
+@when("the app uploads its logs with a start after its end")
+def _w_upload_backwards(conform: ScenarioContext) -> None:
+    conform.need(Cap.LOGS)
+    now = time.time()
+    res = conform.api(Api.uploadLogs, args={"startDate": now, "endDate": now - 3600,
+                                            "description": "backwards"})
+    conform.after_op(Api.uploadLogs, res)
+
+
+@given("the platform stops accepting the subscriber's token without telling the app")
+def _g_token_silently_refused(conform: ScenarioContext) -> None:
+    """The platform control token_expired_silently (LC-AUTH-CALL): no network happening
+    stands in for it, so a client without the control does not run the scenario."""
+    adapter = conform.client()
+    conform.drain()
+    try:
+        adapter.stimulus("token_expired_silently", call=conform.call)
+    except AdapterError as e:
+        not_run(f"client lacks the platform control token_expired_silently: {e}")
+
+
+@then("each log upload is answered exactly once")
+def _t_uploads_answered(conform: ScenarioContext) -> None:
+    assert conform.recorder is not None
+    accepted = sum(1 for ev in conform.recorder.lines if ev.get("kind") == "api"
+                   and ev.get("name") == Api.uploadLogs.value and ev.get("result", "ok") == "ok")
+    for _ in range(accepted):
+        expect(conform, ("onUploadLogSuccess", "onUploadLogFailure"))
+    conform.settle(SETTLE)
+    n = len(conform.since_mark("onUploadLogSuccess")) + len(conform.since_mark("onUploadLogFailure"))
+    assert n == accepted, f"{accepted} accepted uploadLogs() were answered {n} times"
 
 
 @when("the app stops the client")

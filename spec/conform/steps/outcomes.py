@@ -75,6 +75,44 @@ def _t_refused_with(conform: ScenarioContext, errors: str) -> None:
     assert last.result in want, f"{conform.last_op}() was refused with {last.result}, not {errors}"
 
 
+@then("it is refused or has no effect")
+def _t_refused_or_nothing(conform: ScenarioContext) -> None:
+    """Where the guide leaves open whether a call throws or does nothing (AUDIO-BT,
+    AUDIO-LIVE, CALL-OP-STATE): either is conformant, and the trace shows which."""
+    assert conform.last is not None, "no operation was made"
+    conform.settle(SETTLE)
+
+
+@then(P("the app gets either {first:Callback} or {second:Callback}"))
+def _t_gets_either(conform: ScenarioContext, first: str, second: str) -> None:
+    expect(conform, (first, second), what=f"{first} or {second}")
+
+
+@then("the call attempt is refused or the call ends")
+def _t_attempt_refused_or_ends(conform: ScenarioContext) -> None:
+    """LC-REINIT: after onAuthenticationFailure the guide lets the SDK refuse a call
+    (SDK_UNINITIALIZED or an authentication ErrorType) or take it and let it fail."""
+    last = conform.last
+    assert last is not None, "no operation was made"
+    if not last.ok:
+        allowed = {"SDK_UNINITIALIZED", "AUTHENTICATION_EXPIRED_TOKEN",
+                   "AUTHENTICATION_INVALID_TOKEN"}
+        assert last.result in allowed, f"{conform.last_op}() was refused with {last.result}, " \
+            f"not one of {', '.join(sorted(allowed))}"
+    # accepted: the call fails or proceeds as the platform decides; the trace is judged
+    conform.settle(SETTLE)
+
+
+@then(P("the app gets onMissedCall {n:Int} times"))
+def _t_missed_times(conform: ScenarioContext, n: int) -> None:
+    for _ in range(n):
+        expect(conform, "onMissedCall")
+    conform.settle(SETTLE)
+    extra = conform.wait_for("onMissedCall", since=conform.first_when or 0, timeout=0,
+                             consume=True)
+    assert extra is None, f"onMissedCall came more than {n} times"
+
+
 @then("it is refused")
 def _t_refused(conform: ScenarioContext) -> None:
     last = conform.last
