@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importable:
 
 # scenario name -> what the real stack cannot do (a fragment of the not-run reason)
 EXPECTED_NOT_RUN = {
-    "In <state> the calling screen shows the guide's message [CONNECTING-Connecting]":
+    "In CONNECTING the calling screen shows the guide's message [CONNECTING-Connecting]":
         "CONNECTING lasts from the 200 to the ACK",
 }
 
@@ -36,7 +36,8 @@ def test_every_feature_over_real_sip(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     assert code == 0, out
     assert "FAIL" not in out, out
-    not_run = dict(re.findall(r"^N/R  \[[\d.]+\] (.*?)  \(not-run: (.*)\)$", out, re.M))
+    not_run = dict(re.findall(r"^\[\s*\d+/\d+\] N/R  \[[\d.]+\] (.*?)  [\d.]+s  \((.*)\)$",
+                              out, re.M))
     assert set(not_run) == set(EXPECTED_NOT_RUN), not_run
     for name, why in EXPECTED_NOT_RUN.items():
         assert why in not_run[name], (name, not_run[name])
@@ -46,8 +47,10 @@ def test_every_feature_over_real_sip(capsys: pytest.CaptureFixture[str]) -> None
     assert skipped == len(EXPECTED_NOT_RUN) and passed == total - skipped
     assert total >= 128
     # the incoming call came from a real push: its scenarios ran, not just the outgoing ones
-    assert re.search(r"^PASS \[4\.3\.2\] The app answers an incoming call$", out, re.M), out
-    assert re.search(r"^PASS \[9\.2\] A push for a call that is already over is a missed call$",
-                     out, re.M), out
+    live = r"^\[\s*\d+/\d+\] PASS "  # the live line: progress, verdict, sections, name, time
+    assert re.search(live + r"\[4\.3\.2\] The app answers an incoming call  [\d.]+s$", out,
+                     re.M), out
+    assert re.search(live + r"\[9\.2\] A push for a call that is already over is a missed "
+                     r"call  [\d.]+s$", out, re.M), out
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not leaked, f"threads left running: {leaked}"
