@@ -135,7 +135,7 @@ def test_reference_server_flow(tmp_path: Path) -> None:
         ck.stimulus("CXEndCallAction")
         assert [x["name"] for x in ck.lines if x["kind"] == "callkit"] == [
             "reportNewIncomingCall", "CXAnswerCallAction", "actionFulfilled",
-            "CXEndCallAction", "actionFulfilled"]
+            "reportOutgoingCallConnected", "CXEndCallAction", "actionFulfilled"]
         ck.judge(tmp_path / "assembled-ck.jsonl")
         proc_pid = adapter.pid
     finally:

@@ -36,8 +36,8 @@ What is real and what is still simulated:
   An answer or hangup before the INVITE arrived is applied when it does. An INVITE for no
   session we took is refused with 480. Without ``sessions_url`` incoming calls are
   simulated.
-* A 403 to our INVITE whose reason names AUTHENTICATION_INVALID_TOKEN or
-  AUTHENTICATION_EXPIRED_TOKEN (exovoice.reference.platform.sip) ends the call (onCallEnded FAILURE) and
+* A 403 to our INVITE whose X-Exotel-Reason header (or, failing that, reason phrase) names
+  AUTHENTICATION_INVALID_TOKEN or AUTHENTICATION_EXPIRED_TOKEN (exovoice.reference.platform.sip) ends the call (onCallEnded FAILURE) and
   gives net_token_rejected with that error (onAuthenticationFailure).
 * Still simulated by ``exovoice.reference.net.simplatform.Platform``: registration (initialize, checked with the
   platform's token-signing secret), log upload.
@@ -376,9 +376,11 @@ class SipNet:
         net = ev.get("net")
         if net and (not leg.incoming or net in INCOMING_NET):
             self._post(leg, net)
+        # the platform names a refused token in X-Exotel-Reason (the reason phrase is free text)
+        named = ev.get("exotel_reason") or ev.get("reason")
         if (net == Network.net_failure.value and not leg.incoming and ev.get("code") == 403
-                and ev.get("reason") in AUTH_ERRORS):
-            self._post_auth_failure(ev.get("reason"))
+                and named in AUTH_ERRORS):
+            self._post_auth_failure(named)
 
     def _on_invite(self, ev: SipEvent) -> None:
         """The platform's INVITE for a session we took (else 480)."""

@@ -7,9 +7,9 @@ controller thread. Per INVITE from a client (the caller leg):
 1. rate limit: more than `rate_calls` INVITEs admitted within `rate_window` seconds -> 503
    "Rate Limited" (the caller's SDK: onCallFailed CONGESTION_ERROR, exovoice.reference.sip.mapping).
 2. the access token (header ``X-Exotel-Access-Token``) is checked with the HTTP side's
-   `ExotelPlatform.verify_access_token`. Refused -> **403** for both causes, with the reason
-   phrase and the header ``X-Exotel-Reason`` naming AUTHENTICATION_INVALID_TOKEN or
-   AUTHENTICATION_EXPIRED_TOKEN. (401 is not used: on an INVITE it means a digest challenge
+   `ExotelPlatform.verify_access_token`. Refused -> **403 Forbidden** for both causes, the
+   header ``X-Exotel-Reason`` naming AUTHENTICATION_INVALID_TOKEN or
+   AUTHENTICATION_EXPIRED_TOKEN (the SDK reads the header, not the phrase). (401 is not used: on an INVITE it means a digest challenge
    and needs WWW-Authenticate, which a bearer token does not fit.) The device id is the
    ``X-Exotel-Device-Id`` header when the client sends one, else the token's own
    ``device_id`` claim (the SDK's INVITE carries no device id; the signature still binds it).
@@ -248,7 +248,7 @@ class PlatformSip:
         ok, error = self.platform.verify_access_token(token, device)
         if not ok:
             name = error.value if error is not None else "AUTHENTICATION_INVALID_TOKEN"
-            self._refuse(bridge, 403, name, f"token refused: {name}",
+            self._refuse(bridge, 403, "Forbidden", f"token refused: {name}",
                          headers={REASON_HEADER: name})
             return
         bridge.subscriber = subscriber

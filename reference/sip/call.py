@@ -85,11 +85,15 @@ class PjCall(_Base):
         self.last_stats: CallStatistics | None = None
         self.connected_at: float | None = None
         self.cancelled_for = ""  # the Reason of the CANCEL that ends this incoming call
+        self.exotel_reason = ""  # X-Exotel-Reason of the final response refusing our INVITE
 
     # -- callbacks (pump thread, inside libHandleEvents) --
     def onCallState(self, prm: Any) -> None:  # noqa: N802
         ci = self.getInfo()
         state = state_name(ci.state)
+        if state == "DISCONNECTED" and not self.exotel_reason:
+            # the final response that ended our INVITE rides on the state change's event
+            self.exotel_reason = final_response_header(prm, "X-Exotel-Reason")
         code = int(ci.lastStatusCode)
         reason = str(ci.lastReason)
         role = "uac" if ci.role == pj.PJSIP_ROLE_UAC else "uas"
@@ -110,6 +114,8 @@ class PjCall(_Base):
             self.was_confirmed = True
             self.connected_at = time.monotonic()
         extra: dict[str, Any] = {}
+        if state == "DISCONNECTED" and self.exotel_reason:
+            extra["exotel_reason"] = self.exotel_reason
         if state == "DISCONNECTED" and role == "uas":
             cause = self.cancelled_for
             if cause:
@@ -128,6 +134,9 @@ class PjCall(_Base):
         cause = cancel_reason(prm)
         if cause:
             self.cancelled_for = cause  # read when the call reaches DISCONNECTED
+        reason = final_response_header(prm, "X-Exotel-Reason")
+        if reason:
+            self.exotel_reason = reason  # read when the call reaches DISCONNECTED
 
     def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
         ci = self.getInfo()
@@ -187,20 +196,38 @@ class PjCall(_Base):
         self.audStreamModifyCodecParam(self.audio_index, param)
 
 
+def _received_message(prm: Any, method: str) -> str:
+    """The message a `method` transaction received, behind an onCallState / onCallTsxState
+    event; empty when the event carries none."""
+    try:
+        ts = prm.e.body.tsxState
+        if str(ts.tsx.method) != method:
+            return ""
+        return str(ts.src.rdata.wholeMsg)
+    except Exception:  # noqa: BLE001 - no received message behind this event
+        return ""
+
+
 def cancel_reason(prm: Any) -> str:
     """The Reason header (RFC 3326) of a received CANCEL, from onCallTsxState's event (empty
     when the event is not a received CANCEL): the only way a caller can say why it gave up
     before an answer (the platform says `SIP;cause=408` when max_ringing_duration ran out)."""
-    try:
-        ts = prm.e.body.tsxState
-        if str(ts.tsx.method) != "CANCEL":
-            return ""
-        msg = str(ts.src.rdata.wholeMsg)
-    except Exception:  # noqa: BLE001 - no received message behind this event
-        return ""
+    msg = _received_message(prm, "CANCEL")
     if not msg.startswith("CANCEL "):
         return ""
     return parse_headers(msg).get("Reason", "")
+
+
+def final_response_header(prm: Any, name: str) -> str:
+    """A header of a final response (3xx to 6xx) our INVITE received, from onCallTsxState's
+    event (empty otherwise): how the platform names why it refused a call, whatever its
+    reason phrase says (X-Exotel-Reason: AUTHENTICATION_EXPIRED_TOKEN, CONGESTION_ERROR...)."""
+    msg = _received_message(prm, "INVITE")
+    first = msg.split("\r\n", 1)[0] if "\r\n" in msg else msg.split("\n", 1)[0]
+    parts = first.split()
+    if len(parts) < 2 or parts[0] != "SIP/2.0" or not parts[1].isdigit() or int(parts[1]) < 300:
+        return ""
+    return parse_headers(msg).get(name, "")
 
 
 _MEDIA_STATUS: dict[int, str] = {}

@@ -341,7 +341,9 @@ class ReferenceSipAdapter(ReferenceAdapter):
             # expired (signed with the platform's key), and let its next INVITE or session
             # take find out (a 403 / 401 naming AUTHENTICATION_EXPIRED_TOKEN; LC-AUTH-CALL)
             client = self._need()
-            client._token = self.simnet.issue_token(client._subscriber or "", ttl=-60.0)
+            claims = dict(decode(client._token, self.world.secret).claims,
+                          exp=time.time() - 60.0)  # the platform's own token, expired
+            client._token = sign(claims, self.world.secret)
             return
         if name not in Network.names() or not self._is_call_happening(name):
             if name in ("media_manual", "session_ended"):
@@ -394,6 +396,9 @@ class ReferenceSipAdapter(ReferenceAdapter):
             return
         if not self._outgoing:
             raise Unsupported(f"{name}: the far party is the caller of this call, not its callee")
+        if self._far_answered():
+            raise Unsupported(f"{name}: a final response cannot end an answered call; over SIP "
+                              "the far end of an established call can only hang up")
         state = self._need()._core.call_state()
         if name == Network.net_no_answer.value and (state is None or state.value != "RINGING"):
             raise Unsupported("a platform ring timeout before the callee rang is an "

@@ -255,8 +255,8 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
         try:
             self.send(event, result=result, params=params, call=call)
         except TransitionNotAllowed:
-            rules = [r for r, _ in self._denials]
-            detail = "; ".join(d for _, d in self._denials)
+            rules = list(dict.fromkeys(r for r, _ in self._denials))
+            detail = "; ".join(dict.fromkeys(d for _, d in self._denials if d))
             if not rules:
                 # no guard ran: the event has no edge here. Cite first what it broke (a refusal
                 # the SDK owed, or the end of the call), then the rules of its edges elsewhere.

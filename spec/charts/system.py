@@ -227,9 +227,13 @@ class SystemGuards:
         # out of what the client is told was expected
         found = [(r, why) for r, why in found if r.rule is not R.API_ENVIRONMENT]
         if found:
+            # one sentence for every reason that applies; each rule cited, the words said once
             listed = sorted({e for r, _ in found for e in (r.errors or ())})
-            for r, why in found:
-                self.deny(r.rule, f"refused with {result}, but {why} calls for {', '.join(listed)}")
+            whys = " and ".join(dict.fromkeys(why for _, why in found))
+            self.deny(found[0][0].rule, f"refused with {result}, but {whys} "
+                      f"call{'s' if len(found) == 1 else ''} for {', '.join(listed)}")
+            for r, _why in found[1:]:
+                self.deny(r.rule, "")
         else:
             self.deny(R.API_REFUSAL, f"refused with {result}, but the spec gives no reason to "
                       f"refuse {event.id} here")
