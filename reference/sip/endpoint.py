@@ -57,6 +57,7 @@ import gc
 import itertools
 import os
 import queue
+import socket
 import sys
 import threading
 import time
@@ -108,6 +109,8 @@ class SipEndpoint:
         self.rtp_port = rtp_port
         self.events: "queue.Queue[SipEvent]" = queue.Queue()
         self._cmds: "queue.Queue[tuple[Callable[[], Any], Future]]" = queue.Queue()
+        self._wake_sock: socket.socket | None = None  # see _wake
+        self._wake_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -150,7 +153,12 @@ class SipEndpoint:
         if self._thread is None:
             return
         self._stop.set()
+        self._wake()
         self._thread.join(timeout)
+        with self._wake_lock:
+            if self._wake_sock is not None:
+                self._wake_sock.close()
+                self._wake_sock = None
         alive = self._thread.is_alive()
         self._thread = None
         with _active_lock:
@@ -181,11 +189,25 @@ class SipEndpoint:
             raise SipError("endpoint is not running")
         fut: Future = Future()
         self._cmds.put((fn, fut))
+        self._wake()
         try:
             return fut.result(timeout)
         except FutureTimeout:
             fut.cancel()
             raise SipError(f"pjsua2 command timed out after {timeout}s") from None
+
+    def _wake(self) -> None:
+        """Cut the pump's poll short: a CRLF keep-alive (RFC 5626) to our own SIP port makes
+        libHandleEvents return now, so a posted command runs at once instead of waiting out
+        the 10 ms poll (pjsip takes a bare CRLF on UDP as a keep-alive and drops it)."""
+        with self._wake_lock:
+            if self._wake_sock is None:
+                self._wake_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = self._wake_sock
+        try:
+            sock.sendto(b"\r\n\r\n", (self.host, self.port))
+        except OSError:
+            pass  # the poll still ends by itself
 
     def emit(self, kind: str, call: str | None = None, **data: Any) -> None:
         ev = SipEvent(kind, call, data)
