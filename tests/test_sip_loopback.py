@@ -241,3 +241,20 @@ def test_stop_with_a_live_call_hangs_it_up(peer_factory):
     assert call.state == "DISCONNECTED"
     assert peer.state("DISCONNECTED")["net"] == "net_remote_hangup"
     assert not ep.running
+
+
+def test_a_posted_command_does_not_wait_out_the_poll() -> None:
+    """The pump polls libHandleEvents for 3 s at a time here; every command posted to it must
+    still run at once, because posting wakes the poll (a CRLF keep-alive to its own port).
+    Without the wake each command would wait up to the whole poll: the bound is a tenth of it."""
+    from exovoice.reference.sip.endpoint import SipEndpoint
+
+    ep = SipEndpoint(poll_ms=3000).start()
+    try:
+        ep.run(lambda: None)  # the first poll may already be under way
+        for _ in range(5):
+            t0 = time.monotonic()
+            assert ep.run(lambda: 42, timeout=5.0) == 42
+            assert time.monotonic() - t0 < 0.3
+    finally:
+        ep.stop()

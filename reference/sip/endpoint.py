@@ -99,9 +99,13 @@ class SipEndpoint:
         log_file: str | None = None,
         codecs: tuple[str, ...] = ("PCMU/8000/1", "PCMA/8000/1"),
         rtp_port: int = 0,
+        poll_ms: int = 10,
     ) -> None:
         self.host = host
         self.port = port
+        # how long one libHandleEvents waits for network events; posted commands do not wait
+        # it out (_wake), so it bounds only how often the RTP and timers are looked at
+        self.poll_ms = poll_ms
         self.user = user
         self.log_level = log_level
         self.log_file = log_file
@@ -304,7 +308,7 @@ class SipEndpoint:
         self._ready.set()
         try:
             while not self._stop.is_set():
-                self._step()
+                self._step(self.poll_ms)
         finally:
             self._shutdown()
 
