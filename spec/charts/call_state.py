@@ -270,7 +270,8 @@ class CallGuards:
                                 f"{event.id if event is not None else 'it'} is for outgoing calls only")
 
     def unannounced(self) -> bool:
-        return self.deny_unless(not self.v.announced, R.CALL_INITIATED, "already announced")
+        return self.deny_unless(not self.v.announced, R.CALL_INITIATED,
+                                "onCallInitiated was already given for this call")
 
     def announced(self) -> bool:
         return self.deny_unless(self.v.announced, R.CALL_INITIATED,

@@ -124,19 +124,24 @@ class Judge:
             self.configs = kept
             return None
         nxt: dict[tuple, Snapshot] = {}
-        first_error: SpecViolation | None = None
+        errors: list[tuple[bool, SpecViolation]] = []
+        hidden = words.unobservable_states()
         for snap in configs:
             m = self._load(snap)
             try:
                 m._fire(name, result=result, params=args or {}, call=call)
             except SpecViolation as e:
-                first_error = first_error or e
+                errors.append((bool(hidden & set(m.leaf_states())), e))
                 continue
             nxt.setdefault(m.key(), m.snapshot())
             self.coverage.states.update(m.leaf_states())
         if not nxt:
-            assert first_error is not None
-            return self._fail(line, configs, first_error)
+            # explain from a configuration the trace can show (OUTGOING_INITIATED, not EARLY
+            # or CONNECTING, which only an unobserved step reaches), whatever order the
+            # configurations came in: a duplicated onCallInitiated is "already given" there,
+            # not "allowed only in OUTGOING_INITIATED" as seen from EARLY
+            shown = [e for unseen, e in errors if not unseen]
+            return self._fail(line, configs, (shown or [e for _, e in errors])[0])
         self.configs = list(nxt.values())
         self.coverage.events.add(name)
         return None
