@@ -191,16 +191,25 @@ SCHEMA_ID = "urn:exovoice:schema:trace-line:1"
 
 
 def _schemas() -> dict[str, dict]:
+    from .conform.protocol import adapter_json_schema
     from .export.schemas import SCHEMAS
     from .trace.model import trace_json_schema
 
     trace = trace_json_schema()
-    return {"trace": {"$id": SCHEMA_ID, **trace}, **SCHEMAS}
+    return {"trace": {"$id": SCHEMA_ID, **trace}, "adapter": adapter_json_schema(), **SCHEMAS}
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
+    what = args.what
+    if getattr(args, "adapter", False):
+        if what not in (None, "adapter"):
+            print(f"exovoice schema: --adapter and {what!r} name two schemas; give one",
+                  file=sys.stderr)
+            return EXIT_UNUSABLE
+        what = "adapter"
+    what = what or "trace"
     schemas = _schemas()
-    doc = schemas if args.what == "all" else schemas[args.what]
+    doc = schemas if what == "all" else schemas[what]
     json.dump(doc, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
@@ -379,9 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(format v1), the adapter protocol's JSON-lines messages, the "
                         "--format json output of validate, conform or rules, or all of them "
                         "as one object by name.")
-    sc.add_argument("what", nargs="?", default="trace",
+    sc.add_argument("what", nargs="?", default=None,
                     choices=("trace", "adapter", "validate", "conform", "rules", "all"),
                     help="which schema (default: trace)")
+    sc.add_argument("--adapter", action="store_true",
+                    help="the adapter protocol's messages, generated from their models "
+                    "(the same as `adapter`; docs/adapter-protocol.schema.json)")
     sc.set_defaults(func=_cmd_schema)
     return p
 

@@ -34,6 +34,8 @@ from exovoice.spec.conform.runner import EXIT_OK, EXIT_UNUSABLE, main
 ROOT = Path(__file__).resolve().parents[1]
 
 REASON = "cannot hold CONNECTING"
+# uploadLogs as the protocol describes it (the driver sends nothing else)
+UPLOAD = {"startDate": 0, "endDate": 3600, "description": "call dropped"}
 
 # A minimal JSON-lines client: just enough protocol to answer hello, api and stimulus, with a
 # fixed answer per name so each test can pick the error text it needs.
@@ -236,7 +238,7 @@ def test_context_turns_an_unsupported_operation_into_not_run() -> None:
     ctx = _dialled()
     try:
         with pytest.raises(pytest.skip.Exception) as e:
-            ctx.api("uploadLogs")
+            ctx.api("uploadLogs", args=UPLOAD)
         assert str(e.value) == f"not-run: the client cannot set up uploadLogs here: {REASON}"
     finally:
         ctx.close()
@@ -250,7 +252,7 @@ def test_context_keeps_an_ordinary_adapter_error_a_protocol_error() -> None:
         with pytest.raises(ProtocolError, match="stimulus net_ringing: the client broke"):
             ctx.stimulus("net_ringing")
         with pytest.raises(ProtocolError, match="uploadLogs: the client broke"):
-            ctx.api("uploadLogs")
+            ctx.api("uploadLogs", args=UPLOAD)
     finally:
         ctx.close()
 

@@ -2,7 +2,13 @@
 
 Operations: the guide's API by its trace names (exovoice.spec.vocabulary.Api) with the trace's
 argument names, plus queries that write nothing (`getCallDetails`, `getStatistics`,
-`getAudioRoute`, `isInitialized`) and `getCallState` (writes a `state` line).
+`getAudioRoute`, `isInitialized`) and `getCallState` (writes a `state` line). Every request
+and its arguments are described by the protocol's catalogue (exovoice.spec.conform.protocol).
+
+It declares every capability (Capability.ALL). With `app_starts_callkit` it also declares the
+convention `callkit-app-start`: its app layer then starts every outgoing CallKit call itself
+after an accepted dial() (guide 4.3.3, Outgoing Calls step 2), under a UUID of its own,
+instead of waiting for the driver's CXStartCallAction.
 
 Stimuli: Network names (net_*), Env names (pstnRinging, ...), CallKit deliveries
 (CXStartCallAction, CXAnswerCallAction, CXEndCallAction, CXSetMutedCallAction,
@@ -40,7 +46,7 @@ from typing import IO, Any, Callable
 from exovoice.spec.conform.adapter import AdapterError, ApiResult, Capability
 from exovoice.spec.vocabulary import Api, CallKit, Env, ErrorType, Network
 
-from ..app.callkit import USER_ACTIONS, ProviderDelegate
+from ..app.callkit import USER_ACTIONS, ProviderDelegate, new_uuid
 from ..net.simplatform import Platform
 from ..sdk.client import ExotelVoiceClient
 from ..sdk.core import ExotelVoiceError
@@ -56,8 +62,10 @@ DEFAULT_SUBSCRIBER = "alice"
 class ReferenceAdapter:
     def __init__(self, *, trace: IO[str] | Path | str | None = None,
                  platform: Platform | None = None, settle_timeout: float = 5.0,
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[dict[str, Any]], None] | None = None,
+                 app_starts_callkit: bool = False) -> None:
         self._trace = trace
+        self._app_starts_callkit = app_starts_callkit
         # the SIP-side platform simulation (tokens, pushes, network outcomes); `platform` is
         # the adapter protocol's platform operation (the HTTP-side simulator)
         self.simnet = platform or Platform()
@@ -77,6 +85,8 @@ class ReferenceAdapter:
         self.client = self._new_client(callkit)
         self.client.observe_trace(self._observe)
         self.delegate = ProviderDelegate(self.client) if callkit else None
+        if self._app_starts_callkit:
+            return Capability.ALL | {Capability.CALLKIT_APP_START}
         return Capability.ALL
 
     def api(self, name: str, *, call: str | None = None, args: dict[str, Any] | None = None
@@ -91,6 +101,14 @@ class ReferenceAdapter:
             result = ApiResult(e.error_type.value, call)
         finally:
             self._driver.active = False
+        if (self._app_starts_callkit and self.delegate is not None
+                and name == Api.dial.value and result.ok):
+            # guide 4.3.3 Outgoing Calls step 2: the app requests CXStartCallAction for the
+            # call it just dialled; CallKit delivers it to the delegate, which writes and
+            # fulfils it (the lines come to the driver as events)
+            self._settle()
+            self.delegate.deliver(CallKit.CXStartCallAction.value, new_uuid(),
+                                  {"handle": str(args.get("remoteId", ""))})
         self._settle()
         return result
 

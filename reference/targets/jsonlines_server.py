@@ -1,9 +1,10 @@
 """Serve the reference client over the JSON-lines adapter protocol (docs/adapter-protocol.md):
-`python -m exovoice.reference.targets.jsonlines_server [--trace-dir DIR]`.
+`python -m exovoice.reference.targets.jsonlines_server [--trace-dir DIR] [--callkit-app-start]`.
 
 Requests arrive on stdin, answers and `{"event": ...}` lines leave on stdout, one JSON object
 per line. Each `hello` starts a fresh client instance (its trace goes to DIR/trace-N.jsonl when
---trace-dir is given). Diagnostics go to stderr only.
+--trace-dir is given). With --callkit-app-start the client's app layer starts its outgoing
+CallKit calls itself and says so in the handshake. Diagnostics go to stderr only.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from .adapter import ReferenceAdapter
 
 
 class Server:
-    def __init__(self, out: IO[str], trace_dir: Path | None = None) -> None:
+    def __init__(self, out: IO[str], trace_dir: Path | None = None,
+                 app_starts_callkit: bool = False) -> None:
         self.out = out
+        self.app_starts_callkit = app_starts_callkit
         self.trace_dir = trace_dir
         self.adapter: ReferenceAdapter | None = None
         self._lock = threading.Lock()
@@ -47,7 +50,8 @@ class Server:
                 trace = (self.trace_dir / f"trace-{self._instances}.jsonl"
                          if self.trace_dir is not None else None)
                 self.adapter = ReferenceAdapter(trace=trace,
-                                                on_event=lambda e: self.send({"event": e}))
+                                                on_event=lambda e: self.send({"event": e}),
+                                                app_starts_callkit=self.app_starts_callkit)
                 caps = self.adapter.hello(callkit=bool(req.get("callkit", False)))
                 self.send({"id": rid, "v": PROTOCOL_VERSION, "capabilities": sorted(caps)})
             elif op == "api":
@@ -107,8 +111,11 @@ class Server:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m exovoice.reference.targets.jsonlines_server")
     ap.add_argument("--trace-dir", type=Path, help="write each instance's trace there")
+    ap.add_argument("--callkit-app-start", action="store_true",
+                    help="the app layer starts outgoing CallKit calls itself (declared in the "
+                    "handshake as callkit-app-start)")
     ns = ap.parse_args(argv)
-    return Server(sys.stdout, ns.trace_dir).serve(sys.stdin)
+    return Server(sys.stdout, ns.trace_dir, ns.callkit_app_start).serve(sys.stdin)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,20 @@ Three things cross it:
   e.g. net_ringing, net_busy, net_rtp_lost), the phone around it (exovoice.spec.vocabulary.Env, e.g.
   pstnRinging) and the user's CallKit actions (exovoice.spec.vocabulary.CallKit);
 - events: every line the client's trace gains (callbacks, and the CallKit lines its app
-  layer writes), in trace format v1, delivered asynchronously.
+  layer writes), in trace format v1, delivered asynchronously, each naming the request it
+  followed (its cause) so the driver can write the trace in causal order.
 
 A capability handshake says what a client can do; a scenario that needs a missing capability
 is reported not-run, never passed.
 
 Version 1. Extend compatibly: new capabilities and stimuli may be added; nothing is removed.
 Extensions so far: the `platform` capability with its optional `platform(op, args)` operation
-(PlatformAdapter); `Unsupported`, a stimulus the client declines (the scenario is not-run).
+(PlatformAdapter); `Unsupported`, a stimulus the client declines (the scenario is not-run);
+the capabilities `call-details`, `statistics`, `audio-route` (queries) and `controls` (the
+platform controls), which hold a client to what it declares; the convention
+`callkit-app-start`; an event's `cause` (the request it followed), by which the driver builds
+the trace in causal order. Every request and its arguments are described by the catalogue in
+exovoice.spec.conform.protocol.
 """
 
 from __future__ import annotations
@@ -48,9 +54,25 @@ class Capability:
     PLATFORM = "platform"
     # a wired headset is plugged in and unplugged (env wiredHeadset* stimuli, guide 4.4)
     WIRED_HEADSET = "wired-headset"
+    # queries: a client that declares one is held to it (an answer short of its value model
+    # fails the scenario); one that does not is still asked, the version-1 way, and a missing
+    # or malformed answer makes the scenario not-run
+    CALL_DETAILS = "call-details"  # getCallDetails
+    STATISTICS = "statistics"  # getStatistics
+    AUDIO_ROUTE = "audio-route"  # getAudioRoute
+    # takes the platform controls the scenarios send (token_expired, token_invalid,
+    # token_expired_silently, init_fails, upload_fails); held to them like a query
+    CONTROLS = "controls"
 
     ALL = frozenset({CORE, NETWORK, PSTN, CALLKIT, BLUETOOTH, AUDIO, LOGS, FEEDBACK, PUSH,
-                     PLATFORM, WIRED_HEADSET})
+                     PLATFORM, WIRED_HEADSET, CALL_DETAILS, STATISTICS, AUDIO_ROUTE, CONTROLS})
+
+    # Conventions: declared beside the capabilities, they change what the driver does and
+    # gate no scenario. callkit-app-start: the client's app layer starts every outgoing
+    # CallKit call itself after dial() (guide 4.3.3 Outgoing Calls step 2), so the driver
+    # does not send CXStartCallAction.
+    CALLKIT_APP_START = "callkit-app-start"
+    CONVENTIONS = frozenset({CALLKIT_APP_START})
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,13 @@ class ApiResult:
 
 class AdapterError(Exception):
     """The client broke the protocol (not the spec): no answer, a malformed message."""
+
+
+class ClientBroken(AdapterError):
+    """The client stopped speaking the protocol: it did not answer within the driver's
+    answer timeout, exited, or wrote a line that is not a message. Unlike a request it
+    refused (a plain AdapterError), nothing more can be asked of it: `exovoice conform` stops
+    starting scenarios for it (unless --keep-going)."""
 
 
 class Unsupported(AdapterError):
@@ -105,7 +134,10 @@ class ClientAdapter(Protocol):
         ...
 
     def events(self) -> "queue.Queue[dict[str, Any]]":
-        """The client's trace lines as they happen (callbacks, CallKit lines), trace v1 dicts."""
+        """The client's trace lines as they happen (callbacks, CallKit lines), trace v1 dicts.
+        A dict may carry `cause`: the number of the call it followed (hello is 1, then every
+        api, stimulus and platform call), so the driver writes it where it happened however
+        late it is taken from the queue; without it, it is placed when taken."""
         ...
 
     def close(self) -> None:

@@ -7,9 +7,15 @@ subprocess and speaks JSON lines on its stdin/stdout (docs/adapter-protocol.md, 
     <- {"event":{"kind":"callback","name":"onCallInitiated","call":"c1"}}
     <- {"id":2,"result":"ok","call":"c1"}
 
-Every wait is bounded: a client that does not answer, answers garbage or dies gives an
-AdapterError with a one-line reason. A reader thread takes stdout (answers to a table, events
-to the queue) and another keeps the tail of stderr for those reasons.
+Every wait is bounded: a client that does not answer, answers garbage or dies gives a
+ClientBroken (an AdapterError) with a one-line reason; a request it refuses gives a plain
+AdapterError. A reader thread takes stdout (answers to a table, events to the queue) and
+another keeps the tail of stderr for those reasons.
+
+Every event leaves the queue with a `cause`: the id of the request it followed, as the client
+said (the event message's `cause`), or, from a client that does not say, the latest request
+sent when the event arrived. The driver orders the scenario's trace by it, so an event that
+arrives late still lands where it happened.
 """
 
 from __future__ import annotations
@@ -24,7 +30,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .adapter import PROTOCOL_VERSION, UNSUPPORTED_PREFIX, AdapterError, ApiResult, Unsupported
+from .adapter import (
+    PROTOCOL_VERSION,
+    UNSUPPORTED_PREFIX,
+    AdapterError,
+    ApiResult,
+    ClientBroken,
+    Unsupported,
+)
 
 
 class JsonLinesAdapter:
@@ -43,6 +56,7 @@ class JsonLinesAdapter:
         self._threads: list[threading.Thread] = []
         self._ids = itertools.count(1)
         self._write_lock = threading.Lock()
+        self._last_sent = 0  # the id of the latest request written to the client
 
     # --- ClientAdapter -------------------------------------------------------------------
     def hello(self, *, callkit: bool) -> frozenset[str]:
@@ -51,7 +65,7 @@ class JsonLinesAdapter:
         ans = self._request({"op": "hello", "callkit": bool(callkit)})
         caps = ans.get("capabilities")
         if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
-            raise AdapterError(f"{self._who()}: hello answer has no list of capabilities: "
+            raise ClientBroken(f"{self._who()}: hello answer has no list of capabilities: "
                                f"{_short(ans)}")
         return frozenset(caps)
 
@@ -67,10 +81,10 @@ class JsonLinesAdapter:
         elif isinstance(res, dict) and isinstance(res.get("error"), str):
             result = res["error"]
         else:
-            raise AdapterError(f"{self._who()}: api {name} answer has no result: {_short(ans)}")
+            raise ClientBroken(f"{self._who()}: api {name} answer has no result: {_short(ans)}")
         got_call = ans.get("call")
         if got_call is not None and not isinstance(got_call, str):
-            raise AdapterError(f"{self._who()}: api {name} answer's call is not a string")
+            raise ClientBroken(f"{self._who()}: api {name} answer's call is not a string")
         return ApiResult(result, got_call, ans.get("value"))
 
     def stimulus(self, name: str, *, call: str | None = None,
@@ -80,14 +94,14 @@ class JsonLinesAdapter:
             req["call"] = call
         ans = self._request(req)
         if ans.get("ok") is not True:
-            raise AdapterError(f"{self._who()}: stimulus {name} not taken: {_short(ans)}")
+            raise ClientBroken(f"{self._who()}: stimulus {name} not taken: {_short(ans)}")
 
     def platform(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """The `platform` operation (version-1 extension, capability `platform`)."""
         ans = self._request({"op": "platform", "name": op, "args": dict(args or {})})
         res = ans.get("result")
         if not isinstance(res, dict):
-            raise AdapterError(f"{self._who()}: platform {op} answer has no result object: "
+            raise ClientBroken(f"{self._who()}: platform {op} answer has no result object: "
                                f"{_short(ans)}")
         return res
 
@@ -141,6 +155,12 @@ class JsonLinesAdapter:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
+    @property
+    def last_request_id(self) -> int:
+        """The id of the latest request sent (0 before the first): what an event's `cause`
+        refers to."""
+        return self._last_sent
+
     # --- internals -----------------------------------------------------------------------
     def _who(self) -> str:
         text = shlex.join(self.cmd)
@@ -152,7 +172,7 @@ class JsonLinesAdapter:
                 self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 text=True, encoding="utf-8", bufsize=1, cwd=self._cwd, env=self._env)
         except OSError as e:
-            raise AdapterError(f"{self._who()}: cannot start the client: {e}") from None
+            raise ClientBroken(f"{self._who()}: cannot start the client: {e}") from None
         self._threads = [threading.Thread(target=self._read_stdout, daemon=True,
                                           name="jsonlines-stdout"),
                          threading.Thread(target=self._read_stderr, daemon=True,
@@ -180,7 +200,15 @@ class JsonLinesAdapter:
                     self._break(f"stdout line {n}: an event is a trace line with kind and "
                                 f"name: {_short(raw)}")
                     continue
-                self._events.put(ev)
+                cause = msg.get("cause", None)
+                sent = self._last_sent
+                if cause is None:
+                    cause = sent  # placed by its arrival
+                elif type(cause) is not int or not 1 <= cause <= sent:
+                    self._break(f"stdout line {n}: an event's cause must be the id of a "
+                                f"request already sent (1 to {sent}), not {_short(cause)}")
+                    continue
+                self._events.put({**ev, "cause": cause})
             elif isinstance(msg, dict) and isinstance(msg.get("id"), int):
                 with self._cond:
                     self._answers[msg["id"]] = msg
@@ -208,19 +236,22 @@ class JsonLinesAdapter:
     def _request(self, req: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         proc = self._proc
         if proc is None:
-            raise AdapterError(f"{self._who()}: hello() first: the client is not running")
+            raise ClientBroken(f"{self._who()}: hello() first: the client is not running")
         rid = next(self._ids)
         msg = {"v": PROTOCOL_VERSION, "id": rid, **req}
         what = req["op"] + (f" {req['name']}" if "name" in req else "")
         if self._broken is not None:
-            raise AdapterError(f"{self._who()}: {self._broken}")
+            raise ClientBroken(f"{self._who()}: {self._broken}")
         try:
             with self._write_lock:
                 assert proc.stdin is not None
+                # before the write: an event the request causes may be read before flush()
+                # returns, and without a cause of its own it is placed by this number
+                self._last_sent = rid
                 proc.stdin.write(json.dumps(msg, separators=(",", ":")) + "\n")
                 proc.stdin.flush()
         except (OSError, ValueError):
-            raise AdapterError(f"{self._who()}: cannot send {what}: the client is gone"
+            raise ClientBroken(f"{self._who()}: cannot send {what}: the client is gone"
                                f"{self._exit_note()}") from None
         limit = self.timeout if timeout is None else timeout
         with self._cond:
@@ -235,11 +266,11 @@ class JsonLinesAdapter:
                 raise AdapterError(f"{self._who()}: {what} failed: {_short(error)}")
             return ans
         if self._broken is not None:
-            raise AdapterError(f"{self._who()}: {self._broken}")
+            raise ClientBroken(f"{self._who()}: {self._broken}")
         if not done:
-            raise AdapterError(f"{self._who()}: no answer to {what} (request {rid}) within "
+            raise ClientBroken(f"{self._who()}: no answer to {what} (request {rid}) within "
                                f"{limit:g} s")
-        raise AdapterError(f"{self._who()}: the client closed its stdout before answering "
+        raise ClientBroken(f"{self._who()}: the client closed its stdout before answering "
                            f"{what}{self._exit_note()}")
 
     def _exit_note(self) -> str:

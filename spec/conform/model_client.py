@@ -5,7 +5,10 @@ are delivered as events.
 It is not a client anyone ships. It exists to unit-test the step library and the features
 without a SIP stack (it passes every scenario by construction, so a failure with it is a bug in
 a feature or a step), and as `exovoice conform --client model` to show what the features expect.
-It has no platform simulator, so by default it does not declare the `platform` capability.
+It has no platform simulator, so by default it does not declare the `platform` capability,
+nor `controls`: it takes only the token and failure controls it can play on the model, and is
+offered them the version-1 way (a control it refuses falls back to its network happening, or
+the scenario is not-run).
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ class ModelAdapter:
 
     name = "model"
 
-    def __init__(self, capabilities: frozenset[str] = Capability.ALL - {Capability.PLATFORM}
+    def __init__(self, capabilities: frozenset[str] = Capability.ALL - {Capability.PLATFORM,
+                                                                       Capability.CONTROLS}
                  ) -> None:
         self._caps = frozenset(capabilities)
         self._q: "queue.Queue[dict[str, Any]]" = queue.Queue()

@@ -210,7 +210,7 @@ def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenari
     if ctx is not None and step.type == "when" and (prev is None or prev.type != "when"):
         if ctx.started:
             ctx.drain()
-        ctx.mark = len(ctx.seen)
+        ctx.mark = ctx.here()  # in causal order: a late event of a Given stays before it
         if ctx.first_when is None:
             ctx.first_when = ctx.mark
     steps.append([step, "running"])
@@ -243,6 +243,7 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario
         report["failed"] = True
         if isinstance(exception, ProtocolError):
             report["protocol_error"] = str(exception)
+            report["client_broken"] = exception.fatal
 
 
 def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:

@@ -1,9 +1,10 @@
-"""JSON Schemas of what exovoice says to machines: the adapter protocol's JSON-lines messages
-(docs/adapter-protocol.md) and the `--format json` outputs of validate, conform and rules.
+"""JSON Schemas of what exovoice says to machines: the `--format json` outputs of validate,
+conform and rules.
 
 Each has an `$id`, so a consumer can pin the one it was written against; the outputs are
 extended compatibly (new keys only), which the schemas allow. The trace line's schema is the
-trace package's own (exovoice.spec.trace.model); the command puts them side by side.
+trace package's own (exovoice.spec.trace.model) and the adapter protocol's is generated from
+its message models (exovoice.spec.conform.protocol); the command puts them side by side.
 """
 
 from __future__ import annotations
@@ -31,51 +32,6 @@ def _schema(name: str, title: str, body: dict[str, Any], defs: dict | None = Non
 def _obj(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": required}
 
-
-_EVENT = _obj({"kind": {"enum": ["api", "callback", "env", "callkit", "state", "meta"]},
-               "name": _STR, "call": _STR, "args": _OBJ, "result": {}}, ["kind", "name"])
-
-ADAPTER = _schema("adapter-protocol", "exovoice adapter protocol, JSON-lines form, version 1", {
-    "description": "One JSON object per line. The driver sends requests (hello, api, "
-    "stimulus, platform, close); the client answers each by its id and may send events at "
-    "any time.",
-    "oneOf": [{"$ref": "#/$defs/request"}, {"$ref": "#/$defs/answer"},
-              {"$ref": "#/$defs/event"}, {"$ref": "#/$defs/error"}],
-}, {
-    "request": {
-        "type": "object",
-        "properties": {"v": {"const": 1}, "id": _INT,
-                       "op": {"enum": ["hello", "api", "stimulus", "platform", "close"]},
-                       "callkit": _BOOL, "name": _STR, "call": _STR, "args": _OBJ},
-        "required": ["v", "id", "op"],
-        "allOf": [
-            {"if": {"properties": {"op": {"const": "hello"}}},
-             "then": {"required": ["callkit"]}},
-            {"if": {"properties": {"op": {"enum": ["api", "stimulus", "platform"]}}},
-             "then": {"required": ["name"]}},
-        ],
-    },
-    "answer": {
-        "type": "object",
-        "properties": {
-            "id": _INT, "v": {"const": 1},
-            "capabilities": _STRS,
-            "result": {"anyOf": [{"const": "ok"},
-                                 _obj({"error": _STR}, ["error"]),
-                                 {"type": "object"}]},
-            "call": _STR, "value": {}, "ok": {"const": True},
-        },
-        "required": ["id"],
-        "anyOf": [{"required": ["capabilities"]}, {"required": ["result"]},
-                  {"required": ["ok"]}],
-    },
-    "event": _obj({"event": _EVENT}, ["event"]),
-    "error": {"type": "object",
-              "properties": {"id": {"type": ["integer", "null"]}, "error": _STR},
-              "required": ["error"],
-              "description": "a request refused; an error beginning 'unsupported:' declines "
-              "a stimulus the client cannot give (the scenario is not-run)"},
-})
 
 _VIOLATION = _obj({
     "line": _INT, "rule": _STR, "section": _STR,
@@ -158,7 +114,6 @@ RULES = _schema("rules-output", "exovoice rules --format json", {
 })
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "adapter": ADAPTER,
     "validate": VALIDATE,
     "conform": CONFORM,
     "rules": RULES,

@@ -21,11 +21,11 @@ def _bt_connected(conform: ScenarioContext) -> None:
 def read_route(conform: ScenarioContext) -> Any:
     """getAudioRoute(), written to the trace as the observation it is (AUDIO-ROUTE), so the
     validator judges the route as well as the step."""
-    res = conform.api(Api.getAudioRoute, call=conform.call, record=False)
+    res = conform.query(Api.getAudioRoute.value)
     route = enum_value(res.value)
     if res.ok and isinstance(route, str):
-        assert conform.recorder is not None
-        conform.recorder.api(Api.getAudioRoute.value, call=conform.call, args={"route": route})
+        conform.observe(lambda rec: rec.api(Api.getAudioRoute.value, call=conform.call,
+                                            args={"route": route}))
     return res
 
 

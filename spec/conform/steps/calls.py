@@ -83,7 +83,7 @@ def _bring_to(conform: ScenarioContext, state: str) -> None:
             assert res.ok, f"answer() was refused with {res.result}"
     else:
         outgoing(ctx, "established")
-        start = len(ctx.seen)
+        start = ctx.here()
         if state in ("MEDIA_DISRUPTED", "RENEWING_MEDIA"):
             world(ctx, Network.net_rtp_lost)
             expect(ctx, "onMediaDisrupted", since=start)
@@ -167,13 +167,13 @@ def _w_read_state(conform: ScenarioContext) -> None:
 
 @when("the app reads the call statistics")
 def _w_read_stats(conform: ScenarioContext) -> None:
-    conform.values["stats"] = conform.api("getStatistics", call=conform.call, record=False)
+    conform.values["stats"] = conform.query("getStatistics")
 
 
 @when("the app reads the call details")
 def _w_read_details(conform: ScenarioContext) -> None:
     conform.drain()
-    conform.values["details"] = conform.api("getCallDetails", call=conform.call, record=False)
+    conform.values["details"] = conform.query("getCallDetails")
 
 
 @then(P("the call state is {state:State}"))
@@ -254,7 +254,7 @@ def _t_still(conform: ScenarioContext, state: str) -> None:
 def _details(conform: ScenarioContext) -> dict[str, Any]:
     res = conform.values.get("details")
     if res is None:
-        res = conform.api("getCallDetails", call=conform.call, record=False)
+        res = conform.query("getCallDetails")
     assert res.ok, f"getCallDetails() failed with {res.result}"
     value = res.value
     if value is None:

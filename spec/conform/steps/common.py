@@ -23,7 +23,7 @@ from ...vocabulary import (
     Network,
 )
 from ..adapter import Capability as Cap
-from ..context import WAIT, ScenarioContext
+from ..context import WAIT, Position, ScenarioContext
 from ..payload import PAYLOAD_VERSION
 
 
@@ -136,10 +136,11 @@ def world(ctx: ScenarioContext, phrase_or_name: str, *, args: dict | None = None
     ctx.stimulus(name, args=args)
 
 
-def expect(ctx: ScenarioContext, name: Any, *, since: int | None = None, timeout: float = WAIT,
-           where: Any = None, what: str | None = None) -> dict[str, Any]:
-    """Wait for an event. Given steps pass `since` (the start of their own work); Then steps
-    do not: they look at everything since the first When and take each event once."""
+def expect(ctx: ScenarioContext, name: Any, *, since: Position | None = None,
+           timeout: float = WAIT, where: Any = None, what: str | None = None) -> dict[str, Any]:
+    """Wait for an event. Given steps pass `since` (where their own work began, ctx.here());
+    Then steps do not: they look at everything since the first When and take each event
+    once."""
     then = since is None
     if then:
         since = ctx.first_when if ctx.first_when is not None else ctx.mark
@@ -147,7 +148,7 @@ def expect(ctx: ScenarioContext, name: Any, *, since: int | None = None, timeout
     if ev is None:
         raise AssertionError(
             f"expected {what or name} within {timeout:g} s; the client sent: "
-            f"{', '.join(ctx.callbacks_seen()[-12:]) or 'nothing'}")
+            f"{', '.join(ctx.events_seen()[-12:]) or 'nothing'}")
     return ev
 
 
@@ -163,7 +164,7 @@ def initialize_client(ctx: ScenarioContext, name: str) -> Any:
 
 
 def initialized(ctx: ScenarioContext, name: str = "alice") -> None:
-    start = len(ctx.seen)
+    start = ctx.here()
     res = initialize_client(ctx, name)
     assert res.ok, f"initialize() was refused with {res.result}"
     ctx.drain()
@@ -173,10 +174,10 @@ def initialized(ctx: ScenarioContext, name: str = "alice") -> None:
     expect(ctx, "onInitializationSuccess", since=start)
 
 
-def callkit_uuid(ctx: ScenarioContext, before: int | None = None) -> str:
+def callkit_uuid(ctx: ScenarioContext, before: Position | None = None) -> str:
     """The UUID of the latest CallKit call (reported or started), among the events before
-    index `before` when given."""
-    for ev in reversed(ctx.seen if before is None else ctx.seen[:before]):
+    position `before` when given."""
+    for ev in reversed(ctx.seen if before is None else ctx.before(before)):
         if ev.get("kind") == "callkit" and (ev.get("args") or {}).get("uuid") and ev["name"] in (
                 "reportNewIncomingCall", "CXStartCallAction"):
             return str(ev["args"]["uuid"])
@@ -185,12 +186,14 @@ def callkit_uuid(ctx: ScenarioContext, before: int | None = None) -> str:
 
 def dial(ctx: ScenarioContext, remote: str | None = DEFAULT_REMOTE, message: str | None = None) -> Any:
     """dial(); in a CallKit app the app then starts the call in CallKit with a new UUID
-    (guide 4.3.3, Outgoing Calls 1-2), which CallKit delivers as CXStartCallAction."""
+    (guide 4.3.3, Outgoing Calls 1-2), which CallKit delivers as CXStartCallAction. The driver
+    plays that step 2 for the app unless the client declares callkit-app-start (its own app
+    layer starts the transaction, and its CXStartCallAction line comes as an event)."""
     args: dict[str, Any] = {"remoteId": remote if remote is not None else ""}
     if message is not None:
         args["message"] = message
     res = ctx.api(Api.dial, args=args)
-    if res.ok and ctx.callkit:
+    if res.ok and ctx.callkit and Cap.CALLKIT_APP_START not in ctx.caps:
         ctx.stimulus(CallKit.CXStartCallAction,
                      args={"uuid": str(uuid.uuid4()).upper(), "handle": args["remoteId"]})
     return res
@@ -198,7 +201,7 @@ def dial(ctx: ScenarioContext, remote: str | None = DEFAULT_REMOTE, message: str
 
 def outgoing(ctx: ScenarioContext, upto: str) -> None:
     """Bring an outgoing call to `upto`: dialled, ringing or established."""
-    start = len(ctx.seen)
+    start = ctx.here()
     res = dial(ctx)
     assert res.ok, f"dial() was refused with {res.result}"
     world(ctx, Network.net_call_sent)
@@ -218,9 +221,10 @@ def outgoing(ctx: ScenarioContext, upto: str) -> None:
 def relay(ctx: ScenarioContext, caller: str = "bob", *, for_subscriber: str | None = None,
           payload: Any = None, data: dict | None = None, stale: bool = False,
           confirm: str | None = Network.net_push_valid) -> Any:
-    """relaySessionData(). Without a payload, the args ask the adapter for a valid push from
+    """relaySessionData(). Without a payload, the args ask the client for a valid push from
     its platform: {subscriberName, callerId} (plus ttl 0 for a session already over); with
-    one, that payload is relayed as is."""
+    one, that payload is relayed as is. Then, with `network`, the platform's answer to the
+    session take: net_push_valid, or net_push_stale for a session already over."""
     ctx.caller = caller
     if data is None:
         data = {"subscriberName": for_subscriber or ctx.subscriber, "callerId": caller}
@@ -239,7 +243,7 @@ def relay(ctx: ScenarioContext, caller: str = "bob", *, for_subscriber: str | No
 
 
 def incoming(ctx: ScenarioContext, upto: str, caller: str = "bob") -> None:
-    start = len(ctx.seen)
+    start = ctx.here()
     res = relay(ctx, caller)
     assert res.ok, f"relaySessionData() was refused with {res.result}"
     ev = expect(ctx, "onIncomingCall", since=start)
@@ -261,7 +265,7 @@ def incoming(ctx: ScenarioContext, upto: str, caller: str = "bob") -> None:
 
 def ended_call(ctx: ScenarioContext) -> None:
     outgoing(ctx, "established")
-    start = len(ctx.seen)
+    start = ctx.here()
     res = ctx.api(Api.hangup, call=ctx.call)
     assert res.ok, f"hangup() was refused with {res.result}"
     expect(ctx, "onCallEnded", since=start)

@@ -108,7 +108,7 @@ def _t_missed_times(conform: ScenarioContext, n: int) -> None:
     for _ in range(n):
         expect(conform, "onMissedCall")
     conform.settle(SETTLE)
-    extra = conform.wait_for("onMissedCall", since=conform.first_when or 0, timeout=0,
+    extra = conform.wait_for("onMissedCall", since=conform.first_when, timeout=0,
                              consume=True)
     assert extra is None, f"onMissedCall came more than {n} times"
 
