@@ -6,7 +6,8 @@ passed: on a CI dashboard a client lacking capabilities looked green. This write
 the run's outcomes instead: every selected scenario is present, every step of it carries a
 status (passed, failed, or skipped when it did not run), the step that failed carries the
 same diagnosis as the terminal, and a violation the end-of-scenario trace judgement found
-with every step passed is an `After` hook that failed.
+with every step passed is an `After` hook that failed. A scenario never started because the
+client had stopped answering is a `Before` hook that failed, its steps skipped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from .outcome import FAILED, PASSED, Outcome
+from .outcome import ERROR, FAILED, PASSED, Outcome
 
 NS = 1_000_000_000  # cucumber durations are in nanoseconds
 
@@ -43,6 +44,13 @@ def scenario_element(o: Outcome) -> dict[str, Any]:
         if s.background:
             step["isBackground"] = True
         steps.append(step)
+    if o.verdict == ERROR:
+        # never started (the client had stopped answering): a Before hook that failed, the
+        # scenario's own steps skipped
+        steps.insert(0, {"arguments": [], "hidden": True, "keyword": "Before",
+                         "match": {"location": "exovoice conform"},
+                         "result": {"status": FAILED, "duration": 0,
+                                    "error_message": o.headline()}})
     if o.verdict == FAILED and not diagnosed:
         # every step passed (or none ran): the failure is the trace judgement at the end
         steps.append({"arguments": [], "hidden": True, "keyword": "After",

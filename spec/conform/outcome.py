@@ -15,6 +15,8 @@ from typing import Any
 from ..validate.engine import Violation
 
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not-run"
+# not started: the client had stopped speaking the adapter protocol in an earlier scenario
+ERROR = "error"
 EXCERPT_BEFORE, EXCERPT_AFTER = 4, 1  # trace lines shown around the violating one
 
 _CITE = re.compile(r"\s*\(([A-Z][A-Z0-9-]+), guide ([^)]+)\)$")
@@ -53,14 +55,17 @@ class Outcome:
     feature_description: str = ""
     feature_tags: list[tuple[str, int]] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
-    verdict: str = NOT_RUN  # passed | failed | not-run; not-run until it has run
+    verdict: str = NOT_RUN  # passed | failed | not-run | error; not-run until it has run
     reason: str = "not reached: the run stopped before it"
     steps: list[StepOutcome] = field(default_factory=list)
-    callbacks: list[str] = field(default_factory=list)
+    callbacks: list[str] = field(default_factory=list)  # the SDK's callbacks only
+    callkit_lines: list[str] = field(default_factory=list)  # what the app and CallKit said
+    app_calls: list[str] = field(default_factory=list)  # API calls the app layer made itself
     violation: Violation | None = None
     unusable_trace: str | None = None
     trace: str = ""
     protocol_error: str = ""
+    client_broken: bool = False  # the protocol error was the client stopping altogether
     timed_out: bool = False
     duration: float = 0.0
     reached: bool = False  # pytest ran it (False: -x or --maxfail stopped the run first)
@@ -79,6 +84,8 @@ class Outcome:
     # --- the diagnosis -------------------------------------------------------------------
     def headline(self) -> str:
         """One line: the rule and guide section, and the reason (a JUnit failure message)."""
+        if self.verdict == ERROR:
+            return f"error: {self.reason}"
         if self.protocol_error:
             return f"adapter protocol: {self.protocol_error}"
         if self.timed_out:
@@ -104,16 +111,30 @@ class Outcome:
         return [f"{'>' if n == at else ' '} {n:>4} | {lines[n - 1]}" for n in range(lo, hi + 1)]
 
     def body(self) -> str:
-        """Several lines: where the scenario is, its steps, why it failed, the callbacks seen,
-        the spec violation and the trace around it."""
+        """Several lines: where the scenario is, its steps, why it failed, the callbacks seen
+        (the CallKit lines and the app's own API calls under their own headings), where the
+        spec violation is and the trace around it. The headline goes with it everywhere (the
+        terminal, JUnit's message, Cucumber's error, the JSON diagnosis), so the violation's
+        sentence, which the headline carries, is not said again here."""
         out = [f"{self.keyword}: {self.name}  ({self.where})"]
         out += [f"  {MARK.get(s.status, '·')} {s.text}" for s in self.steps]
-        out.append(f"why: {self.reason}")
+        v = self.violation
+        said = self.verdict == ERROR or v is not None and (
+            self.reason.startswith("spec violation at trace line") or v.message in self.reason)
+        if not said:
+            out.append(f"why: {self.reason}")
         if self.callbacks:
             out.append(f"callbacks seen: {', '.join(self.callbacks)}")
-        if self.violation is not None:
-            out.append(f"spec violation at trace line {self.violation.line}: "
-                       f"{self.violation.message}")
+        if self.callkit_lines:
+            out.append(f"CallKit lines seen: {', '.join(self.callkit_lines)}")
+        if self.app_calls:
+            out.append(f"API calls the app made itself: {', '.join(self.app_calls)}")
+        if v is not None:
+            text, rule, _ = split_cite(v.message)
+            if self.headline().endswith(text.strip()):
+                out.append(f"spec violation at trace line {v.line} (above; marked > below)")
+            else:
+                out.append(f"spec violation at trace line {v.line}: {v.message}")
         elif self.unusable_trace:
             out.append(f"the scenario's trace is unusable: {self.unusable_trace}")
         ex = self.excerpt()
@@ -131,9 +152,11 @@ class Outcome:
             "steps": [{"keyword": s.keyword, "name": s.name, "line": s.line, "status": s.status}
                       for s in self.steps],
             "callbacks": self.callbacks,
+            "callkit_lines": self.callkit_lines,
+            "app_calls": self.app_calls,
             "violation": self.violation.as_json() if self.violation is not None else None,
             "diagnosis": ({"message": self.headline(), "detail": self.body()}
-                          if self.verdict == FAILED else None),
+                          if self.verdict in (FAILED, ERROR) else None),
             "protocol_error": self.protocol_error or None,
         }
 

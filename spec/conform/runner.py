@@ -3,12 +3,16 @@ scenario (passed / failed / not-run), live, and a summary by guide section.
 
 It behaves as a test runner: one line per scenario as it finishes (verdict, time, progress),
 `-x` and `--maxfail N` to stop early, `--timeout S` per scenario, `--format json`, colour only
-on a terminal and never with NO_COLOR. Nothing it is asked for is silently green: an empty
+on a terminal and never with NO_COLOR. A client that stops speaking the adapter protocol (no
+answer within the driver's answer timeout, exited, wrote what is not a message) fails the
+scenario where it happened, and every scenario after it is reported an error with that reason,
+without starting the client again (each would only wait out the same timeout); `--keep-going`
+starts a fresh client for each scenario anyway. Nothing it is asked for is silently green: an empty
 client name or command, a selection that runs no scenario, or a report path it cannot write is
 a usage error (exit 2) before anything runs.
 
 Exit status: 0 every scenario passed or was not-run, 1 some scenario failed, 2 unusable
-arguments or a client that does not speak the adapter protocol.
+arguments or a client that does not speak the adapter protocol (errors included).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any, Callable, Sequence, TextIO
 import pytest
 
 from ..report.terminal import painter
-from .outcome import FAILED, NOT_RUN, PASSED, Outcome, StepOutcome, section_key
+from .outcome import ERROR, FAILED, NOT_RUN, PASSED, Outcome, StepOutcome, section_key
 from ..outputs import PathProblem, check_dir, check_file
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
@@ -38,8 +42,13 @@ runs a scenario in a few seconds at most; a scenario that waits on every bounded
 step library stays well under a minute. A client that hangs is stopped here, not at 10 s a
 request times the whole suite."""
 
-MARK = {PASSED: "PASS", FAILED: "FAIL", NOT_RUN: "N/R "}
-COLOUR = {PASSED: "green", FAILED: "red", NOT_RUN: "yellow"}
+MARK = {PASSED: "PASS", FAILED: "FAIL", NOT_RUN: "N/R ", ERROR: "ERR "}
+COLOUR = {PASSED: "green", FAILED: "red", NOT_RUN: "yellow", ERROR: "red"}
+
+
+class ClientGone(Exception):
+    """Raised instead of starting a scenario once the client stopped speaking the protocol:
+    pytest reports the scenario an error (JUnit <error>) with this reason."""
 
 
 class Collector:
@@ -47,7 +56,8 @@ class Collector:
     and the JUnit names and failure texts that carry the verdict to a CI."""
 
     def __init__(self, out: TextIO | None = None, fmt: str = "text", timeout: float = 0.0,
-                 on_outcome: Callable[[Outcome], None] | None = None) -> None:
+                 on_outcome: Callable[[Outcome], None] | None = None,
+                 keep_going: bool = False) -> None:
         self.outcomes: dict[str, Outcome] = {}
         self.collect_errors: list[str] = []
         self.out = out or sys.stdout
@@ -56,7 +66,8 @@ class Collector:
         self.total = 0
         self.finished = 0
         self.session: Any = None
-        self.stopped: str = ""
+        self.stopped: str = ""  # why the scenarios left were not started (a broken client)
+        self.keep_going = keep_going
         self.paint = painter(self.out)
         self.on_outcome = on_outcome
 
@@ -75,6 +86,11 @@ class Collector:
         self.total = len(session.items)
 
     # --- running -------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: Any) -> None:
+        if self.stopped:
+            raise ClientGone(self.stopped)
+
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         o = self.outcomes.get(nodeid)
         if o is None:
@@ -108,6 +124,8 @@ class Collector:
         ctx = info.get("ctx")
         if ctx is not None and ctx.started:
             o.callbacks = ctx.callbacks_seen()
+            o.callkit_lines = ctx.callkit_seen()
+            o.app_calls = ctx.app_calls_seen()
             o.trace = ctx.trace_text()
         verdict = info.get("verdict")
         if verdict is not None:
@@ -115,6 +133,13 @@ class Collector:
             o.unusable_trace = verdict.unusable
         if info.get("protocol_error"):
             o.protocol_error = info["protocol_error"]
+            o.client_broken = bool(info.get("client_broken"))
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(exc, ClientGone):
+            o.verdict = ERROR
+            o.reason = str(exc)
+            rep.longrepr = _Reason(o.reason, o.uri, o.line)  # JUnit: <error message=reason>
+            return
         if rep.skipped and o.verdict != FAILED:
             o.verdict = NOT_RUN
             reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
@@ -134,6 +159,7 @@ class Collector:
                 o.reason = _first_line(msg)
             if isinstance(exc, ProtocolError) and not o.protocol_error:
                 o.protocol_error = _first_line(str(exc))
+                o.client_broken = exc.fatal
             rep.longrepr = Diagnosis(o)
         elif rep.when == "call" and rep.passed:
             o.verdict = PASSED
@@ -154,17 +180,36 @@ class Collector:
             line = (self.paint(f"[{self.finished:>{width}}/{self.total}] ", "dim")
                     + self.paint(MARK[o.verdict], COLOUR[o.verdict])
                     + f" [{where}] {o.name}" + self.paint(f"  {o.duration:.2f}s", "dim"))
-            if o.verdict == NOT_RUN:
+            if o.verdict in (NOT_RUN, ERROR):
                 line += f"  ({o.reason})"
             elif o.verdict == FAILED:  # the rule and section; the whole story comes at the end
                 line += "  " + self.paint(o.headline().split(": ", 1)[0], "red")
             print(line, file=self.out, flush=True)
-        if o.protocol_error and self.session is not None and not self.session.shouldstop:
-            # a client that broke the protocol (or stopped answering) is unusable: the rest of
-            # the run would only time the same fault out, scenario after scenario
-            self.stopped = (f"client broke the adapter protocol in {o.where}; the run was "
-                            "stopped there")
-            self.session.shouldstop = self.stopped
+        if o.client_broken and not self.stopped and not self.keep_going:
+            # a client that stopped answering (or died) is unusable: the rest of the run would
+            # only time the same fault out, scenario after scenario
+            self.stopped = (f"not started: the client stopped speaking the adapter protocol "
+                            f"in {o.where}: {o.protocol_error}")
+
+
+class _Reason:
+    """A one-line report text (pytest's longrepr) for a scenario that never started."""
+
+    def __init__(self, reason: str, path: str, line: int) -> None:
+        self.text = reason
+
+        class _Crash:
+            message = reason
+            lineno = line
+
+        _Crash.path = path  # type: ignore[attr-defined]
+        self.reprcrash = _Crash()
+
+    def __str__(self) -> str:
+        return self.text
+
+    def toterminal(self, tw: Any) -> None:
+        tw.line(self.text)
 
 
 class Diagnosis:
@@ -296,6 +341,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="stop at the first failed scenario")
     p.add_argument("--maxfail", type=_positive_int, default=0, metavar="N",
                    help="stop after N failed scenarios")
+    p.add_argument("--keep-going", action="store_true",
+                   help="after the client stopped answering or died, start it for each "
+                   "scenario left anyway (default: report each of them an error, unstarted)")
     p.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT, metavar="S",
                    help=f"fail a scenario that runs longer than S seconds (default "
                    f"{DEFAULT_TIMEOUT:g})")
@@ -439,7 +487,8 @@ def run_conform(args: argparse.Namespace) -> int:
     if args.format == "text":
         print(f"exovoice conform: client {label}, selection {_selection(args)}, "
               f"timeout {args.timeout:g} s a scenario", file=out, flush=True)
-    collector = Collector(out, args.format, args.timeout)
+    collector = Collector(out, args.format, args.timeout,
+                          keep_going=getattr(args, "keep_going", False))
     saved = {k: os.environ.get(k) for k in (CLIENT_ENV, CLIENT_CMD_ENV, TRACE_DIR_ENV, TIMEOUT_ENV)}
     os.environ[CLIENT_ENV] = args.client or "reference"
     os.environ[TIMEOUT_ENV] = repr(float(args.timeout))
@@ -505,22 +554,26 @@ def html_report(outcomes: list[Outcome], label: str) -> str:
                           o.callbacks, o.headline(), o.where))
     s = summary(outcomes)
     return conform_page(label, s["by_section"], cases, fired,
-                        {PASSED: s["passed"], FAILED: s["failed"], NOT_RUN: s["not_run"]})
+                        {PASSED: s["passed"], FAILED: s["failed"], NOT_RUN: s["not_run"],
+                         ERROR: s["errors"]})
 
 
 MARK_STEP = {"passed": "✓", "failed": "✗", "skipped": "·"}
 
 
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:
+    """The counts; `errors` (scenarios not started because the client had stopped answering)
+    and each section's `error` were added compatibly."""
     counts = {v: sum(1 for o in outcomes if o.verdict == v and o.reached) for v in MARK}
     unreached = sum(1 for o in outcomes if not o.reached)
-    table: dict[str, dict[str, int]] = defaultdict(lambda: {PASSED: 0, FAILED: 0, NOT_RUN: 0})
+    table: dict[str, dict[str, int]] = defaultdict(
+        lambda: {PASSED: 0, FAILED: 0, NOT_RUN: 0, ERROR: 0})
     for o in outcomes:
         if o.reached:
             for s in o.sections or ["-"]:
                 table[s][o.verdict] += 1
     return {"scenarios": len(outcomes), "passed": counts[PASSED], "failed": counts[FAILED],
-            "not_run": counts[NOT_RUN], "not_reached": unreached,
+            "not_run": counts[NOT_RUN], "errors": counts[ERROR], "not_reached": unreached,
             "by_section": {s: table[s] for s in sorted(table, key=section_key)}}
 
 
@@ -545,15 +598,24 @@ def report(collector: Collector, label: str, seconds: float = 0.0, fmt: str = "t
             print(paint(f"\n--- FAILED [{','.join(o.sections)}] {o.name}", "red"), file=out)
             print(paint(o.headline(), "bold"), file=out)
             print("  " + o.body().replace("\n", "\n  "), file=out)
+        errors = s["errors"] > 0
         print(f"\nclient {label}: by guide section", file=out)
-        print(f"  {'section':<9}{'passed':>8}{'failed':>8}{'not-run':>9}", file=out)
+        print(f"  {'section':<9}{'passed':>8}{'failed':>8}{'not-run':>9}"
+              + (f"{'error':>7}" if errors else ""), file=out)
         for sec, row in s["by_section"].items():
-            print(f"  {sec:<9}{row[PASSED]:>8}{row[FAILED]:>8}{row[NOT_RUN]:>9}", file=out)
+            print(f"  {sec:<9}{row[PASSED]:>8}{row[FAILED]:>8}{row[NOT_RUN]:>9}"
+                  + (f"{row[ERROR]:>7}" if errors else ""), file=out)
         line = (f"\n{s['scenarios']} scenarios: {s['passed']} passed, {s['failed']} failed, "
                 f"{s['not_run']} not-run")
+        if errors:
+            line += f", {s['errors']} errors (not started: the client had stopped answering)"
         if s["not_reached"]:
             line += f", {s['not_reached']} not reached (the run stopped early)"
         print(line + f" in {seconds:.1f} s", file=out)
+        if collector.stopped:
+            print(f"the client stopped speaking the adapter protocol, so the scenarios after "
+                  f"it were not started; --keep-going starts it for each of them anyway",
+                  file=out)
     if broken:
         print(f"exovoice conform: client {label} broke the adapter protocol: {broken}",
               file=sys.stderr)

@@ -71,7 +71,8 @@ VALIDATE = _schema("validate-output", "exovoice validate --format json: one line
     }, ["trace", "conformant", "violations", "coverage"]),
 })
 
-_VERDICT = {"enum": ["passed", "failed", "not-run"]}
+# "error" (added compatibly): not started, the client had stopped answering the protocol
+_VERDICT = {"enum": ["passed", "failed", "not-run", "error"]}
 _COUNTS = _obj({"passed": _INT, "failed": _INT, "not-run": _INT}, ["passed", "failed", "not-run"])
 
 CONFORM = _schema("conform-output", "exovoice conform --format json: one line", {
@@ -89,7 +90,9 @@ CONFORM = _schema("conform-output", "exovoice conform --format json: one line", 
             {"keyword": _STR, "name": _STR, "line": _INT,
              "status": {"enum": ["passed", "failed", "skipped"]}},
             ["keyword", "name", "line", "status"])},
-        "callbacks": _STRS,
+        "callbacks": {**_STRS, "description": "the SDK's callbacks"},
+        "callkit_lines": {**_STRS, "description": "the CallKit lines the app wrote"},
+        "app_calls": {**_STRS, "description": "API calls the client's app layer made itself"},
         "violation": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/violation"}]},
         "diagnosis": {"oneOf": [{"type": "null"},
                                 _obj({"message": _STR, "detail": _STR}, ["message", "detail"])]},
@@ -98,6 +101,8 @@ CONFORM = _schema("conform-output", "exovoice conform --format json: one line", 
     "summary": _obj({
         "client": _STR, "selection": _STR, "seconds": _NUM, "scenarios": _INT,
         "passed": _INT, "failed": _INT, "not_run": _INT, "not_reached": _INT,
+        "errors": {**_INT, "description": "scenarios not started: the client had stopped "
+                   "answering the adapter protocol"},
         "by_section": {"type": "object", "additionalProperties": _COUNTS},
         "exit": {"enum": [0, 1, 2]},
     }, ["client", "scenarios", "passed", "failed", "not_run", "by_section", "exit"]),
