@@ -230,8 +230,8 @@ class SystemGuards:
             # one sentence for every reason that applies; each rule cited, the words said once
             listed = sorted({e for r, _ in found for e in (r.errors or ())})
             whys = " and ".join(dict.fromkeys(why for _, why in found))
-            self.deny(found[0][0].rule, f"refused with {result}, but {whys} "
-                      f"call{'s' if len(found) == 1 else ''} for {', '.join(listed)}")
+            self.deny(found[0][0].rule, f"{whys}, which calls for "
+                      f"{' or '.join(listed) if listed else 'another ErrorType'}")
             for r, _why in found[1:]:
                 self.deny(r.rule, "")
         else:

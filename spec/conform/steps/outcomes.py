@@ -75,6 +75,14 @@ def _t_refused_with(conform: ScenarioContext, errors: str) -> None:
     assert last.result in want, f"{conform.last_op}() was refused with {last.result}, not {errors}"
 
 
+@then("what the app is told is judged against the guide")
+def _t_judged(conform: ScenarioContext) -> None:
+    """Where the guide leaves every outcome open (a renewal that fails: disrupted again,
+    restored first, or ended for media), the step asks nothing of its own: the scenario's
+    trace, judged at its end as every scenario's is, must be one the spec allows."""
+    conform.settle(SETTLE)
+
+
 @then("it is refused or has no effect")
 def _t_refused_or_nothing(conform: ScenarioContext) -> None:
     """Where the guide leaves open whether a call throws or does nothing (AUDIO-BT,
