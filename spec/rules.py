@@ -212,8 +212,9 @@ CALL_MISSED = rule(
 CALL_ENDED_TERMINAL = rule(
     "CALL-ENDED-TERMINAL",
     "4.5",
-    "ENDED is terminal: no call callback and no call operation but postFeedback follows "
-    "onCallEnded for that call.",
+    "ENDED is terminal: no call callback follows onCallEnded for that call (CALL-FAILED "
+    "allows one onCallEnded after onCallFailed), and of its operations only postFeedback acts; "
+    "the others are refused or do nothing (CALL-OP-STATE, AUDIO-LIVE).",
     quote="call ended -> ENDED, SystemState IDLE, `onCallEnded`.",
     quote_source="FACTS",
 )
