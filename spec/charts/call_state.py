@@ -362,6 +362,8 @@ class CallGuards:
 
     def announce(self, call: str | None = None, **_: Any) -> None:
         self.v.announced = True
+        self.v.prev_ended = False  # announced: no missed call will hand the old call back
+        self.v.prev_call = None
         self.v.call_id = announced(self.v.call_id, call)
         self.call_effect = "announce"
 

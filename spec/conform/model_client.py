@@ -51,7 +51,6 @@ class ModelAdapter:
         self._q: "queue.Queue[dict[str, Any]]" = queue.Queue()
         self.m: ClientModel | None = None
         self._ids = itertools.count(1)
-        self._route = CallAudioRoute.EARPIECE.value
         self._muted = False
         self._remote: str | None = None
         self._pending_caller: str | None = None
@@ -132,10 +131,6 @@ class ModelAdapter:
             m.fire(name, params=args)
             if name == Env.pstnAnswered.value and m.call_state == CallState.ENDING:
                 self._network(Network.net_bye_done.value, {})
-            if name == Env.bluetoothConnected.value and m.call_live:
-                self._route = CallAudioRoute.BLUETOOTH.value
-            if name == Env.bluetoothDisconnected.value and self._route == "BLUETOOTH":
-                self._route = CallAudioRoute.EARPIECE.value
         elif name in CALLKIT_ACTIONS:
             self._callkit_action(name, args)
         elif name in ("token_expired", "token_invalid"):
@@ -259,18 +254,10 @@ class ModelAdapter:
             self._network(Network.net_upload_failed.value, {})
         elif name == Api.dial.value:
             self._remote = args.get("remoteId")
-            self._route, self._muted = CallAudioRoute.EARPIECE.value, False
+            self._muted = False
             self._details = {"started": time.time()}
         elif name in (Api.hangup.value, Api.reset.value) and m.call_state == CallState.ENDING:
             self._network(Network.net_bye_done.value, {})
-        elif name == Api.enableSpeaker.value:
-            self._route = CallAudioRoute.SPEAKER.value
-        elif name == Api.disableSpeaker.value:
-            self._route = CallAudioRoute.EARPIECE.value
-        elif name == Api.enableBluetooth.value:
-            self._route = CallAudioRoute.BLUETOOTH.value
-        elif name == Api.disableBluetooth.value:
-            self._route = CallAudioRoute.EARPIECE.value
         elif name in (Api.stop.value, Api.reset.value):
             self._emit_try(Kind.CALLBACK, "onDeinitialized", None, None)
 
