@@ -178,12 +178,22 @@ class PlatformSip:
                     break
                 self._guard(action)
             try:
-                ev = self.endpoint.events.get(timeout=0.02)
+                ev = self.endpoint.events.get(timeout=self._until_due())
             except queue.Empty:
                 ev = None
             if ev is not None:
                 self._guard(lambda: self._on_sip(ev))
             self._guard(self._check_deadlines)
+
+    def _until_due(self, longest: float = 0.5) -> float:
+        """How long the controller may wait for an event: until the next ring, talk or
+        timer deadline (posted work and SIP events wake it earlier), at most `longest`."""
+        dues = [t for t, _ in self._timers]
+        for b in self._bridges.values():
+            dues += [d for d in (b.ring_deadline, b.talk_deadline) if d is not None]
+        if not dues:
+            return longest
+        return min(longest, max(0.0, min(dues) - time.monotonic()))
 
     def _guard(self, fn: Callable[[], None]) -> None:
         try:

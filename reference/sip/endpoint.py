@@ -52,6 +52,7 @@ safe shapes in use):
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import itertools
@@ -63,6 +64,7 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from .call import PjAccount, PjCall, SipCall
@@ -89,6 +91,20 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+@dataclass(frozen=True)
+class CommandHop:
+    """One command's way through the pump (time.monotonic(), comparable across processes on
+    one machine): posted by another thread, picked up by the pump, done. `waited_poll`: it was
+    posted while a libHandleEvents poll was under way and that poll ran to its timeout with
+    nothing to handle, i.e. nothing woke the pump for it and the command waited the poll out."""
+
+    name: str
+    posted: float
+    picked: float
+    done: float
+    waited_poll: bool
+
+
 class SipEndpoint:
     def __init__(
         self,
@@ -112,7 +128,10 @@ class SipEndpoint:
         self.codecs = codecs
         self.rtp_port = rtp_port
         self.events: "queue.Queue[SipEvent]" = queue.Queue()
-        self._cmds: "queue.Queue[tuple[Callable[[], Any], Future]]" = queue.Queue()
+        self._cmds: "queue.Queue[tuple[Callable[[], Any], Future, float]]" = queue.Queue()
+        # the last commands' hops through the pump (bench/sip.py --timeline reads them)
+        self.timeline: collections.deque[CommandHop] = collections.deque(maxlen=2048)
+        self._poll: tuple[float, float, int] = (0.0, 0.0, 1)  # last poll: start, end, events
         self._wake_sock: socket.socket | None = None  # see _wake
         self._wake_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -192,7 +211,7 @@ class SipEndpoint:
         if not self.running:
             raise SipError("endpoint is not running")
         fut: Future = Future()
-        self._cmds.put((fn, fut))
+        self._cmds.put((fn, fut, time.monotonic()))
         self._wake()
         try:
             return fut.result(timeout)
@@ -313,23 +332,33 @@ class SipEndpoint:
             self._shutdown()
 
     def _step(self, wait_ms: int = 10) -> None:
+        started, ended, events = self._poll
         while True:
             try:
-                fn, fut = self._cmds.get_nowait()
+                fn, fut, posted = self._cmds.get_nowait()
             except queue.Empty:
                 break
             if not fut.set_running_or_notify_cancel():
                 continue
+            picked = time.monotonic()
             try:
                 fut.set_result(fn())
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 fut.set_exception(exc)
-        self._ep.libHandleEvents(wait_ms)
+            self.timeline.append(CommandHop(
+                getattr(fn, "__qualname__", "command"), posted, picked, time.monotonic(),
+                waited_poll=events == 0 and started <= posted < ended))
+        t = time.monotonic()
+        # the number of events handled: 0 when the poll ran to its timeout
+        n = self._ep.libHandleEvents(wait_ms)
+        self._poll = (t, time.monotonic(), n if isinstance(n, int) else 1)
         if self._dead:
             # The Calls were released in their DISCONNECTED callbacks (_call_ended); collect
-            # the cycles pjsua2's SWIG objects may have left, now that no callback runs.
+            # the cycles pjsua2's SWIG objects may have left, now that no callback runs. The
+            # young generations only: a call's objects are young, and a full collection
+            # (tens of ms on a big heap) here would stall the next call's setup.
             self._dead.clear()
-            gc.collect()
+            gc.collect(1)
 
     def _create(self) -> None:
         ep = pj.Endpoint()
@@ -398,7 +427,7 @@ class SipEndpoint:
             # Fail what is still queued so no caller waits for the full timeout.
             while True:
                 try:
-                    _fn, fut = self._cmds.get_nowait()
+                    _fn, fut, _posted = self._cmds.get_nowait()
                 except queue.Empty:
                     break
                 if fut.set_running_or_notify_cancel():
