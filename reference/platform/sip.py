@@ -4,6 +4,13 @@
 (`exovoice.reference.sip.SipEndpoint`, 127.0.0.1, ephemeral port, user = the exophone number) and a
 controller thread. Per INVITE from a client (the caller leg):
 
+0. admission: with `capacity` calls already on this worker (not yet ended) -> 503 "Service
+   Unavailable" with ``X-Exotel-Reason: CONGESTION_ERROR`` (CDR "failed", reason "over
+   capacity"), before any other step, so the callee leg never finds pjsua's call slots full.
+   (pjsua2's wheel holds 4 calls, a bridged call two; pjsua itself answers a 5th INVITE 486
+   statelessly, which a caller reads as BUSY: a worker alone cannot refuse what reaches it
+   with every slot taken. exovoice.reference.platform.front's Kamailio admits no more calls to
+   a worker than its capacity, at most its rate, so that never happens behind it.)
 1. rate limit: more than `rate_calls` INVITEs admitted within `rate_window` seconds -> 503
    "Rate Limited" (the caller's SDK: onCallFailed CONGESTION_ERROR, exovoice.reference.sip.mapping).
 2. the access token (header ``X-Exotel-Access-Token``) is checked with the HTTP side's
@@ -106,13 +113,14 @@ class Bridge:
 class PlatformSip:
     def __init__(self, platform: ExotelPlatform, callee_uris: dict[str, str] | None = None, *,
                  account_sid: str | None = None, rate_calls: int = 10,
-                 rate_window: float = 60.0,
+                 rate_window: float = 60.0, capacity: int = 2,
                  on_event: Callable[[dict[str, Any]], None] | None = None,
                  host: str = "127.0.0.1", port: int = 0, log_level: int = 0) -> None:
         self.platform = platform
         self.account = platform.account(account_sid)
         self.callee_uris = dict(callee_uris or {})
         self.rate_calls, self.rate_window = rate_calls, rate_window
+        self.capacity = capacity
         self.on_event = on_event or (lambda ev: None)
         number = self.account.sip_exophone.removeprefix("sip:")
         self.endpoint = SipEndpoint(host=host, port=port, user=number, log_level=log_level)
@@ -165,7 +173,9 @@ class PlatformSip:
     # --- the controller thread -----------------------------------------------------------
     def _emit(self, event: str, **data: Any) -> None:
         try:
-            self.on_event({"event": event, **data})
+            # t: when it happened (time.monotonic(), one clock for every process on the
+            # machine): bench/sip.py --timeline lines the hops of a call up with it
+            self.on_event({"event": event, **data, "t": round(time.monotonic(), 6)})
         except Exception:  # noqa: BLE001 - a broken observer must not stop calls
             pass
 
@@ -246,7 +256,11 @@ class PlatformSip:
                                   created=self._now())
         self.platform.cdrs.add(record)
         self._emit("invite", call_sid=call_sid, leg=bridge.caller, subscriber=subscriber,
-                   custom_field=custom)
+                   custom_field=custom, rx=round(ev.t, 6))
+        if len(self._bridges) > self.capacity:  # this call is in _bridges already
+            self._refuse(bridge, 503, "Service Unavailable", "over capacity", headers={
+                REASON_HEADER: "CONGESTION_ERROR"})
+            return
         now = time.monotonic()
         while self._admitted and self._admitted[0] <= now - self.rate_window:
             self._admitted.popleft()
@@ -426,7 +440,8 @@ class PlatformSip:
 
     def _on_callee_state(self, bridge: Bridge, ev: SipEvent) -> None:
         state, code = ev.get("state"), int(ev.get("code") or 0)
-        self._emit("callee-state", call_sid=bridge.call_sid, state=state, code=code)
+        self._emit("callee-state", call_sid=bridge.call_sid, state=state, code=code,
+                   rx=round(ev.t, 6))
         if state == "EARLY":
             self._ring_caller(bridge, code)
         elif state == "CONFIRMED":

@@ -9,6 +9,8 @@ Config (JSON object):
   subscribers  ["alice", "bob", ...] created at start (active)
   callee_uris  {"bob": "sip:peer@127.0.0.1:P"}   where the callee leg goes (this slice)
   rate_limit   {"calls": 10, "window": 60}
+  capacity     calls at once before an INVITE is refused 503 CONGESTION_ERROR (default 2, all
+               pjsua's 4 slots; 1 behind the Kamailio front, which leaves two for teardowns)
   max_lifetime seconds before the process gives up by itself (default 300)
 
 Prints JSON lines on stdout (pjlib's console output goes to stderr): first
@@ -68,7 +70,8 @@ class Server:
         rate = config.get("rate_limit") or {}
         self.sip = PlatformSip(self.platform, config.get("callee_uris") or {},
                                account_sid=account.sid, rate_calls=int(rate.get("calls", 10)),
-                               rate_window=float(rate.get("window", 60)), on_event=self.say_event)
+                               rate_window=float(rate.get("window", 60)),
+                               capacity=int(config.get("capacity", 2)), on_event=self.say_event)
 
     def say_event(self, ev: dict[str, Any]) -> None:
         self.say(**ev)
