@@ -225,12 +225,12 @@ def test_app_drops_a_push_for_another_subscriber(platform, channel):
 
 
 def test_relayed_push_is_readable_by_the_reference_client_platform(backend, channel):
-    """Same secret, same claim names: exovoice.reference.net.simnet reads what this platform signs."""
+    """Same key, same claim names: exovoice.reference.net.simnet reads what this platform signs."""
     with ExotelPlatform([Account(SID, "k", "t", push_url=backend.push_url)]) as p:
         phone = channel.register("bob", "devB")
         assert p.push("bob", p.issue_push_payload("bob", "alice", "sess7")).ok
         relayed = relay_data(phone.receive(timeout=1))
-        read = SimPlatform(secret=p.secret).read_push(relayed)
+        read = SimPlatform(secret=p.key(SID)).read_push(relayed)
         assert (read.caller_id, read.session_id, read.stale) == ("alice", "sess7", False)
 
 

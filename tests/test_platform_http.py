@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import urllib.error
@@ -18,7 +19,7 @@ from exovoice.reference.platform import (
     new_call_sid,
 )
 from exovoice.reference.wire.http import basic_auth_header, request
-from exovoice.reference.wire.tokens import _b64, _unb64, sign
+from exovoice.reference.wire.tokens import LEEWAY, sign
 from exovoice.spec.vocabulary import ErrorType
 
 SID, KEY, TOKEN = "acme1", "apikey1", "apitoken1"
@@ -43,6 +44,14 @@ def platform(clock, no_leaks):
 @pytest.fixture
 def api(platform):
     return SubscriberApi(platform.api_url(SID), KEY, TOKEN)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def names(n: int) -> list[dict]:
@@ -209,11 +218,11 @@ def test_token_issue_and_verify(platform, api, clock):
     assert platform.verify_access_token(tampered, "devX") == invalid
     flipped = access[:-2] + ("AA" if access[-2:] != "AA" else "BB")
     assert platform.verify_access_token(flipped, "devA") == invalid
-    assert platform.verify_access_token(sign(platform.token_claims(access), b"other"),
+    assert platform.verify_access_token(sign(platform.token_claims(access), b"another key, 32 bytes long......"),
                                         "devA") == invalid
 
-    # expiry on the injected clock
-    clock.advance(30 * 60 - 1)
+    # expiry on the injected clock, with the leeway
+    clock.advance(30 * 60 + LEEWAY - 1)
     assert platform.verify_access_token(access, "devA") == ok
     clock.advance(1)
     assert platform.verify_access_token(access, "devA") == expired
@@ -244,7 +253,7 @@ def test_token_lifetimes_are_configurable(clock, no_leaks):
         api = SubscriberApi(p.api_url(SID), KEY, TOKEN)
         api.create([{"subscriber_name": "alice"}])
         tok = issue(api)
-        clock.advance(5)
+        clock.advance(5 + LEEWAY)
         assert p.verify_access_token(tok["access_token"], "devA")[1] is \
             ErrorType.AUTHENTICATION_EXPIRED_TOKEN
         assert p.verify_token(tok["refresh_token"], "devA", kind="refresh") == (True, None)

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(not HAVE_PJSUA2, reason=f"pjsua2 not importable:
 from exovoice.reference.backend import CustomerBackend, PushChannel  # noqa: E402
 from exovoice.reference.backend.server import RoutingTable  # noqa: E402
 from exovoice.reference.platform.client import SubscriberApi  # noqa: E402
+from exovoice.reference.platform.server import account_key  # noqa: E402
 from exovoice.spec.validate.run import Options, judge_file  # noqa: E402
 from exovoice.spec.vocabulary import CallEndReason, ErrorType  # noqa: E402
 from tests.test_sip_loopback import PeerProcess  # noqa: E402
@@ -41,9 +42,12 @@ class ServerProcess(PeerProcess):
     def __init__(self, config: dict[str, Any]) -> None:  # noqa: D107 - no super().__init__
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exovoice.reference.platform.sipserver", "--config",
-             json.dumps(config)], cwd=ROOT, env=env, text=True, bufsize=1,
+            [sys.executable, "-m", "exovoice.reference.platform.sipserver", "--config", "-"],
+            cwd=ROOT, env=env, text=True, bufsize=1,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self.proc.stdin is not None  # the config holds secrets: stdin, not argv
+        self.proc.stdin.write(json.dumps(config) + "\n")
+        self.proc.stdin.flush()
         self.lines: queue.Queue = queue.Queue()
         self.seen: list[dict] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -72,7 +76,8 @@ def world():
         "callee_uris": {"bob": bob.uri, "carol": carol.uri, "dave": dave.uri}, "rate_limit": {"calls": 50},
         "max_lifetime": 60})
     api = SubscriberApi(server.ready["api_url"], KEY, TOKEN)
-    w = dict(backend=backend, bob=bob, carol=carol, dave=dave, server=server, api=api, secret=secret,
+    w = dict(backend=backend, bob=bob, carol=carol, dave=dave, server=server, api=api,
+             secret=account_key(secret, SID),  # what the account's tokens are signed with
              bob_device=bob_device, carol_device=carol_device)
     try:
         yield w
@@ -294,14 +299,16 @@ def test_rate_limit_gives_congestion(world, tmp_path):
 
 
 def test_expired_token_is_an_authentication_failure(world, client_for):
-    """The token the platform issued, re-signed with its exp in the past: the platform says
-    EXPIRED (not INVALID), and the caller's app hears onAuthenticationFailure with it."""
-    from exovoice.reference.wire.tokens import decode, sign
+    """The token the platform issued, re-signed with its exp past the platform's leeway: the
+    platform says EXPIRED (not INVALID), and the caller's app hears onAuthenticationFailure
+    with it."""
+    from exovoice.reference.wire.tokens import LEEWAY, decode, sign
 
     good = world["api"].token("alice", "alice-phone").json()["subscriber_token"]["access_token"]
-    claims = dict(decode(good, world["secret"]).claims, exp=time.time() + 1.0)
-    client, rec, trace = client_for(sign(claims, world["secret"]))
-    time.sleep(1.2)  # registered while valid; expired by the time of the call
+    client, rec, trace = client_for(good)
+    # registered while valid; by the time of the call the token it presents has expired
+    claims = dict(decode(good, world["secret"]).claims, exp=time.time() - LEEWAY - 1)
+    client._token = sign(claims, world["secret"])
     client.getCallController().dial("bob")
     refused = server_event(world, "refused")
     assert refused["code"] == 403 and "AUTHENTICATION_EXPIRED_TOKEN" in refused["reason"]

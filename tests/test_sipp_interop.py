@@ -29,6 +29,7 @@ if HAVE_PJSUA2:
     from exovoice.reference.backend import CustomerBackend, PushChannel
     from exovoice.reference.backend.server import RoutingTable
     from exovoice.reference.platform.client import SubscriberApi
+    from exovoice.reference.platform.server import account_key
     from tests.test_platform_sip import ServerProcess
     from tests.test_sipnet import Listener
 
@@ -80,7 +81,7 @@ def world():
             "rate_limit": {"calls": 50}, "max_lifetime": 60})
         api = SubscriberApi(server.ready["api_url"], KEY, TOKEN)
         yield dict(backend=backend, bob_device=bob_device, server=server, api=api,
-                   secret=secret)
+                   secret=account_key(secret, SID))  # what its tokens are signed with
     finally:
         if server is not None:
             assert server.close() == 0

@@ -1,12 +1,18 @@
 """A phone: the sample app around a SipVoiceClient, in its own process (pjsua2 allows one
 Endpoint per process, so two phones are two processes).
 
-    python -m exovoice.reference.app.phone --exophone SIP_URI --sessions-url URL --secret-hex HEX \\
-        --subscriber NAME --token TOKEN --trace PATH [--answer-after S] \\
+    python -m exovoice.reference.app.phone --exophone SIP_URI --sessions-url URL \\
+        --subscriber NAME --device-id ID --trace PATH [--tokens -|FILE] [--answer-after S] \\
         [--hostname H] [--account-sid SID] [--max-lifetime S]
 
-It signs the subscriber in (initialize with the token the platform's Subscriber API issued),
-then prints JSON lines on stdout for whoever drives it:
+The subscriber's token reaches it the way an app gets it from its backend, never on the command
+line: `--tokens -` (the default) is a JSON object `{"refresh_token": ...}` on the first line of
+stdin, `--tokens FILE` the same in a file only this user may read. The phone holds no key of
+the platform's: it obtains its access token through the platform's API with the refresh token
+(DevicePlatform.refresh, guide 5.2, 9.3), signs the subscriber in (initialize: the SDK
+registers with the platform, which checks the token), and on onAuthenticationFailure with
+AUTHENTICATION_EXPIRED_TOKEN obtains a new one and initializes again (guide 6). Then it prints
+JSON lines on stdout for whoever drives it:
 
   {"event": "ready", "subscriber", "uri", "trace", "pid"}        signed in (or "error" and exit 2)
   {"event": "trace", "line": {...}, "callState": "RINGING"|null}  every line the SDK's trace
@@ -14,6 +20,7 @@ then prints JSON lines on stdout for whoever drives it:
         state the SDK is in once that line happened
   {"event": "dropped", "reason", "push"}                          a push the app did not relay
   {"event": "answering", "after": S}                              the user will pick up in S s
+  {"event": "renewed"}                                            a new access token, initialize again
   {"event": "error", "error"}                                     something the app could not do
   {"event": "reply", "cmd", "ok", ...}                            one per command
   {"event": "exit"}                                               the last line
@@ -41,7 +48,13 @@ import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from ..procs.process import JsonLines, private_stdout, stop_on_signals
+from ..procs.process import (
+    JsonLines,
+    SecretsError,
+    private_stdout,
+    read_private_json,
+    stop_on_signals,
+)
 
 if TYPE_CHECKING:
     from ..sdk.listeners import CallListener, ExotelVoiceClientEventListener
@@ -53,9 +66,9 @@ class Phone:
     """The app: signs in, relays pushes meant for it, answers when told (or by itself after
     `answer_after` seconds, like a user picking up), and reports everything as JSON lines."""
 
-    def __init__(self, args: argparse.Namespace, out: IO[str]) -> None:
+    def __init__(self, args: argparse.Namespace, out: IO[str], refresh_token: str) -> None:
         from ..backend.pushchannel import app_should_relay, relay_data
-        from ..net.simplatform import Platform
+        from ..net.platformapi import DevicePlatform
         from ..net.sipnet import SipNet
         from ..sdk.sip_client import SipVoiceClient
 
@@ -68,9 +81,10 @@ class Phone:
         self.sign_in_error: str | None = None
         self._timers: list[threading.Timer] = []
         self._lock = threading.Lock()
+        self._refresh_token = refresh_token
         net = SipNet(args.exophone, sessions_url=args.sessions_url)
-        # The SDK checks registration tokens against the platform's signing secret.
-        platform = Platform(secret=bytes.fromhex(args.secret_hex))
+        # The platform as the device reaches it: its API, with this device's tokens only.
+        self.platform = platform = DevicePlatform(args.sessions_url, args.device_id)
         self.client = SipVoiceClient(net, trace=Path(args.trace), platform=platform)
         self.client.observe_trace(self._observe)
         # The guide's listeners have do-nothing defaults (the client calls only what a
@@ -102,6 +116,20 @@ class Phone:
         if not self.signed_in.is_set():
             self.sign_in_error = f"authentication failed: {error.error_type.value}"
             self.signed_in.set()
+        elif error.error_type.value == "AUTHENTICATION_EXPIRED_TOKEN" and not self.done.is_set():
+            # what the guide asks of the app (section 6): a new token, then initialize again
+            threading.Thread(target=self._renew, name="phone-renew", daemon=True).start()
+
+    def _renew(self) -> None:
+        from ..net.platformapi import RefreshRefused
+
+        try:
+            token = self.platform.refresh(self._refresh_token)
+        except RefreshRefused as exc:
+            self.say(event="error", error=f"token refresh refused: {exc.error_type}: {exc}")
+            return
+        self.say(event="renewed")
+        self._initialize(token)
 
     # --- CallListener ---------------------------------------------------------------------
     def onIncomingCall(self, call: Any) -> None:  # noqa: N802
@@ -162,11 +190,23 @@ class Phone:
         return {"relayed": True, "accepted": accepted}
 
     # --- life cycle -----------------------------------------------------------------------
-    def run(self) -> int:
+    def _initialize(self, token: str) -> None:
         a = self.args
         self.client.initialize(hostname=a.hostname, subscriberName=a.subscriber,
                                displayName=a.subscriber, accountSid=a.account_sid,
-                               subscriberToken=a.token)
+                               subscriberToken=token)
+
+    def run(self) -> int:
+        from ..net.platformapi import RefreshRefused
+
+        a = self.args
+        try:
+            token = self.platform.refresh(self._refresh_token)
+        except RefreshRefused as exc:
+            self.say(event="error", error=f"no access token: {exc.error_type}: {exc}")
+            self.close()
+            return 2
+        self._initialize(token)
         if not self.signed_in.wait(READY_TIMEOUT) or self.sign_in_error:
             self.say(event="error", error=self.sign_in_error
                      or f"not signed in within {READY_TIMEOUT:.0f} s")
@@ -206,9 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the platform's SIP exophone URI outgoing calls INVITE")
     ap.add_argument("--sessions-url", required=True,
                     help="the platform account's API URL, where a pushed session is taken")
-    ap.add_argument("--secret-hex", required=True, help="the platform's token-signing secret")
     ap.add_argument("--subscriber", required=True, help="the subscriber signed in on this phone")
-    ap.add_argument("--token", required=True, help="the subscriber's access token")
+    ap.add_argument("--device-id", required=True,
+                    help="this device's id, the one its tokens were issued for")
+    ap.add_argument("--tokens", default="-", metavar="-|FILE",
+                    help='{"refresh_token": ...} on the first line of stdin (-, the default) '
+                    "or in a file only this user may read")
     ap.add_argument("--trace", required=True, help="where the SDK writes its trace (v1)")
     ap.add_argument("--answer-after", type=float, default=None, metavar="S",
                     help="answer an incoming call S seconds after onIncomingCall")
@@ -222,6 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = private_stdout()  # before pjlib's first print
+    try:
+        tokens = read_private_json(args.tokens, "--tokens")
+        refresh_token = tokens["refresh_token"]
+        if not isinstance(refresh_token, str) or not refresh_token:
+            raise SecretsError("--tokens: refresh_token must be a non-empty string")
+    except KeyError:
+        JsonLines(out, threading.Event()).say(event="error",
+                                              error="--tokens: no refresh_token given")
+        return 2
+    except SecretsError as exc:
+        JsonLines(out, threading.Event()).say(event="error", error=f"{exc}")
+        return 2
     from ..sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR
 
     if not HAVE_PJSUA2:
@@ -229,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                                               error=f"pjsua2 is not importable: {IMPORT_ERROR}")
         return 2
     try:
-        phone = Phone(args, out)
+        phone = Phone(args, out, refresh_token)
     except Exception as exc:  # noqa: BLE001 - the driver reads one line, not a traceback
         JsonLines(out, threading.Event()).say(event="error",
                                               error=f"{type(exc).__name__}: {exc}")

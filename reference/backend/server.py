@@ -17,6 +17,10 @@ error_data, status).
 Push: 401 on missing or wrong credentials, 400 on a malformed body, 404 when no device is
 registered for the subscriber (the platform learns the push did not go out), else the data
 message goes to the push channel and the answer is 200.
+
+Served with FastAPI on uvicorn (HTTP/1.1, keep-alive); every answer is JSON. The endpoints'
+logic (`answer_dial_whom`, `answer_push`) is plain Python, so a test or a subclass can script
+it; `record(method, path, headers)` sees every request first.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..wire.http import HTTPService, QuietHandler, credentials_match, one_line
+from ..wire.http import ASGIService, credentials_match, one_line
 from .pushchannel import PushChannel
 
 Route = str | list[str]  # a remote id (answered as sip:<id>) or numbers answered verbatim
@@ -68,13 +72,13 @@ class DialWhomReply:
 REQUIRED_QUERY = ("CallSid", "CallFrom", "CallTo")
 
 
-class CustomerBackend(HTTPService):
+class CustomerBackend(ASGIService):
     def __init__(self, routing: RoutingTable | None = None,
                  push_channel: PushChannel | None = None, *, api_key: str = "pushkey",
                  api_token: str = "pushtoken", account: str = "exotel",
                  reply: DialWhomReply | None = None, host: str = "127.0.0.1",
                  port: int = 0) -> None:
-        super().__init__(_BackendHandler, host, port)
+        super().__init__(host, port)
         self.routing = routing or RoutingTable()
         self.push_channel = push_channel or PushChannel()
         self.api_key, self.api_token = api_key, api_token
@@ -105,6 +109,14 @@ class CustomerBackend(HTTPService):
     def push_url(self) -> str:
         """The push URL with this backend's credentials in it (what the platform is given)."""
         return self.push_url_with(self.api_key, self.api_token)
+
+    def build_app(self) -> Any:
+        from .app import backend_app  # FastAPI is imported by the process that serves
+
+        return backend_app()
+
+    def record(self, method: str, path: str, headers: dict[str, str]) -> None:
+        """Hook: every request, before it is answered."""
 
     # --- the endpoints' logic, without HTTP -------------------------------------------------
     def answer_dial_whom(self, params: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
@@ -158,35 +170,3 @@ class CustomerBackend(HTTPService):
 
 def _error(code: int, message: str) -> dict[str, Any]:
     return {"http_code": code, "status": "failure", "message": one_line(message)}
-
-
-class _BackendHandler(QuietHandler):
-    server_version = "sample-backend/1"
-
-    @property
-    def backend(self) -> CustomerBackend:
-        return self.server.service  # type: ignore[attr-defined]
-
-    def _route(self) -> None:
-        b = self.backend
-        url = urllib.parse.urlsplit(self.path)
-        allowed = {b.dial_whom_path: "GET", b.push_path: "POST"}.get(url.path)
-        if allowed is None:
-            self.send_json(404, _error(404, f"no such resource: {url.path}"))
-            return
-        if self.command != allowed:
-            self.send_json(405, _error(405, f"method {self.command} not allowed"),
-                           {"Allow": allowed})
-            return
-        try:
-            if allowed == "GET":
-                params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-                status, body = b.answer_dial_whom(params)
-            else:
-                status, body = b.answer_push(self.basic_auth(), self.read_body())
-        except Exception as e:  # noqa: BLE001
-            status, body = 500, _error(500, f"internal error: {type(e).__name__}: {e}")
-        headers = {"WWW-Authenticate": 'Basic realm="backend"'} if status == 401 else None
-        self.send_json(status, body, headers)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _route

@@ -85,13 +85,15 @@ Inbox: TypeAlias = "queue.Queue[tuple[float, str, dict[str, Any]]]"
 
 
 def start_child(side: str, module: str, args: list[str], inbox: Inbox, log: Path,
-                t0: float) -> Child:
+                t0: float, secrets_line: dict[str, Any]) -> Child:
     """A JSON-lines child process (the platform or a phone) whose every line, replies
     included, goes stamped with the time it arrived into the demo's one inbox, so both phones
-    and the platform come out interleaved in the order things happened; stderr to `log`."""
+    and the platform come out interleaved in the order things happened; stderr to `log`.
+    What it must keep secret (keys, tokens) is its first stdin line, never an argument."""
     try:
         return Child(module, *args, name=side, ready_timeout=None, replies=False, stderr=log,
-                     on_event=lambda ev: inbox.put((time.monotonic() - t0, side, ev)))
+                     on_event=lambda ev: inbox.put((time.monotonic() - t0, side, ev)),
+                     stdin_first=secrets_line)
     except ChildError as exc:
         raise Unusable(f"could not start the {side} process: {exc}") from exc
 
@@ -359,32 +361,33 @@ class Demo:
             "secret_hex": secret.hex(), "subscribers": [CALLER, CALLEE],
             "max_lifetime": CHILD_LIFETIME}
         self.children["platform"] = start_child(
-            "platform", "exovoice.reference.platform.sipserver", ["--config", json.dumps(config)],
-            self.inbox, self.dir / "platform.log", self.t0)
+            "platform", "exovoice.reference.platform.sipserver", ["--config", "-"],
+            self.inbox, self.dir / "platform.log", self.t0, config)
         self.pump(lambda: "platform" in self.ready, START_TIMEOUT,
                   "ready line from the platform simulator", Unusable)
         platform = self.ready["platform"]
         api = SubscriberApi(platform["api_url"], API_KEY, API_TOKEN)
         tokens: dict[str, str] = {}
-        for name in (CALLER, CALLEE):
+        for name in (CALLER, CALLEE):  # as the app's backend would, for each device
             got = api.token(name, f"{name}-phone")
             if got.status != 200:
                 raise Unusable(f"the Subscriber API issued no token for {name}: "
-                               f"{got.status} {got.body!r}")
-            tokens[name] = got.json()["subscriber_token"]["access_token"]
-        self.note("platform", f"issued access tokens for {CALLER} and {CALLEE} "
+                               f"HTTP {got.status}")
+            tokens[name] = got.json()["subscriber_token"]["refresh_token"]
+        self.note("platform", f"issued subscriber tokens for {CALLER} and {CALLEE} "
                   "(Subscriber API)", event="tokens")
         for name in (CALLER, CALLEE):
             argv = ["--exophone", platform["sip_uri"],
-                    "--sessions-url", platform["api_url"], "--secret-hex", secret.hex(),
-                    "--subscriber", name, "--token", tokens[name],
+                    "--sessions-url", platform["api_url"], "--device-id", f"{name}-phone",
+                    "--subscriber", name,
                     "--trace", str(self.traces[name]), "--hostname", "127.0.0.1",
                     "--account-sid", str(platform.get("account_sid", SID)),
                     "--max-lifetime", str(CHILD_LIFETIME)]
             if name == CALLEE:
                 argv += ["--answer-after", "1"]
-            self.children[name] = start_child(name, "exovoice.reference.app.phone", argv, self.inbox,
-                                              self.dir / f"{name}.log", self.t0)
+            self.children[name] = start_child(name, "exovoice.reference.app.phone", argv,
+                                              self.inbox, self.dir / f"{name}.log", self.t0,
+                                              {"refresh_token": tokens[name]})
         self.pump(lambda: CALLER in self.ready and CALLEE in self.ready, START_TIMEOUT,
                   "ready line from both phones", Unusable)
         for name in (CALLER, CALLEE):

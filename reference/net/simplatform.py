@@ -53,7 +53,7 @@ class Platform:
         with self._lock:
             n = next(self._seq)
         return sign({"sub": subscriber, "iat": now, "exp": now + (self.token_ttl if ttl is None
-                                                                    else ttl), "jti": n},
+                                                                    else ttl), "jti": str(n)},
                     self.secret)
 
     def expire_tokens(self) -> None:

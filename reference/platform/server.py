@@ -1,8 +1,9 @@
 """The simulated Exotel platform, HTTP side.
 
 `ExotelPlatform(accounts, ...)` keeps the accounts (configured in code), their subscribers,
-the tokens it signs, and the call detail records; `start()` serves the Subscriber Management
-API on 127.0.0.1 (ephemeral port by default):
+the tokens it signs, and the call detail records; `start()` serves its API with FastAPI on
+uvicorn on 127.0.0.1 (ephemeral port by default; HTTP/1.1 with keep-alive), and its OpenAPI
+document at `/openapi.json`:
 
     POST   /v2/accounts/<sid>/subscribers            list of <= 10 -> 207, result per item
     GET    /v2/accounts/<sid>/subscribers?status=&page_size=&offset=
@@ -11,19 +12,33 @@ API on 127.0.0.1 (ephemeral port by default):
     DELETE /v2/accounts/<sid>/subscribers/<name>     204
     POST   /v2/accounts/<sid>/subscriber-token       {platform, device_id, subscriber_name}
     GET    /v2/accounts/<sid>/calls[/<call_sid>]     call detail records (read-only)
-    POST   /v2/accounts/<sid>/sessions/<session_id>/take   {"contact": "sip:..."}, bearer auth
 
-The last is the SDK's, not the customer's: after relaySessionData(push) the callee's client
-takes the push's session, authenticated by its access token (``Authorization: Bearer``, no
-basic auth), and names the SIP contact the platform then INVITEs (exovoice.reference.platform.sip).
-202 taken; 401 token refused (the message names AUTHENTICATION_INVALID_TOKEN or
-AUTHENTICATION_EXPIRED_TOKEN); 404 no such session waiting (the caller gave up, or it timed
-out); 409 already taken; 400 bad contact; 503 no SIP side to take it.
+Those are the customer's (basic auth with the account's API key:token). The device's own,
+authenticated by its tokens (no API key: a device never holds one, nor the platform's keys):
 
-Basic auth with the account's API key:token. Errors: 400 malformed (bad JSON, bad
-subscriber_name, bad parameter), 401 bad or missing basic auth, 403 VoIP not enabled on the
-account (or subscriber inactive, for a token), 404 unknown account / subscriber / path,
-405 wrong method (with Allow). Every error body is JSON with a one-line `message`.
+    POST   /v2/accounts/<sid>/subscriber-token/refresh    {refresh_token, device_id}
+           -> 200 a new access token (the refresh token kept); how a device renews
+    POST   /v2/accounts/<sid>/registrations               {subscriber_name, device_id},
+           Authorization: Bearer <access token> -> 200; the SDK's initialize
+    POST   /v2/accounts/<sid>/sessions/<session_id>/take  {"contact": "sip:..."}, bearer
+
+After relaySessionData(push) the callee's client takes the push's session and names the SIP
+contact the platform then INVITEs (exovoice.reference.platform.sip). 202 taken; 404 no such
+session waiting (the caller gave up, or it timed out); 409 already taken; 400 bad contact;
+503 no SIP side to take it.
+
+A token refused on any of the device's resources is 401 with `error_data.error_type` naming the
+guide's ErrorType (section 6, 9.3 b): AUTHENTICATION_EXPIRED_TOKEN when it is past its `exp`
+(and a leeway of `wire.tokens.LEEWAY` s), AUTHENTICATION_INVALID_TOKEN for everything else:
+not a JWT, another algorithm than HS256 (`alg: none` included), a signature that does not
+match (tampered, or signed with another account's key: each account has its own), another
+issuer, another audience (a refresh token is not an access token), not valid yet (`nbf`),
+another device or subscriber, or a subscriber deleted, recreated, deactivated or revoked.
+
+Errors (guide 9.3 a): 400 malformed (bad JSON, bad subscriber_name, bad parameter), 401 bad or
+missing basic auth, 403 VoIP not enabled on the account (or subscriber inactive, for a token),
+404 unknown account / subscriber / path, 405 wrong method (with Allow). Every error body is
+the API's JSON envelope with a one-line `message`, secrets redacted.
 
 The check order is: path (404) -> method (405) -> account (404) -> basic auth (401) ->
 VoIP enabled (403) -> body and parameters (400) -> subscriber (404/409).
@@ -34,8 +49,9 @@ For the SIP side: `verify_access_token`, `issue_push_payload`/`read_push_payload
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
-import json
 import secrets
 import threading
 import time
@@ -45,21 +61,30 @@ from typing import Any, Callable, Iterable
 
 from exovoice.spec.vocabulary import ErrorType
 
-from ..wire.http import HTTPService, QuietHandler, credentials_match, one_line
-from ..wire.tokens import TokenError, decode, sign
+from ..wire.http import ASGIService
+from ..wire.tokens import EXPIRED, LEEWAY, TokenError, decode, sign, verify
 from .accounts import ACCESS_TOKEN_TTL, IST, PUSH_PAYLOAD_TTL, REFRESH_TOKEN_TTL, Account
 from .cdr import CdrStore
 from .outbound import DialWhomFailure, DialWhomResult, PushOutcome, dial_whom, push
-from .subscribers import DEFAULT_PAGE_SIZE, ApiError, Subscriber, SubscriberStore
+from .subscribers import DEFAULT_PAGE_SIZE, ApiError, Subscriber, SubscriberStore, TokenRefused
 
 ISSUER = "exotel"
+# who each kind of token is for (its `aud`): one kind is never accepted as another
+AUDIENCE = {"access": "exotel-voice", "refresh": "exotel-subscriber-token",
+            "push": "exotel-voice-push"}
 PAYLOAD_VERSION = 1  # as exovoice.reference.net.simnet
 DEVICE_PLATFORMS = ("android", "ios")
 
 VerifyResult = tuple[bool, ErrorType | None]
 
 
-class ExotelPlatform(HTTPService):
+def account_key(secret: bytes, account_sid: str) -> bytes:
+    """The key an account's tokens are signed with: HMAC-SHA256 of the account sid under the
+    platform's secret, so no account's key opens another's tokens."""
+    return hmac.new(secret, f"exovoice-account:{account_sid}".encode(), hashlib.sha256).digest()
+
+
+class ExotelPlatform(ASGIService):
     """The platform simulator (HTTP side). Use as a context manager or `start()`/`close()`."""
 
     def __init__(self, accounts: Iterable[Account], *, secret: bytes | None = None,
@@ -67,13 +92,14 @@ class ExotelPlatform(HTTPService):
                  refresh_ttl: float = REFRESH_TOKEN_TTL, access_ttl: float = ACCESS_TOKEN_TTL,
                  push_ttl: float = PUSH_PAYLOAD_TTL, http_timeout: float = 5.0,
                  host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(_PlatformHandler, host, port)
+        super().__init__(host, port)
         self.accounts: dict[str, Account] = {}
         for a in accounts:
             if a.sid in self.accounts:
                 raise ValueError(f"account {a.sid} configured twice")
             self.accounts[a.sid] = a
-        self.secret = secret if secret is not None else secrets.token_bytes(32)
+        self._secret = secret if secret is not None else secrets.token_bytes(32)
+        self._keys = {sid: account_key(self._secret, sid) for sid in self.accounts}
         self.clock = clock
         self.refresh_ttl, self.access_ttl, self.push_ttl = refresh_ttl, access_ttl, push_ttl
         self.http_timeout = http_timeout
@@ -108,6 +134,13 @@ class ExotelPlatform(HTTPService):
             return next(self._seq)
 
     # --- tokens ---------------------------------------------------------------------------
+    def key(self, account_sid: str) -> bytes:
+        """The account's signing key (for a test harness standing in for the platform)."""
+        return self._keys[self.account(account_sid).sid]
+
+    def _sign(self, account_sid: str, claims: dict[str, Any]) -> str:
+        return sign(claims, self._keys[account_sid], headers={"kid": account_sid})
+
     def issue_subscriber_token(self, account_sid: str, subscriber_name: Any, device_id: Any,
                                platform: Any = "android") -> dict[str, str]:
         """`{"refresh_token", "access_token"}` for a subscriber on one device (raises ApiError)."""
@@ -121,46 +154,75 @@ class ExotelPlatform(HTTPService):
         sub = self._stores[account.sid].get(subscriber_name)
         if sub.status != "active":
             raise ApiError(403, f"subscriber {sub.subscriber_name} is inactive")
-        now = self.clock()
         base = {"iss": ISSUER, "sub": sub.subscriber_name, "account_sid": account.sid,
                 "subscriber_sid": sub.sid, "gen": sub.token_generation, "device_id": device_id,
-                "platform": platform, "iat": now}
-        return {
-            "refresh_token": sign({**base, "typ": "refresh", "exp": now + self.refresh_ttl,
-                                   "jti": self._next()}, self.secret),
-            "access_token": sign({**base, "typ": "access", "exp": now + self.access_ttl,
-                                  "jti": self._next()}, self.secret),
-        }
+                "platform": platform}
+        return {"refresh_token": self._token(account.sid, base, "refresh", self.refresh_ttl),
+                "access_token": self._token(account.sid, base, "access", self.access_ttl)}
 
-    def verify_token(self, token: Any, device_id: Any, *, kind: str = "access",
-                     subscriber_name: str | None = None) -> VerifyResult:
-        """(True, None) or (False, AUTHENTICATION_INVALID_TOKEN | AUTHENTICATION_EXPIRED_TOKEN).
+    def _token(self, account_sid: str, base: dict[str, Any], kind: str, ttl: float) -> str:
+        now = self.clock()
+        return self._sign(account_sid, {**base, "typ": kind, "aud": AUDIENCE[kind], "iat": now,
+                                        "nbf": now, "exp": now + ttl,
+                                        "jti": str(self._next())})
 
-        Invalid: not a JWT, signature does not match (tampered or another platform's), not
-        this kind of token, another device, another subscriber (when given), or the
-        subscriber was deleted, recreated, deactivated or had its tokens revoked, or the
-        account lost VoIP. Expired: otherwise valid but past `exp` on the platform clock."""
-        invalid = (False, ErrorType.AUTHENTICATION_INVALID_TOKEN)
+    def refresh_access_token(self, account_sid: str, refresh_token: Any,
+                             device_id: Any) -> dict[str, str]:
+        """A new access token for the device holding a valid refresh token (the refresh token
+        itself is kept); raises ApiError 401 naming the ErrorType when it is refused."""
+        account = self.account(account_sid)
+        claims = self._checked(refresh_token, device_id, "refresh", account.sid)
+        base = {k: claims[k] for k in ("iss", "sub", "account_sid", "subscriber_sid", "gen",
+                                       "device_id", "platform")}
+        return {"refresh_token": refresh_token,
+                "access_token": self._token(account.sid, base, "access", self.access_ttl)}
+
+    def _checked(self, token: Any, device_id: Any, kind: str, account_sid: str | None = None,
+                 subscriber_name: str | None = None) -> dict[str, Any]:
+        """The claims of a token passing every check, or TokenRefused with the ErrorType."""
         try:
-            claims = decode(token, self.secret).claims
-        except TokenError:
-            return invalid
-        if claims.get("iss") != ISSUER or claims.get("typ") != kind:
-            return invalid
+            unverified = decode(token).claims
+        except TokenError as e:
+            raise TokenRefused(ErrorType.AUTHENTICATION_INVALID_TOKEN, str(e)) from None
+        sid = unverified.get("account_sid")
+        if account_sid is not None and sid != account_sid:
+            raise TokenRefused(ErrorType.AUTHENTICATION_INVALID_TOKEN,
+                               "the token is for another account")
+        key = self._keys.get(sid) if isinstance(sid, str) else None
+        if key is None:
+            raise TokenRefused(ErrorType.AUTHENTICATION_INVALID_TOKEN, "no such account")
+        try:
+            claims = verify(token, key, audience=AUDIENCE[kind], issuer=ISSUER,
+                            now=self.clock(), leeway=LEEWAY)
+        except TokenError as e:
+            kind_error = (ErrorType.AUTHENTICATION_EXPIRED_TOKEN if e.kind == EXPIRED
+                          else ErrorType.AUTHENTICATION_INVALID_TOKEN)
+            raise TokenRefused(kind_error, str(e)) from None
+        invalid = ErrorType.AUTHENTICATION_INVALID_TOKEN
+        if claims.get("typ") != kind:
+            raise TokenRefused(invalid, f"not an {kind} token")
         if not isinstance(device_id, str) or claims.get("device_id") != device_id:
-            return invalid
+            raise TokenRefused(invalid, "the token was issued to another device")
         if subscriber_name is not None and claims.get("sub") != subscriber_name:
-            return invalid
-        account = self.accounts.get(claims.get("account_sid"))  # type: ignore[arg-type]
-        if account is None or not account.voip_enabled:
-            return invalid
-        sub: Subscriber | None = self._stores[account.sid].find(claims.get("sub"))  # type: ignore
+            raise TokenRefused(invalid, "the token was issued to another subscriber")
+        account = self.accounts[sid]
+        if not account.voip_enabled:
+            raise TokenRefused(invalid, "VoIP calling is not enabled on the account")
+        sub: Subscriber | None = self._stores[sid].find(claims.get("sub"))  # type: ignore
         if (sub is None or sub.sid != claims.get("subscriber_sid") or sub.status != "active"
                 or sub.token_generation != claims.get("gen")):
-            return invalid
-        exp = claims.get("exp")
-        if not isinstance(exp, (int, float)) or exp <= self.clock():
-            return False, ErrorType.AUTHENTICATION_EXPIRED_TOKEN
+            raise TokenRefused(invalid, "the subscriber's tokens are no longer valid")
+        return claims
+
+    def verify_token(self, token: Any, device_id: Any, *, kind: str = "access",
+                     subscriber_name: str | None = None,
+                     account_sid: str | None = None) -> VerifyResult:
+        """(True, None) or (False, AUTHENTICATION_INVALID_TOKEN | AUTHENTICATION_EXPIRED_TOKEN)
+        (see the module's docstring for what each covers)."""
+        try:
+            self._checked(token, device_id, kind, account_sid, subscriber_name)
+        except TokenRefused as e:
+            return False, e.error_type
         return True, None
 
     def verify_access_token(self, token: Any, device_id: Any,
@@ -168,9 +230,22 @@ class ExotelPlatform(HTTPService):
         return self.verify_token(token, device_id, kind="access",
                                  subscriber_name=subscriber_name)
 
+    def register(self, account_sid: str, access_token: Any, subscriber_name: Any,
+                 device_id: Any) -> dict[str, Any]:
+        """The SDK's initialize: the device presents its access token (raises TokenRefused)."""
+        self.account(account_sid)
+        claims = self._checked(access_token, device_id, "access", account_sid,
+                               subscriber_name if isinstance(subscriber_name, str) else "")
+        return {"subscriber_name": claims["sub"], "device_id": claims["device_id"],
+                "expires_at": claims["exp"]}
+
     def token_claims(self, token: Any) -> dict[str, Any]:
         """Claims of a token this platform signed (raises TokenError otherwise)."""
-        return decode(token, self.secret).claims
+        sid = decode(token).claims.get("account_sid")
+        key = self._keys.get(sid) if isinstance(sid, str) else None
+        if key is None:
+            raise TokenError("signature", "not signed by this platform")
+        return decode(token, key).claims
 
     def revoke_tokens(self, account_sid: str, subscriber_name: str | None = None) -> None:
         """Every token issued so far (to one subscriber, or all) is now invalid."""
@@ -182,7 +257,7 @@ class ExotelPlatform(HTTPService):
 
     def issue_push_payload(self, subscriber_name: str, caller_id: str,
                            session_id: str | None = None, *, call_sid: str | None = None,
-                           ttl: float | None = None) -> str:
+                           ttl: float | None = None, account_sid: str | None = None) -> str:
         """The signed JWT the push carries: callee (sub), callerId, sessionId, iat, exp.
 
         Claim names are those of exovoice.reference.net.simnet, so the reference client reads both."""
@@ -192,11 +267,17 @@ class ExotelPlatform(HTTPService):
                   "exp": now + (self.push_ttl if ttl is None else ttl)}
         if call_sid is not None:
             claims["callSid"] = call_sid
-        return sign(claims, self.secret)
+        sid = self.account(account_sid).sid
+        return self._sign(sid, {**claims, "account_sid": sid, "aud": AUDIENCE["push"],
+                                "nbf": now})
 
     def read_push_payload(self, payload: Any) -> tuple[dict[str, Any], bool]:
         """(claims, expired) of a push payload this platform signed; raises TokenError."""
-        claims = decode(payload, self.secret).claims
+        sid = decode(payload).claims.get("account_sid")
+        key = self._keys.get(sid) if isinstance(sid, str) else None
+        if key is None:
+            raise TokenError("signature", "not a push payload of this platform")
+        claims = decode(payload, key).claims
         if not isinstance(claims.get("callerId"), str) or not isinstance(
                 claims.get("sessionId"), str):
             raise TokenError("malformed", "payload lacks callerId or sessionId")
@@ -225,191 +306,9 @@ class ExotelPlatform(HTTPService):
                     timeout=self.http_timeout)
 
 
-# --- HTTP --------------------------------------------------------------------------------------
-# (resource, method) -> handler name; resource: "subscribers", "subscriber", "token", ...
-_ROUTES: dict[str, dict[str, str]] = {
-    "subscribers": {"GET": "_list", "POST": "_create"},
-    "subscriber": {"GET": "_get", "PUT": "_update", "DELETE": "_delete"},
-    "token": {"POST": "_token"},
-    "calls": {"GET": "_calls"},
-    "call": {"GET": "_call"},
-    "take": {"POST": "_take"},
-}
-_BEARER_AUTH = frozenset({"take"})  # the SDK's resources: access token, not API key
+    # --- HTTP ------------------------------------------------------------------------------
+    def build_app(self) -> Any:
+        from .api import platform_app
 
+        return platform_app()
 
-def _int_param(params: dict[str, list[str]], name: str, default: int) -> int:
-    values = params.get(name)
-    if not values:
-        return default
-    try:
-        return int(values[-1])
-    except ValueError:
-        raise ApiError(400, f"{name} must be a whole number") from None
-
-
-class _PlatformHandler(QuietHandler):
-    server_version = "exotel-sim/1"
-
-    @property
-    def platform(self) -> ExotelPlatform:
-        return self.server.service  # type: ignore[attr-defined]
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_HEAD(self) -> None:
-        self._dispatch()
-
-    def _envelope(self, http_code: int, **body: Any) -> dict[str, Any]:
-        return {"request_id": uuid.uuid4().hex, "method": self.command, "http_code": http_code,
-                **body}
-
-    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        message = one_line(message)
-        self.send_json(status, self._envelope(status, status="failure", message=message,
-                                              error_data={"code": status, "message": message}),
-                       headers)
-
-    def _route(self, path: str) -> tuple[str, str, str | None]:
-        """(account sid, resource, item) or ApiError(404)."""
-        segs = [urllib.parse.unquote(s) for s in path.strip("/").split("/")]
-        if len(segs) >= 4 and segs[0] == "v2" and segs[1] == "accounts" and segs[2]:
-            sid, rest = segs[2], segs[3:]
-            if rest == ["subscribers"]:
-                return sid, "subscribers", None
-            if len(rest) == 2 and rest[0] == "subscribers":
-                return sid, "subscriber", rest[1]
-            if rest == ["subscriber-token"]:
-                return sid, "token", None
-            if rest == ["calls"]:
-                return sid, "calls", None
-            if len(rest) == 2 and rest[0] == "calls":
-                return sid, "call", rest[1]
-            if len(rest) == 3 and rest[0] == "sessions" and rest[1] and rest[2] == "take":
-                return sid, "take", rest[1]
-        raise ApiError(404, f"no such resource: {path}")
-
-    def _dispatch(self) -> None:
-        try:
-            url = urllib.parse.urlsplit(self.path)
-            sid, resource, item = self._route(url.path)
-            methods = _ROUTES[resource]
-            if self.command not in methods:
-                self._error(405, f"method {self.command} not allowed on {url.path}",
-                            {"Allow": ", ".join(methods)})
-                return
-            p = self.platform
-            account = p.account(sid)
-            if resource in _BEARER_AUTH:
-                params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-                getattr(self, methods[self.command])(p, sid, item, params)
-                return
-            if not credentials_match(self.basic_auth(), account.api_key, account.api_token):
-                self._error(401, "basic authentication with the account's API key:token "
-                                 "is required", {"WWW-Authenticate": 'Basic realm="exotel"'})
-                return
-            if not account.voip_enabled:
-                raise ApiError(403, f"VoIP calling is not enabled on account {sid}")
-            params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-            getattr(self, methods[self.command])(p, sid, item, params)
-        except ApiError as e:
-            self._error(e.status, e.message)
-        except Exception as e:  # noqa: BLE001 - a simulator bug is a 500, not a dead socket
-            self._error(500, f"internal error: {type(e).__name__}: {e}")
-
-    def _json_body(self) -> Any:
-        raw = self.read_body()
-        if not raw:
-            raise ApiError(400, "a JSON body is required")
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ApiError(400, f"malformed JSON: {e}") from None
-
-    def _ok(self, status: int, **body: Any) -> None:
-        self.send_json(status, self._envelope(status, status="success", **body))
-
-    # --- resources --------------------------------------------------------------------
-    def _create(self, p: ExotelPlatform, sid: str, _item: Any, _params: Any) -> None:
-        results = p.subscribers(sid).create_many(self._json_body())
-        out = []
-        for code, data in results:
-            if code == 201:
-                out.append({"code": 201, "status": "success", "subscriber": data,
-                            "error_data": None})
-            else:
-                out.append({"code": code, "status": "failure", "subscriber": None,
-                            "subscriber_name": data["subscriber_name"],
-                            "error_data": {"code": code, "message": one_line(data["message"])}})
-        self._ok(207, response=out)
-
-    def _list(self, p: ExotelPlatform, sid: str, _item: Any, params: dict) -> None:
-        status = params.get("status", [None])[-1] or None
-        page = p.subscribers(sid).list(status, _int_param(params, "page_size",
-                                                          DEFAULT_PAGE_SIZE),
-                                       _int_param(params, "offset", 0))
-        self._ok(200, **page)
-
-    def _get(self, p: ExotelPlatform, sid: str, name: str, _params: Any) -> None:
-        self._ok(200, subscriber=p.subscribers(sid).get(name).to_json(sid))
-
-    def _update(self, p: ExotelPlatform, sid: str, name: str, _params: Any) -> None:
-        store = p.subscribers(sid)
-        store.check_name(name)
-        self._ok(200, subscriber=store.update(name, self._json_body()))
-
-    def _delete(self, p: ExotelPlatform, sid: str, name: str, _params: Any) -> None:
-        p.subscribers(sid).delete(name)
-        self.send_json(204, None)
-
-    def _token(self, p: ExotelPlatform, sid: str, _item: Any, _params: Any) -> None:
-        body = self._json_body()
-        if not isinstance(body, dict):
-            raise ApiError(400, "body must be a JSON object {platform, device_id, "
-                                "subscriber_name}")
-        unknown = set(body) - {"platform", "device_id", "subscriber_name"}
-        if unknown:
-            raise ApiError(400, f"unknown fields: {', '.join(sorted(unknown))}")
-        SubscriberStore.check_name(body.get("subscriber_name"))
-        token = p.issue_subscriber_token(sid, body.get("subscriber_name"),
-                                         body.get("device_id"), body.get("platform"))
-        self._ok(200, subscriber_token=token)
-
-    def _calls(self, p: ExotelPlatform, sid: str, _item: Any, _params: Any) -> None:
-        self._ok(200, calls=[r.to_dict() for r in p.cdrs.all(sid)])
-
-    def _take(self, p: ExotelPlatform, sid: str, session_id: str, _params: Any) -> None:
-        auth = self.headers.get("Authorization", "")
-        token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""
-        if not token:
-            self._error(401, "an access token is required (Authorization: Bearer <token>)",
-                        {"WWW-Authenticate": 'Bearer realm="exotel"'})
-            return
-        body = self._json_body()
-        contact = body.get("contact") if isinstance(body, dict) else None
-        if not isinstance(contact, str) or not contact.startswith("sip:"):
-            raise ApiError(400, "body must be a JSON object with a SIP URI 'contact'")
-        taker = p.session_taker
-        if taker is None:
-            raise ApiError(503, "no SIP side is serving sessions")
-        taker(session_id, token, contact)
-        self._ok(202, session_id=session_id)
-
-    def _call(self, p: ExotelPlatform, sid: str, call_sid: str, _params: Any) -> None:
-        record = p.cdrs.get(call_sid)
-        if record is None or record.account_sid != sid:
-            raise ApiError(404, f"call {call_sid} not found")
-        self._ok(200, call=record.to_dict())

@@ -1,11 +1,15 @@
 """The simulated Exotel platform as a process: HTTP side (ExotelPlatform) + SIP side (PlatformSip).
 
-    python -m exovoice.reference.platform.sipserver --config '{"account": {...}, ...}'   (or a file path)
+    python -m exovoice.reference.platform.sipserver --config -      (the first line of stdin)
+    python -m exovoice.reference.platform.sipserver --config FILE   (mode 0600)
 
-Config (JSON object):
+Config (JSON object; it holds secrets, so never on the command line, where every user of the
+machine reads it; a file others may read is refused, exit 2):
   account      {"sid", "api_key", "api_token", "sip_exophone"?, "dial_whom_url", "push_url",
                 "voip_enabled"?}                 (exovoice.reference.platform.Account fields)
-  secret_hex   the token-signing secret (hex), so a test's simulated client accepts the tokens
+  secret_hex   the platform's secret (hex), from which each account's signing key is derived
+               (exovoice.reference.platform.server.account_key), so a test's simulated client
+               accepts the tokens
   subscribers  ["alice", "bob", ...] created at start (active)
   callee_uris  {"bob": "sip:peer@127.0.0.1:P"}   where the callee leg goes (this slice)
   rate_limit   {"calls": 10, "window": 60}
@@ -29,25 +33,29 @@ re-INVITE toward one leg of the latest bridged call), {"cmd": "ring_timeout", "c
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
 import time
 from typing import Any
 
-from ..procs.process import JsonLines, private_stdout, stop_on_signals
+from ..procs.process import (
+    JsonLines,
+    SecretsError,
+    private_stdout,
+    read_private_json,
+    stop_on_signals,
+)
 from .accounts import Account
 from .server import ExotelPlatform
 from .sip import PlatformSip
 
 
-def load_config(text: str) -> dict[str, Any]:
-    if os.path.exists(text):
-        with open(text, encoding="utf-8") as f:
-            text = f.read()
-    config = json.loads(text)
-    if not isinstance(config, dict) or not isinstance(config.get("account"), dict):
+def load_config(source: str) -> dict[str, Any]:
+    """The config from stdin (`-`) or a private file; it always holds secrets (the account's
+    API token, the push URL's credentials, the platform's secret)."""
+    config = read_private_json(source, "--config")
+    if not isinstance(config.get("account"), dict):
         raise ValueError("config must be a JSON object with an 'account' object")
     return config
 
@@ -130,9 +138,14 @@ class Server:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m exovoice.reference.platform.sipserver",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("--config", required=True, help="JSON object, or a path to a JSON file")
+    ap.add_argument("--config", required=True,
+                    help="- (a JSON object on the first line of stdin) or a 0600 JSON file")
     args = ap.parse_args(argv)
-    config = load_config(args.config)
+    try:
+        config = load_config(args.config)
+    except (SecretsError, ValueError) as exc:
+        print(f"sipserver: {exc}", file=sys.stderr)
+        return 2
     server = Server(config, private_stdout())
     stop_on_signals(server.done)
     return server.run()

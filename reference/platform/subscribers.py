@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from exovoice.spec.arguments import subscriber_name_problem
+from exovoice.spec.vocabulary import ErrorType
 
 from .accounts import IST
 
@@ -27,6 +28,14 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class TokenRefused(Exception):
+    """A token the platform does not accept, and the guide's ErrorType for it."""
+
+    def __init__(self, error_type: ErrorType, why: str) -> None:
+        super().__init__(why)
+        self.error_type = error_type
 
 
 def iso(ts: float) -> str:

@@ -36,10 +36,14 @@ class Child:
     def __init__(self, module: str, *args: str, name: str | None = None,
                  ready_timeout: float | None = 20.0,
                  on_event: Callable[[dict[str, Any]], None] | None = None,
-                 replies: bool = True, stderr: Path | None = None) -> None:
+                 replies: bool = True, stderr: Path | None = None,
+                 stdin_first: dict[str, Any] | None = None) -> None:
         """Start `python -m module args...`; wait for its `ready` line unless `ready_timeout`
-        is None. `stderr`: a file for the child's stderr (default: discarded). Raises
-        ChildError when it cannot start or is not ready in time."""
+        is None. `stderr`: a file for the child's stderr (default: discarded). `stdin_first`:
+        a JSON object written as the child's first stdin line, before anything else: how a
+        secret (a signing key, a token) reaches a child, never on its command line, where
+        every user of the machine can read it. Raises ChildError when it cannot start or is
+        not ready in time."""
         self.name = name or module.rsplit(".", 1)[-1]
         self.on_event = on_event
         self.log = stderr
@@ -58,6 +62,17 @@ class Child:
             if self._log_file is not None:
                 self._log_file.close()
             raise ChildError(f"could not start {self.name}: {exc}") from exc
+        if stdin_first is not None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(json.dumps(stdin_first) + "\n")
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError) as exc:
+                self.proc.kill()
+                self.proc.wait()
+                if self._log_file is not None:
+                    self._log_file.close()
+                raise ChildError(f"{self.name} exited at start-up: {exc}") from exc
         self._cond = threading.Condition()
         self._backlog: collections.deque[dict[str, Any]] = collections.deque(maxlen=BACKLOG)
         self._replies: "queue.Queue[dict[str, Any]]" = queue.Queue()

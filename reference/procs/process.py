@@ -26,6 +26,39 @@ def stop_on_signals(done: threading.Event) -> None:
     signal.signal(signal.SIGINT, lambda *_: done.set())
 
 
+class SecretsError(ValueError):
+    """Secrets that could not be read, or were offered where others can read them."""
+
+
+def read_private_json(source: str, what: str) -> dict[str, Any]:
+    """A JSON object holding secrets: `-` is the first line of stdin (what the parent wrote
+    before anything else), anything else a file only this user may read (mode 0600 or
+    stricter, owned by this user). Never a command-line argument: /proc/*/cmdline is
+    readable by every user of the machine."""
+    if source == "-":
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise SecretsError(f"{what}: expected a JSON object on the first line of stdin")
+        text = line
+    else:
+        try:
+            st = os.stat(source)
+            if st.st_mode & 0o077 or st.st_uid != os.getuid():
+                raise SecretsError(f"{what}: {source} may be read by other users (mode "
+                                   f"{st.st_mode & 0o777:o}); chmod 600 it")
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise SecretsError(f"{what}: cannot read {source}: {e.strerror}") from None
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise SecretsError(f"{what}: not JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise SecretsError(f"{what}: not a JSON object")
+    return obj
+
+
 class JsonLines:
     """One JSON object a line on the process's private stdout, from any thread. A reader that
     went away ends the process (`done` is set) instead of raising in a pjsua2 callback."""

@@ -30,7 +30,7 @@ import threading
 from typing import Any
 
 from ..backend import CustomerBackend, PushChannel, RoutingTable
-from ..backend.server import _BackendHandler, _error
+from ..backend.server import _error
 from ..platform import Account, ExotelPlatform, SubscriberApi, new_call_sid
 
 ACCOUNT_SID = "exotel1"
@@ -50,17 +50,6 @@ class _AnyCaller(RoutingTable):
         return [self.number]
 
 
-class _RecordingHandler(_BackendHandler):
-    def _record_and_route(self) -> None:
-        backend: ScriptedBackend = self.server.service  # type: ignore[attr-defined]
-        with backend.lock:
-            backend.received.append({"method": self.command, "path": self.path.split("?")[0],
-                                     "headers": {k: v for k, v in self.headers.items()}})
-        self._route()
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _record_and_route
-
-
 class ScriptedBackend(CustomerBackend):
     """The sample backend, recording every request's method and headers, whose endpoints can
     be told to answer a fixed HTTP status."""
@@ -68,10 +57,13 @@ class ScriptedBackend(CustomerBackend):
     def __init__(self, routing: RoutingTable, push_channel: PushChannel, *,
                  dial_whom_status: int | None = None, push_status: int | None = None) -> None:
         super().__init__(routing, push_channel)
-        self._handler = _RecordingHandler
         self.dial_whom_status, self.push_status = dial_whom_status, push_status
         self.received: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+
+    def record(self, method: str, path: str, headers: dict[str, str]) -> None:
+        with self.lock:
+            self.received.append({"method": method, "path": path, "headers": headers})
 
     def answer_dial_whom(self, params: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         status, body = super().answer_dial_whom(params)

@@ -28,7 +28,7 @@ media_manual and session_ended controls. "Nobody answers" a call for the client 
 platform's ring timeout control (its CANCEL says cause=408). A push for another subscriber is a real push to a
 device still registered for them; a push for a call already over is a real push relayed
 after the far party gave up. Registration, token refresh and log upload are still the simulated
-platform's (exovoice.reference.net.simplatform.Platform, sharing the real platform's signing secret), so their
+platform's (exovoice.reference.net.simplatform.Platform, sharing the account's signing key), so their
 stimuli and controls act as in the `reference` target.
 """
 
@@ -58,6 +58,7 @@ from ..backend.server import RoutingTable
 from ..net.simplatform import Platform
 from ..net.sipnet import MESSAGE_HEADER, TOKEN_HEADER, SipNet
 from ..platform.client import SubscriberApi
+from ..platform.server import account_key
 from ..procs.child import Child, ChildError
 from ..sdk.client import ExotelVoiceClient
 from ..sdk.sip_client import SipVoiceClient
@@ -114,6 +115,7 @@ class SipWorld:
 
     def __init__(self) -> None:
         self.secret = secrets.token_bytes(32)
+        self.key = account_key(self.secret, SID)  # what the account's tokens are signed with
         self.channel = PushChannel()
         self._far_device = self.channel.register(FAR, "far-device")
         self.backend = CustomerBackend(_Routing(), self.channel).start()
@@ -122,13 +124,13 @@ class SipWorld:
         self._calls_cond = threading.Condition()
         self._far_calls: list[str] = []  # the far party's calls, in order of arrival
         try:
-            self.platform = Child("exovoice.reference.platform.sipserver", "--config", json.dumps({
+            self.platform = Child("exovoice.reference.platform.sipserver", "--config", "-",
+                                  name="platform", stdin_first={
                 "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
                             "sip_exophone": EXOPHONE, "dial_whom_url": self.backend.dial_whom_url,
                             "push_url": self.backend.push_url},
                 "secret_hex": self.secret.hex(), "subscribers": [FAR],
-                "rate_limit": {"calls": 1_000_000, "window": 1}, "max_lifetime": 86400}),
-                name="platform")
+                "rate_limit": {"calls": 1_000_000, "window": 1}, "max_lifetime": 86400})
             self.peer = Child("exovoice.reference.sip.peer", "--mode", "silent", "--user", FAR,
                               "--max-lifetime", "86400", name="far party",
                               on_event=self._peer_event)
@@ -220,7 +222,7 @@ class ReferenceSipAdapter(ReferenceAdapter):
             raise Unavailable(problem)
         super().__init__(**kw)
         self.world = world()
-        self.simnet = Platform(secret=self.world.secret)
+        self.simnet = Platform(secret=self.world.key)
         self._device_id = ""
         self._subscribed: set[str] = set()  # the names this device gets pushes for
         self._far_mark = 0
@@ -267,9 +269,9 @@ class ReferenceSipAdapter(ReferenceAdapter):
             if token is not None:
                 ttl = args.get("tokenTtl")
                 if ttl is not None:  # the platform's own token, with a shorter life
-                    claims = dict(decode(token, self.world.secret).claims,
+                    claims = dict(decode(token, self.world.key).claims,
                                   exp=time.time() + float(ttl))
-                    token = sign(claims, self.world.secret)
+                    token = sign(claims, self.world.key)
                 self.world.channel.register(sub, self._device_id)
                 self._subscribed.add(sub)
                 args = {**args, "subscriberToken": token}
@@ -341,9 +343,9 @@ class ReferenceSipAdapter(ReferenceAdapter):
             # expired (signed with the platform's key), and let its next INVITE or session
             # take find out (a 403 / 401 naming AUTHENTICATION_EXPIRED_TOKEN; LC-AUTH-CALL)
             client = self._need()
-            claims = dict(decode(client._token, self.world.secret).claims,
+            claims = dict(decode(client._token, self.world.key).claims,
                           exp=time.time() - 60.0)  # the platform's own token, expired
-            client._token = sign(claims, self.world.secret)
+            client._token = sign(claims, self.world.key)
             return
         if name not in Network.names() or not self._is_call_happening(name):
             if name in ("media_manual", "session_ended"):

@@ -1,74 +1,51 @@
 """Small helpers shared by the platform's and the sample backend's HTTP servers and clients.
 
-Standard library only: `http.server.ThreadingHTTPServer` on 127.0.0.1 (port 0 = ephemeral by
-default) and `urllib.request`. Servers answer HTTP/1.0 (one request per connection) and join
-their handler threads on close, so a test that closes a server leaves no thread or port behind.
+Servers: `ASGIService` serves an ASGI app (FastAPI, built by the subclass's `build_app`) with
+uvicorn on 127.0.0.1 (port 0 = ephemeral by default) in one background thread with its own
+event loop: HTTP/1.1 with keep-alive, no access log. `close()` stops accepting, closes idle
+keep-alive connections, lets requests in flight finish (bounded), and joins the thread, so a
+test that closes a server leaves no thread or socket behind.
+
+Clients: `request` (urllib: one exchange, never raises for HTTP or network trouble).
+
+Nothing secret goes into a message: `one_line`, which every error body and log line passes
+through, redacts JWTs and the credentials of a URL (`redact`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
 import json
+import re
+import socket
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MAX_BODY = 1 << 20  # bytes a server reads from a request, a client from a response
 
 
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+
+
+def redact(text: str) -> str:
+    """`text` with every JWT, bearer credential and URL userinfo replaced by `***`."""
+    text = _JWT.sub("***", text)
+    text = _BEARER.sub(r"\1***", text)
+    return _USERINFO.sub("***@", text)
+
+
 def one_line(text: Any) -> str:
-    """A message fit for a one-line JSON error body."""
-    return " ".join(str(text).split())
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # tracked, so server_close() joins them
-    block_on_close = True
-    allow_reuse_address = False
-
-
-class QuietHandler(BaseHTTPRequestHandler):
-    """A handler that does not log to stderr and times out idle sockets."""
-
-    protocol_version = "HTTP/1.0"
-    timeout = 5.0
-    server_version = "exovoice-sim/1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-    # --- reading ---------------------------------------------------------------------------
-    def read_body(self) -> bytes:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        if length <= 0:
-            return b""
-        return self.rfile.read(min(length, MAX_BODY))
-
-    def basic_auth(self) -> tuple[str, str] | None:
-        """(user, password) of an `Authorization: Basic` header, or None."""
-        return parse_basic_auth(self.headers.get("Authorization"))
-
-    # --- writing ---------------------------------------------------------------------------
-    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        if body is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if data and self.command != "HEAD":
-            self.wfile.write(data)
+    """A message fit for a one-line JSON error body or log line, secrets redacted."""
+    return redact(" ".join(str(text).split()))
 
 
 def parse_basic_auth(header: str | None) -> tuple[str, str] | None:
@@ -98,28 +75,56 @@ def basic_auth_header(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
-class HTTPService:
-    """A ThreadingHTTPServer in a background thread: `start()`, `close()`, context manager.
+SERVICE_KEY = "exovoice.service"  # the ASGI scope key naming the service a request reached
 
-    `base_url` is `http://127.0.0.1:<port>` once started.
-    """
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1",
-                 port: int = 0) -> None:
-        self._handler = handler
+class ASGIService:
+    """An ASGI app served by uvicorn in a background thread: `start()`, `close()`, context
+    manager. Subclasses build the app in `build_app()`; `base_url` is
+    `http://127.0.0.1:<port>` once started.
+
+    uvicorn's own `Server.serve` installs signal handlers (main thread only) and its
+    `shutdown` sleeps a fixed 0.1 s; this runs `Server.startup` on a socket bound here and
+    stops it with `close_timeout`-bounded waits of its own, so start and close cost what the
+    sockets cost."""
+
+    poll = 0.005  # s between looks at connections still closing
+    close_timeout = 5.0  # s a request in flight may take to finish once close() is called
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._address = (host, port)
-        self._server: _Server | None = None
+        self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    def build_app(self) -> Any:
+        """The ASGI app (the same object for every instance may be returned: each request's
+        scope names its instance under SERVICE_KEY)."""
+        raise NotImplementedError
+
+    def _app(self) -> Any:
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_app")
+        if shared is None:
+            shared = self.build_app()
+            cls._shared_app = shared  # type: ignore[attr-defined]
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            scope[SERVICE_KEY] = self
+            await shared(scope, receive, send)
+        return app
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._sock is not None
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._server is None:
+        if self._sock is None:
             raise RuntimeError("server is not started")
-        host, port = self._server.server_address[:2]
+        host, port = self._sock.getsockname()[:2]
         return str(host), int(port)
 
     @property
@@ -127,37 +132,93 @@ class HTTPService:
         host, port = self.address
         return f"http://{host}:{port}"
 
-    def _bind(self, server: _Server) -> None:
-        """Hook: subclasses attach themselves to the server so handlers can reach them."""
-        server.service = self  # type: ignore[attr-defined]
-
-    def start(self) -> "HTTPService":
-        if self._server is not None:
+    def start(self) -> "ASGIService":
+        if self._sock is not None:
             return self
-        server = _Server(self._address, self._handler)
-        self._bind(server)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(self._address)
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        config = uvicorn.Config(self._app(), log_config=None, access_log=False,
+                                lifespan="off", http="h11", loop="asyncio",
+                                timeout_keep_alive=5, server_header=False)
+        server = uvicorn.Server(config)
+        ready = threading.Event()
+        self._error = None
+        thread = threading.Thread(target=self._run, args=(server, sock, ready),
                                   name=f"{type(self).__name__}-http", daemon=True)
-        self._server, self._thread = server, thread
+        self._sock, self._thread = sock, thread
         thread.start()
+        ready.wait()
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._thread = None
+            thread.join()
+            self._sock = None
+            sock.close()
+            raise OSError(f"{type(self).__name__} did not start: {error}")
         return self
 
+    def _run(self, server: Any, sock: socket.socket, ready: threading.Event) -> None:
+        async def serve() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            try:
+                config = server.config
+                if not config.loaded:
+                    config.load()
+                server.lifespan = config.lifespan_class(config)  # what Server._serve sets up
+                await server.startup(sockets=[sock])
+            except BaseException as exc:  # noqa: BLE001 - reported by start()
+                self._error = exc
+                ready.set()
+                return
+            ready.set()
+            await self._stop.wait()
+            await self._shutdown(server)
+
+        asyncio.run(serve())
+
+    async def _shutdown(self, server: Any) -> None:
+        for listener in server.servers:
+            listener.close()
+        state = server.server_state
+        for connection in list(state.connections):
+            connection.shutdown()  # idle keep-alive: closed now; busy: closed after its answer
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.close_timeout
+        while (state.connections or state.tasks) and loop.time() < deadline:
+            await asyncio.sleep(self.poll)
+        for task in list(state.tasks):
+            task.cancel()
+        for listener in server.servers:
+            await listener.wait_closed()
+
     def close(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
+        sock, thread, loop, stop = self._sock, self._thread, self._loop, self._stop
+        if sock is None:
             return
-        self._server = self._thread = None
-        server.shutdown()
-        server.server_close()  # joins the handler threads (block_on_close)
+        self._sock = self._thread = self._loop = self._stop = None
+        if loop is not None and stop is not None:
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the loop already ended
+                pass
         if thread is not None:
-            thread.join(timeout=5)
+            thread.join(timeout=self.close_timeout + 5)
+        sock.close()
 
     def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
 
 # --- client ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
