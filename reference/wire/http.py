@@ -25,7 +25,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_BODY = 1 << 20  # bytes a server reads from a request, a client from a response
@@ -226,6 +226,7 @@ class Response:
     status: int | None  # None: no HTTP answer at all (refused, timed out, bad URL)
     body: bytes
     error: str | None = None  # why there was no HTTP answer
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -265,13 +266,13 @@ def request(method: str, url: str, *, body: Any = None, auth: tuple[str, str] | 
         req.add_header(name, value)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return Response(resp.status, resp.read(read_limit))
+            return Response(resp.status, resp.read(read_limit), headers=dict(resp.headers))
     except urllib.error.HTTPError as e:
         try:
             payload = e.read(read_limit)
         finally:
             e.close()
-        return Response(e.code, payload)
+        return Response(e.code, payload, headers=dict(e.headers or {}))
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
         return Response(None, b"", one_line(f"{type(e).__name__}: {reason}"))
