@@ -36,7 +36,8 @@ class Room:
 
 _SPEC_CORE = ("spec.vocabulary", "spec.rules", "spec.arguments", "spec.base", "spec.outputs")
 SPEC_ROOMS = ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
-              "spec.export", "spec.report", "spec.conform", "spec cli")
+              "spec.export", "spec.report", "spec.conform", "spec.endpoints",
+              "spec.probe", "spec cli")
 
 # Bottom first. Every room of reference/ may import any room of spec/ (spec is below it).
 ROOMS: tuple[Room, ...] = (
@@ -50,9 +51,11 @@ ROOMS: tuple[Room, ...] = (
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams")),
     Room("spec.conform", ("spec.conform",),
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.report")),
+    Room("spec.endpoints", ("spec.endpoints",), ("spec core",)),
+    Room("spec.probe", ("spec.probe",), ("spec core", "spec.endpoints")),
     Room("spec cli", ("spec.cli", "spec.__main__"),
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
-          "spec.export", "spec.report", "spec.conform")),
+          "spec.export", "spec.report", "spec.conform", "spec.probe")),
     Room("reference.wire", ("reference.wire",), ()),
     Room("reference.procs", ("reference.procs",), ()),
     Room("reference.sip", ("reference.sip",), ("reference.procs",)),

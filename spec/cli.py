@@ -351,6 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_conform_parser(sub)
 
+    from .probe.cli import add_probe_parser
+
+    add_probe_parser(sub)
+
     dm = sub.add_parser(
         "demo", add_help=False,
         help="place one real call on this machine and watch it (`exovoice demo --help`)",

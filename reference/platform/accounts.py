@@ -5,11 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta, timezone
-
-# The guide's Dial Whom example writes the epoch as "1970-01-01 05:30:00": platform times are
-# India Standard Time.
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
+from exovoice.spec.endpoints import IST  # platform times are India Standard Time
 
 REFRESH_TOKEN_TTL = 24 * 3600.0  # FACTS.md: refresh token lives 24 h
 ACCESS_TOKEN_TTL = 30 * 60.0  # access token 30 min

@@ -18,42 +18,25 @@ Decisions (where the guide is loose):
 
 from __future__ import annotations
 
-import json
-import time
 import urllib.parse
-from datetime import datetime, tzinfo
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from exovoice.spec.arguments import subscriber_name_problem
+from exovoice.spec.endpoints import (
+    DEFAULT_MAX_CONVERSATION,
+    DEFAULT_MAX_RINGING,
+    DialWhomResponse,
+    PushRequest,
+    dial_whom_query,
+    unwrap_dial_whom_body,
+)
 
 from ..wire.http import one_line, request
-from .accounts import IST
-
-DEFAULT_MAX_RINGING = 30
-DEFAULT_MAX_CONVERSATION = 3600
 
 
 # --- Dial Whom ---------------------------------------------------------------------------------
-class Destination(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    numbers: list[StrictStr] = Field(min_length=1)
-
-
-class DialWhomResponse(BaseModel):
-    """The wire shape of a Dial Whom 200 body (guide 5.1.1)."""
-
-    model_config = ConfigDict(extra="ignore")
-    destination: Destination
-    outgoing_phone_number: StrictStr | None = None
-    record: StrictBool = False
-    recording_channels: Literal["single", "dual"] = "dual"
-    max_ringing_duration: StrictInt = Field(DEFAULT_MAX_RINGING, gt=0)
-    max_conversation_duration: StrictInt = Field(DEFAULT_MAX_CONVERSATION, gt=0)
-    fetch_after_attempt: StrictBool = False
-
-
 class DialWhomResult(BaseModel):
     """Where to bridge the call: the callee's subscriber name and the call's limits."""
 
@@ -79,41 +62,6 @@ class DialWhomFailure(BaseModel):
     query: dict[str, str] = {}
 
 
-def _fmt(ts: float, tz: tzinfo, pattern: str) -> str:
-    return datetime.fromtimestamp(ts, tz).strftime(pattern)
-
-
-def dial_whom_query(call_sid: str, call_from: str, call_to: str,
-                    custom_field: str | None = None, *, now: float | None = None,
-                    start_time: float | None = None, flow_id: str = "249196",
-                    tenant_id: str = "113828", tz: tzinfo = IST) -> dict[str, str]:
-    """The query fields of guide 5.1.1, in the guide's order; CustomField only if given."""
-    now = time.time() if now is None else now
-    start = now if start_time is None else start_time
-    long_date, stamp = "%a, %d %b %Y %H:%M:%S", "%Y-%m-%d %H:%M:%S"
-    query = {
-        "CallSid": call_sid,
-        "CallFrom": call_from,
-        "CallTo": call_to,
-        "CallStatus": "ringing",
-        "Direction": "incoming",
-        "Created": _fmt(start, tz, long_date),
-        "DialCallDuration": "0",
-        "StartTime": _fmt(start, tz, stamp),
-        "EndTime": _fmt(0, tz, stamp),  # not ended yet: the epoch, as in the guide
-        "CallType": "call-attempt",
-        "DialWhomNumber": "",
-        "flow_id": str(flow_id),
-        "tenant_id": str(tenant_id),
-        "From": call_from,
-        "To": call_to,
-        "CurrentTime": _fmt(now, tz, stamp),
-    }
-    if custom_field is not None:
-        query["CustomField"] = custom_field
-    return query
-
-
 def parse_dial_whom(status: int | None, body: bytes, *, error: str | None = None,
                     query: dict[str, str] | None = None) -> DialWhomResult | DialWhomFailure:
     """Judge a Dial Whom answer (exposed for tests that have no server)."""
@@ -129,16 +77,10 @@ def parse_dial_whom(status: int | None, body: bytes, *, error: str | None = None
         return fail(f"Dial Whom endpoint answered HTTP {status}" + (f": {snippet}" if snippet
                                                                     else ""))
     text = body.decode("utf-8", "replace").strip()
-    if text.startswith("sip:") and "\n" not in text and " " not in text:
-        data: Any = {"destination": {"numbers": [text]}}
-    else:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return fail(f"Dial Whom body is neither JSON nor sip:<remoteId>: {text[:80]!r}")
-    if (isinstance(data, dict) and "destination" not in data
-            and isinstance(data.get("response"), dict)):
-        data = data["response"]
+    try:
+        data: Any = unwrap_dial_whom_body(text)
+    except ValueError:
+        return fail(f"Dial Whom body is neither JSON nor sip:<remoteId>: {text[:80]!r}")
     if not isinstance(data, dict):
         return fail("Dial Whom body is not a JSON object")
     try:
@@ -192,8 +134,8 @@ def push(url: str, subscriber_name: str, payload: str, payload_version: int = 1,
 
     The URL's userinfo (`https://key:token@host/...`) is sent as HTTP basic auth; no other
     header than Content-Type and Authorization. 200 is success, anything else failure."""
-    body = {"subscriberName": subscriber_name, "payload": payload,
-            "payloadVersion": payload_version}
+    body = PushRequest(subscriberName=subscriber_name, payload=payload,
+                       payloadVersion=payload_version).model_dump()
     resp = request("POST", url, body=body, timeout=timeout)
     if resp.status == 200:
         return PushOutcome(ok=True, http_status=200)
