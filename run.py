@@ -29,10 +29,12 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".exovoice-installed"
 
 # Debian packages the project needs, by the command that proves each is there: the main job
-# draws diagrams; the tests also drive sipp, a headless browser and Node.
+# draws diagrams; the tests also drive sipp, Kamailio (the platform's SIP front), a headless
+# browser and Node.
 MAIN_TOOLS = {"dot": "graphviz"}
-SYSTEM_TOOLS = {**MAIN_TOOLS, "sipp": "sip-tester", "chromium": "chromium",
-                "chromedriver": "chromium-driver", "node": "nodejs", "npm": "npm"}
+SYSTEM_TOOLS = {**MAIN_TOOLS, "sipp": "sip-tester", "kamailio": "kamailio",
+                "chromium": "chromium", "chromedriver": "chromium-driver", "node": "nodejs",
+                "npm": "npm"}
 
 
 def say(msg: str) -> None:
