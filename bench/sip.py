@@ -99,12 +99,15 @@ class JsonLinesProcess(Child):
     also counted by name: the platform writes ~10 event lines per call, so the bench waits
     on counts (errors and warnings are worth reporting) rather than reading every line."""
 
-    def __init__(self, module: str, *args: str, name: str) -> None:
+    def __init__(self, module: str, *args: str, name: str,
+                 stdin_first: dict[str, Any] | None = None) -> None:
         self.counts: Counter[str] = Counter()
         self.problems: list[dict[str, Any]] = []
+        self.timed: list[dict[str, Any]] = []  # events carrying "t", for --timeline
         self.cond = threading.Condition()
         try:
-            super().__init__(module, *args, name=name, ready_timeout=15, on_event=self._count)
+            super().__init__(module, *args, name=name, ready_timeout=15, on_event=self._count,
+                             stdin_first=stdin_first)
         except ChildError as e:
             raise BenchError(str(e)) from e
 
@@ -117,6 +120,8 @@ class JsonLinesProcess(Child):
                 self.counts[f"trace:{traced.get('name')}"] += 1
             if name in ("error", "warning") and len(self.problems) < 20:
                 self.problems.append(ev)
+            if "t" in ev and len(self.timed) < 100_000:
+                self.timed.append(ev)
             self.cond.notify_all()
 
     def wait_count(self, event: str, count: int, timeout: float) -> bool:
@@ -236,6 +241,7 @@ def world(max_lifetime: float = 1800, *, phone: bool = True) -> Iterator[World]:
     from exovoice.reference.backend import CustomerBackend, PushChannel
     from exovoice.reference.backend.server import RoutingTable
     from exovoice.reference.platform.client import SubscriberApi
+    from exovoice.reference.platform.server import account_key
 
     channel = PushChannel()
     # bob's device only has to exist for the push to be delivered; nobody reads its inbox
@@ -252,7 +258,8 @@ def world(max_lifetime: float = 1800, *, phone: bool = True) -> Iterator[World]:
                                 "--user", "bob", "--max-lifetime", str(max_lifetime),
                                 name="peer")
         secret = secrets.token_bytes(32)
-        server = JsonLinesProcess("exovoice.reference.platform.sipserver", "--config", json.dumps({
+        server = JsonLinesProcess("exovoice.reference.platform.sipserver", "--config", "-",
+                                  name="sipserver", stdin_first={
             "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
                         "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
                         "push_url": backend.push_url},
@@ -261,17 +268,22 @@ def world(max_lifetime: float = 1800, *, phone: bool = True) -> Iterator[World]:
             "callee_uris": {"bob": peer.ready["uri"]},
             # the limiter is not what is measured: far above anything this bench sends
             "rate_limit": {"calls": 1_000_000, "window": 1},
-            "max_lifetime": max_lifetime}), name="sipserver")
+            "max_lifetime": max_lifetime})
         api = SubscriberApi(server.ready["api_url"], KEY, TOKEN)
-        w = World(secret, server, peer, api, backend)
+        w = World(account_key(secret, SID), server, peer, api, backend)
         if phone:
+            got = api.token(PUSH_CALLEE, f"{PUSH_CALLEE}-phone")
+            if got.status != 200:
+                raise BenchError(f"platform refused to issue a token: {got.status} {got.body}")
             callee = JsonLinesProcess(
                 "exovoice.reference.app.phone", "--exophone", server.ready["sip_uri"],
-                "--sessions-url", server.ready["api_url"], "--secret-hex", secret.hex(),
-                "--subscriber", PUSH_CALLEE, "--token", w.token(PUSH_CALLEE),
+                "--sessions-url", server.ready["api_url"], "--device-id", f"{PUSH_CALLEE}-phone",
+                "--subscriber", PUSH_CALLEE,
                 "--trace", str(Path(tmp.name) / f"{PUSH_CALLEE}.trace.jsonl"),
                 "--hostname", "127.0.0.1", "--account-sid", SID,
-                "--answer-after", "0", "--max-lifetime", str(max_lifetime), name="phone")
+                "--answer-after", "0", "--max-lifetime", str(max_lifetime), name="phone",
+                stdin_first={"refresh_token":
+                             got.json()["subscriber_token"]["refresh_token"]})
             w.phone, w.device = callee, device
         yield w
     finally:
@@ -328,14 +340,20 @@ class _CallTimes:
         self.cond = threading.Condition()
         self.got: dict[str, float] = {}
         self.initialized: bool | None = None
+        self.sip: list[Any] = []  # the client's SIP events of the call (--timeline)
+        self.dialed = 0.0  # time.monotonic() of dial(), for the timeline
+        self.marks: dict[str, float] = {}
 
     def reset(self) -> None:
         with self.cond:
             self.got.clear()
+            self.sip.clear()
+            self.marks.clear()
 
     def _note(self, name: str) -> None:
         t = time.perf_counter()
         with self.cond:
+            self.marks.setdefault(name, time.monotonic())
             self.got.setdefault(name, t)
             self.cond.notify_all()
 
@@ -368,8 +386,9 @@ class _CallTimes:
 
 
 def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
-                    warmup: int = 1, progress: Progress = quiet,
-                    timeout: float = 10.0) -> dict[str, Latency]:
+                    warmup: int = 1, progress: Progress = quiet, timeout: float = 10.0,
+                    timelines: dict[str, list[list[tuple[str, float]]]] | None = None
+                    ) -> dict[str, Latency]:
     """`calls` sequential calls to each of `targets` ({label: SIP URI or Target}), after
     `warmup` unmeasured ones each (the first call pays one-off costs: media port and codec
     setup, the backend's first HTTP connection, the phone's first take...).
@@ -380,14 +399,15 @@ def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
     stretches of time or clients. A SipNet
     whose target is a function makes that possible with the one pjsua2 endpoint a process may
     have. A call to the platform also waits for its CDR to close, so no call overlaps the
-    teardown of the one before; a call to the phone also waits for its onCallEnded."""
+    teardown of the one before; a call to the phone also waits for its onCallEnded.
+    With `timelines`, each measured call's hops go there by label (see _hops)."""
     from exovoice.reference.net.simplatform import Platform
     from exovoice.reference.net.sipnet import SipNet
     from exovoice.reference.sdk.sip_client import SipVoiceClient
 
     current = {"uri": ""}
-    client = SipVoiceClient(SipNet(lambda _remote_id: current["uri"]),
-                            platform=Platform(secret=w.secret))
+    net = SipNet(lambda _remote_id: current["uri"])
+    client = SipVoiceClient(net, platform=Platform(secret=w.secret))
     goals = {label: t if isinstance(t, Target) else Target(t) for label, t in targets.items()}
     samples: dict[str, list[float]] = {label: [] for label in goals}
     try:
@@ -400,13 +420,27 @@ def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
             times.cond.wait_for(lambda: times.initialized is not None, timeout)
         if not times.initialized:
             raise BenchError("the client did not initialize")
+        if timelines is not None:  # the client's SIP events, as its pump saw them
+            heard = net.endpoint.listener
+
+            def listen(ev: Any) -> None:
+                times.sip.append(ev)
+                if heard is not None:
+                    heard(ev)
+
+            net.endpoint.listener = listen
         order = list(goals.items())
         for i in range(warmup + calls):
             for label, target in (order if i % 2 == 0 else order[::-1]):
                 current["uri"] = target.uri
+                mark = (len(w.server.timed), len(net.endpoint.timeline))
                 ms = _one_call(w, client, times, target, timeout, f"{label} call {i + 1}")
                 if i >= warmup:
                     samples[label].append(ms)
+                    if timelines is not None:
+                        timelines.setdefault(label, []).append(
+                            _hops(times, w.server.timed[mark[0]:],
+                                  list(net.endpoint.timeline)[mark[1]:]))
             done = i + 1 - warmup
             if done > 0 and (done % 10 == 0 or done == calls):
                 progress(f"  {done}/{calls} calls each; median so far " + ", ".join(
@@ -429,10 +463,11 @@ def _one_call(w: World, client: Any, times: _CallTimes, target: Target, timeout:
     phone_ended_before = phone.counts["trace:onCallEnded"] if phone is not None else 0
     if phone is not None:
         w.device.pending()  # nothing stale may reach her app
+    times.dialed = time.monotonic()
     t0 = time.perf_counter()
     call = client.getCallController().dial(target.remote_id, target.message)
     if phone is not None:
-        _hand_push(w, phone, timeout, what)
+        _hand_push(w, phone, timeout, what, times.marks)
     hit = times.wait({"onCallEstablished", "onCallEnded", "onCallFailed"}, timeout)
     if hit != "onCallEstablished":
         raise BenchError(f"{what}: {hit or 'nothing'} instead of onCallEstablished "
@@ -450,7 +485,8 @@ def _one_call(w: World, client: Any, times: _CallTimes, target: Target, timeout:
     return ms
 
 
-def _hand_push(w: World, phone: JsonLinesProcess, timeout: float, what: str) -> None:
+def _hand_push(w: World, phone: JsonLinesProcess, timeout: float, what: str,
+               marks: dict[str, float] | None = None) -> None:
     """Play APNs: wait for the backend to queue the platform's push on carol's device, hand
     it to her phone, whose app relays it (relaySessionData; the SDK's take runs on its own
     thread, so the reply does not wait for it)."""
@@ -459,7 +495,11 @@ def _hand_push(w: World, phone: JsonLinesProcess, timeout: float, what: str) -> 
     except queue.Empty:
         raise BenchError(f"{what}: no push reached {PUSH_CALLEE}'s device within "
                          f"{timeout}s") from None
+    if marks is not None:
+        marks["push reached the device"] = time.monotonic()
     reply = phone.send("push", timeout, push=push)
+    if marks is not None:
+        marks["app relayed it"] = time.monotonic()
     if not (reply.get("relayed") and reply.get("accepted")):
         raise BenchError(f"{what}: {PUSH_CALLEE}'s app did not relay the push, or the SDK "
                          f"refused it: {reply}")
@@ -609,23 +649,377 @@ def measure_throughput(w: World, calls: int, rate: float, concurrency: int = 1,
             pass
 
 
+
+# --- per-hop timeline (--timeline) ----------------------------------------------------------
+# the platform's events named as hops of a call (exovoice.reference.platform.sip emits them)
+PLATFORM_HOPS = {"invite": "platform: controller took the INVITE",
+                 "routed": "platform: Dial Whom + push done",
+                 "taken": "platform: callee's SDK took the session",
+                 "callee-invite": "platform: callee INVITE sent",
+                 "answered": "platform: 200 to the caller sent",
+                 "bridged": "platform: legs bridged"}
+
+
+def _hops(times: _CallTimes, platform: list[dict[str, Any]],
+          commands: list[Any]) -> list[tuple[str, float]]:
+    """One call's happenings in time order (time.monotonic(), one clock for every process on
+    the machine): the app's dial, the client's pump running makeCall, the platform's receive
+    of the INVITE and its steps, the callee's answer as the platform saw it, the client's
+    CONFIRMED and the app's onCallEstablished."""
+    out: list[tuple[str, float]] = [("app: dial()", times.dialed)]
+    for hop in commands:
+        if "make_call" in hop.name:
+            out += [("client pump: makeCall posted", hop.posted),
+                    ("client pump: INVITE sent", hop.done)]
+            break
+    for ev in platform:
+        name = ev.get("event")
+        if name == "invite" and ev.get("rx"):
+            out.append(("platform: INVITE received", float(ev["rx"])))
+        if name == "callee-state" and ev.get("state") == "CONFIRMED" and ev.get("rx"):
+            out.append(("platform: callee's 200 received", float(ev["rx"])))
+        if name in PLATFORM_HOPS:
+            out.append((PLATFORM_HOPS[name], float(ev["t"])))
+    out += [(f"bench: {k}", t) for k, t in times.marks.items() if k != "onCallEstablished"]
+    confirmed = next((ev.t for ev in times.sip
+                      if ev.kind == "state" and ev.get("state") == "CONFIRMED"), None)
+    if confirmed is not None:
+        out.append(("client pump: CONFIRMED", confirmed))
+    if "onCallEstablished" in times.marks:
+        out.append(("app: onCallEstablished", times.marks["onCallEstablished"]))
+    ended = times.marks.get("onCallEstablished", float("inf"))
+    return sorted((h for h in out if h[1] <= ended), key=lambda h: h[1])
+
+
+def hop_table(calls: list[list[tuple[str, float]]]) -> list[dict[str, Any]]:
+    """Median and p95 of each hop (the time from one happening to the next) over the calls,
+    in the order they happened."""
+    deltas: dict[str, list[float]] = {}
+    for hops in calls:
+        for (a, ta), (b, tb) in zip(hops, hops[1:]):
+            deltas.setdefault(f"{a} -> {b}", []).append((tb - ta) * 1000)
+    return [{"hop": k, "calls": len(v), "median_ms": round(statistics.median(v), 2),
+             "p95_ms": round(percentile(v, 95), 2)} for k, v in deltas.items()]
+
+
+# --- the floor: bare pjsua2, bare sipp --------------------------------------------------------
+def measure_pjsua_floor(calls: int, warmup: int) -> Latency:
+    """Two bare pjsua2 endpoints in two processes (bench/pjfloor.py): makeCall -> CONFIRMED."""
+    here = Path(__file__).resolve().parent / "pjfloor.py"
+    uas = subprocess.Popen([sys.executable, str(here), "uas"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = uas.stdout.readline() if uas.stdout else ""
+        try:
+            port = int(json.loads(line)["port"])
+        except (ValueError, KeyError) as e:
+            raise BenchError(f"bare pjsua2 UAS did not start: {line!r}") from e
+        target = f"sip:floor@127.0.0.1:{port}"
+        got = subprocess.run([sys.executable, str(here), "uac", "--target", target,
+                              "--calls", str(calls), "--warmup", str(warmup)],
+                             capture_output=True, text=True, timeout=60 + calls)
+        try:
+            samples = json.loads(got.stdout.strip().splitlines()[-1])["samples_ms"]
+        except (ValueError, KeyError, IndexError) as e:
+            raise BenchError(f"bare pjsua2 UAC failed: {got.stdout[-300:]}") from e
+        return Latency("floor", samples, f"bare pjsua2 -> bare pjsua2 {target}")
+    finally:
+        if uas.stdin:
+            uas.stdin.close()
+        try:
+            uas.wait(10)
+        except subprocess.TimeoutExpired:
+            uas.kill()
+            uas.wait(5)
+
+
+def measure_sipp_floor(workdir: Path, calls: int = 2000, rate: float = 4000) -> dict[str, Any]:
+    """sipp UAC -> sipp UAS (the bench's own UAC scenario, which times INVITE -> 200, against
+    sipp's built-in UAS): INVITE -> 200 and calls/s."""
+    if SIPP is None:
+        raise BenchError("sipp not installed (apt-get install sip-tester)")
+    uas, port = start_sipp_uas(workdir)
+    stat = workdir / "sipp_floor_stats.csv"
+    try:
+        got = subprocess.run(
+            [SIPP, f"127.0.0.1:{port}", "-sf", str(SCENARIOS / "uac_bench.xml"),
+             "-key", "token", "none", "-key", "tag", "floor", "-s", "floor", "-i", "127.0.0.1",
+             "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-m", str(calls),
+             "-r", f"{rate:g}", "-l", "200", "-d", "0", "-nostdin", "-timeout", "60s",
+             "-trace_stat", "-stf", str(stat), "-fd", "1"],
+            cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
+        row = read_sipp_stats(stat)
+    finally:
+        stop_process(uas)
+    ok, failed = int(row["SuccessfulCall(C)"]), int(row["FailedCall(C)"])
+    elapsed = _sipp_epoch(row["CurrentTime"]) - _sipp_epoch(row["StartTime"])
+    rtt = row.get("ResponseTime1(C)")
+    return {"calls": calls, "rate": rate, "successful": ok, "failed": failed,
+            "sipp_exit": got.returncode, "elapsed_s": round(elapsed, 3),
+            "calls_per_s": round(ok / elapsed, 1) if elapsed > 0 else 0.0,
+            "invite_to_200_ms": round(_sipp_duration_s(rtt) * 1000, 2) if rtt else None}
+
+
+# --- N workers behind the Kamailio front --------------------------------------------------------
+@contextmanager
+def front_world(workers: int, uas_port: int, max_lifetime: float = 600
+                ) -> Iterator[tuple[Any, list[JsonLinesProcess], Any, Any]]:
+    """(front, workers, api, backend): `workers` sipserver processes (capacity 1 each) sharing
+    one secret, their callee bob at a sipp UAS on `uas_port`, behind a KamailioFront."""
+    from exovoice.reference.backend import CustomerBackend, PushChannel
+    from exovoice.reference.backend.server import RoutingTable
+    from exovoice.reference.platform.client import SubscriberApi
+    from exovoice.reference.platform.front import FrontError, KamailioFront
+
+    channel = PushChannel()
+    channel.register("bob", "bob-phone")
+    backend = CustomerBackend(RoutingTable(by_caller={"alice": "bob"}), channel).start()
+    procs: list[JsonLinesProcess] = []
+    front = None
+    secret = secrets.token_bytes(32).hex()
+    sids = {n: secrets.token_hex(16) for n in ("alice", "bob")}  # shared by the workers
+    try:
+        for i in range(workers):
+            procs.append(JsonLinesProcess(
+                "exovoice.reference.platform.sipserver", "--config", "-", name=f"worker{i + 1}",
+                stdin_first={
+                    "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
+                                "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
+                                "push_url": backend.push_url},
+                    "secret_hex": secret, "subscribers": ["alice", "bob"], "capacity": 1,
+                "subscriber_sids": sids,
+                    "callee_uris": {"bob": f"sip:bob@127.0.0.1:{uas_port}"},
+                    "rate_limit": {"calls": 1_000_000, "window": 1},
+                    "max_lifetime": max_lifetime}))
+        try:
+            front = KamailioFront([f"sip:127.0.0.1:{p.ready['sip_port']}" for p in procs]).start()
+        except FrontError as e:
+            raise BenchError(str(e)) from e
+        yield front, procs, SubscriberApi(procs[0].ready["api_url"], KEY, TOKEN), backend
+    finally:
+        if front is not None:
+            front.close()
+        for p in procs:
+            p.close()
+        backend.close()
+
+
+def process_usage(pid: int) -> dict[str, int] | None:
+    """Open fds (and of them sockets), threads and resident memory (kB) of a process."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        sockets = 0
+        for fd in fds:
+            try:
+                sockets += os.readlink(fd).startswith("socket:")
+            except OSError:
+                pass
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {"fds": len(fds), "sockets": sockets, "threads": int(fields["Threads"]),
+            "rss_kb": int(fields["VmRSS"].split()[0])}
+
+
+class UsageSampler(threading.Thread):
+    """The peak of each worker's sockets (and fds) while running, every 50 ms."""
+
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(name="usage-sampler", daemon=True)
+        self.pids, self.stop = pids, threading.Event()
+        self.peak: dict[int, dict[str, int]] = {}
+
+    def run(self) -> None:
+        while not self.stop.wait(0.05):
+            for pid in self.pids:
+                u = process_usage(pid)
+                if u is not None:
+                    p = self.peak.setdefault(pid, dict(u))
+                    for k, v in u.items():
+                        p[k] = max(p[k], v)
+
+    def __enter__(self) -> "UsageSampler":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.join(5)
+
+
+def sipp_through_front(front: Any, token: str, tag: str, workdir: Path, *, calls: int,
+                       rate: float, limit: int, pause_ms: int, scenario: Path,
+                       timeout_s: float) -> dict[str, Any]:
+    """One sipp UAC run against the front; its counts and the final answers it got."""
+    stat = workdir / f"sipp_{tag}_stats.csv"
+    msgs = workdir / f"sipp_{tag}_messages.log"
+    cmd = [SIPP, f"127.0.0.1:{front.port}", "-sf", str(scenario), "-i", "127.0.0.1",
+           "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
+           "-s", EXOPHONE.removeprefix("sip:"), "-key", "token", token, "-key", "tag", tag,
+           "-m", str(calls), "-r", f"{rate:g}", "-l", str(limit), "-d", str(pause_ms),
+           "-timeout", f"{timeout_s:.0f}s", "-recv_timeout", "10000", "-nostdin",
+           "-trace_stat", "-stf", str(stat), "-fd", "1", "-trace_msg", "-message_file",
+           str(msgs), "-trace_err", "-error_file", str(workdir / f"sipp_{tag}_errors.log")]
+    got = subprocess.run(cmd, cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True,
+                         timeout=timeout_s + 30)
+    row = read_sipp_stats(stat)
+    ok, failed = int(row["SuccessfulCall(C)"]), int(row["FailedCall(C)"])
+    elapsed = _sipp_epoch(row["CurrentTime"]) - _sipp_epoch(row["StartTime"])
+    finals: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    text = msgs.read_text(errors="replace") if msgs.exists() else ""
+    for block in text.split("UDP message received")[1:]:
+        lines = block.split("\n")
+        status = next((ln for ln in lines[:4] if ln.startswith("SIP/2.0 ")), "")
+        cseq = next((ln for ln in lines if ln.lower().startswith("cseq:")), "")
+        if status and int(status.split()[1]) >= 200 and "INVITE" in cseq:
+            finals[status.split()[1]] += 1
+            reason = next((ln.split(":", 1)[1].strip() for ln in lines
+                           if ln.lower().startswith("x-exotel-reason:")), "")
+            if status.split()[1] != "200":
+                reasons[f"{status.split()[1]} {reason or '(no X-Exotel-Reason)'}"] += 1
+    msgs.unlink(missing_ok=True)  # large under overload; the counts are kept
+    # answered calls a second (a refusal the scenario accepts ends a call successfully too)
+    return {"calls": calls, "rate": rate, "limit": limit, "pause_ms": pause_ms,
+            "successful": ok, "failed": failed, "sipp_exit": got.returncode,
+            "elapsed_s": round(elapsed, 2), "answered": finals["200"],
+            "calls_per_s": round(finals["200"] / elapsed, 1) if elapsed > 0 else 0.0,
+            "final_answers": dict(finals), "refusals": dict(reasons)}
+
+
+def measure_front(workers: int, workdir: Path, *, calls: int, overload_s: float,
+                  progress: Progress) -> dict[str, Any]:
+    """Throughput through N workers behind Kamailio (sipp, 0 ms calls, at most 2 per worker
+    in flight), then (overload_s > 0) 10x that rate for overload_s seconds, then a batch of
+    normal calls: every call must end 200 or 503 CONGESTION_ERROR, no worker may die, every
+    CDR must be final, and the calls after it must all complete."""
+    uas, uas_port = start_sipp_uas(workdir)
+    try:
+        with front_world(workers, uas_port) as (front, procs, api, _backend):
+            token = str(api.token("alice", "alice-phone").json()["subscriber_token"]
+                        ["access_token"])
+            pids = [int(p.ready["pid"]) for p in procs]
+            before = {p.name: process_usage(pid) for p, pid in zip(procs, pids)}
+            scenario = ROOT / "tests" / "sipp" / "uac_bench.xml"
+            refusable = workdir / "uac_answered_or_refused.xml"
+            from tests.test_platform_overload import UAC_ANSWERED_OR_REFUSED
+            refusable.write_text(UAC_ANSWERED_OR_REFUSED)
+            progress(f"  front: {workers} worker(s) behind Kamailio, {calls} calls offered "
+                     f"at {20 * workers}/s ...")
+            with UsageSampler(pids) as usage:
+                tp = sipp_through_front(front, token, "front", workdir, calls=calls,
+                                        rate=20 * workers, limit=2 * workers, pause_ms=0,
+                                        scenario=refusable, timeout_s=120)
+            out: dict[str, Any] = {"workers": workers, "throughput": tp}
+            capacity = max(tp["calls_per_s"], 1.0)
+            if overload_s > 0:
+                rate = round(10 * capacity)
+                progress(f"  overload: {rate} calls/s (10x {capacity:.1f}) for "
+                         f"{overload_s:.0f} s ...")
+                with UsageSampler(pids) as peak:
+                    ov = sipp_through_front(front, token, "overload", workdir,
+                                            calls=int(rate * overload_s), rate=rate,
+                                            limit=max(50, rate), pause_ms=0,
+                                            scenario=refusable, timeout_s=overload_s + 60)
+                alive = [p.proc.poll() is None for p in procs]
+                progress("  after the overload: 20 normal calls ...")
+                after = sipp_through_front(front, token, "after", workdir, calls=20, rate=5,
+                                           limit=1, pause_ms=0, scenario=scenario,
+                                           timeout_s=60)
+                time.sleep(1)
+                cdrs = [c for p in procs if p.proc.poll() is None for c in p.send("cdrs")["cdrs"]]
+                statuses = Counter(str(c.get("status")) for c in cdrs
+                                   if c.get("custom_field") == "overload")
+                out["overload"] = ov | {
+                    "offered_rate": rate, "workers_alive": alive,
+                    "peak_usage": {p.name: peak.peak.get(pid) for p, pid in zip(procs, pids)},
+                    "cdr_statuses": dict(statuses),
+                    "after": after}
+            out["peak_usage"] = {p.name: usage.peak.get(pid) for p, pid in zip(procs, pids)}
+            out["usage_before"] = before
+            out["usage_after"] = {p.name: process_usage(pid) for p, pid in zip(procs, pids)}
+            out["front_alive"] = front.alive
+            return out
+    finally:
+        stop_process(uas)
+
+
+def front_ok(f: dict[str, Any]) -> bool:
+    tp = f["throughput"]
+    ok = tp["failed"] == 0 or set(tp["final_answers"]) <= {"200", "503"}
+    ov = f.get("overload")
+    if ov is not None:
+        ok = ok and set(ov["final_answers"]) <= {"200", "503"} and all(ov["workers_alive"]) \
+            and not (set(ov["cdr_statuses"]) & {"initiated", "ringing", "in-progress"}) \
+            and all(r.endswith("CONGESTION_ERROR") for r in ov["refusals"]) \
+            and ov["after"]["failed"] == 0 and ov["after"]["successful"] == 20
+    return ok and f["front_alive"]
+
 # --- the run -------------------------------------------------------------------------------
 def run(calls: int = 50, sipp_calls: int = 200, rate: float = 15, concurrency: int = 2,
-        pause_ms: int = 100, warmup: int = 1, progress: Progress = to_stderr) -> dict[str, Any]:
-    """All measurements on one platform process; the dict is what --format json prints."""
+        pause_ms: int = 100, warmup: int = 1, progress: Progress = to_stderr, *,
+        timeline: bool = False, workers: int = 2, front_calls: int = 400,
+        overload_s: float = 60) -> dict[str, Any]:
+    """All measurements in one run; the dict is what --format json prints."""
     if not HAVE_PJSUA2:
         raise BenchError(f"pjsua2 not importable: {IMPORT_ERROR}")
+    from exovoice.reference.platform.front import available
+
     load_start = _loadavg()
-    with tempfile.TemporaryDirectory(prefix="exovoice-bench-sip-") as tmp, world() as w:
-        targets = w.targets()
-        progress(f"latency: {calls} calls each, alternating, to the peer {targets['direct']}, "
-                 f"the exophone {targets['platform']} (callee: the peer) and the exophone "
-                 f"with a push to {PUSH_CALLEE}'s phone ...")
-        lat = measure_latency(w, dict(targets), calls, warmup=warmup, progress=progress)
-        progress("throughput: sipp through the exophone ...")
-        tp = measure_throughput(w, sipp_calls, rate, concurrency, pause_ms, workdir=Path(tmp),
-                                progress=progress)
-    return report(w, lat, tp, warmup, load_start)
+    timelines: dict[str, list[list[tuple[str, float]]]] | None = {} if timeline else None
+    with tempfile.TemporaryDirectory(prefix="exovoice-bench-sip-") as tmp:
+        progress(f"floor: two bare pjsua2 endpoints, {calls} calls ...")
+        floor = measure_pjsua_floor(calls, warmup)
+        progress("floor: sipp UAC -> sipp UAS ...")
+        sipp_floor = measure_sipp_floor(Path(tmp))
+        with world() as w:
+            targets = w.targets()
+            progress(f"latency: {calls} calls each, alternating, to the peer "
+                     f"{targets['direct']}, the exophone {targets['platform']} (callee: the "
+                     f"peer) and the exophone with a push to {PUSH_CALLEE}'s phone ...")
+            lat = measure_latency(w, dict(targets), calls, warmup=warmup, progress=progress,
+                                  timelines=timelines)
+            progress("throughput: sipp through one platform process, no front ...")
+            tp = measure_throughput(w, sipp_calls, rate, concurrency, pause_ms,
+                                    workdir=Path(tmp), progress=progress)
+        front: dict[str, Any] | None = None
+        why = available()
+        if workers > 0 and why is None:
+            progress(f"front: Kamailio and {workers} workers ...")
+            front = measure_front(workers, Path(tmp), calls=front_calls,
+                                  overload_s=overload_s, progress=progress)
+        elif workers > 0:
+            progress(f"front: skipped, {why}")
+    r = report(w, lat, tp, warmup, load_start)
+    r["floor"] = {"pjsua2": floor.summary(), "sipp": sipp_floor}
+    r["front"] = front
+    if timelines is not None:
+        r["timeline"] = {label: hop_table(calls) for label, calls in timelines.items()}
+    targets_met = judge(r)
+    r["targets"] = targets_met
+    r["ok"] = r["ok"] and (front is None or front_ok(front))
+    return r
+
+
+# (series, its p50 at most this many times the bare pjsua2 floor's p50)
+TARGETS = (("direct", 3.0), ("platform", 6.0), ("push", 10.0))
+
+
+def judge(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, same run: each series' p50 against the floor's, and p95 <= 2x p50."""
+    floor = r["floor"]["pjsua2"]["median_ms"]
+    out = []
+    for label, limit in TARGETS:
+        s = r["latency"].get(label)
+        if s is None:
+            continue
+        ratio = s["median_ms"] / floor
+        tail = s["p95_ms"] / s["median_ms"]
+        out.append({"series": label, "p50_over_floor": round(ratio, 2), "limit": limit,
+                    "met": ratio <= limit, "p95_over_p50": round(tail, 2),
+                    "tail_met": tail <= 2.0})
+    return out
 
 
 def _ratio(a: Latency, b: Latency) -> dict[str, float]:
@@ -667,6 +1061,57 @@ def _loadavg() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
+
+
+def render_floor_and_front(r: dict[str, Any]) -> list[str]:
+    """The floor series, each series as a ratio to it with the targets, the front, the
+    overload and (with --timeline) the per-hop tables."""
+    lines: list[str] = []
+    fl, sf = r.get("floor"), None
+    if fl:
+        f, sf = fl["pjsua2"], fl["sipp"]
+        lines += [
+            "floor, same run:",
+            f"  bare pjsua2 -> bare pjsua2 (2 processes)  p50 {f['median_ms']:6.2f} ms   "
+            f"p95 {f['p95_ms']:6.2f} ms   ({f['calls']} calls, makeCall -> CONFIRMED)",
+            f"  sipp UAC -> sipp UAS                      INVITE -> 200 "
+            f"{sf['invite_to_200_ms']} ms (mean), {sf['calls_per_s']:.0f} calls/s, "
+            f"{sf['failed']} failed of {sf['calls']}",
+            "every series against the bare pjsua2 floor (p50), targets from the same run:"]
+        for t in r.get("targets", []):
+            s = r["latency"][t["series"]]
+            lines.append(
+                f"  {t['series']:9s} p50 {s['median_ms']:6.1f} ms  p95 {s['p95_ms']:6.1f} ms  "
+                f"= {t['p50_over_floor']:5.2f}x floor (target <= {t['limit']:g}x: "
+                f"{'met' if t['met'] else 'MISSED'}); p95/p50 {t['p95_over_p50']:.2f} "
+                f"(target <= 2: {'met' if t['tail_met'] else 'MISSED'})")
+    fr = r.get("front")
+    if fr:
+        tp = fr["throughput"]
+        lines += [
+            f"through the Kamailio front, {fr['workers']} worker(s) (capacity 1 each, <= 20 new "
+            f"calls/s each), sipp {tp['calls']} calls offered at {tp['rate']:g}/s, 0 ms each:",
+            f"  {tp['calls_per_s']:.1f} answered calls/s over {tp['elapsed_s']:.1f} s"
+            + (f" = {tp['calls_per_s'] / sf['calls_per_s']:.4f}x the sipp floor" if sf else "")
+            + f"; final answers {tp['final_answers']}" + (f", refusals {tp['refusals']}"
+                                                         if tp["refusals"] else "")]
+        ov = fr.get("overload")
+        if ov:
+            lines += [
+                f"  overload: {ov['offered_rate']} calls/s offered (10x) for "
+                f"{ov['calls'] / max(ov['offered_rate'], 1):.0f} s: final answers "
+                f"{ov['final_answers']}, refusals {ov['refusals']}",
+                f"    workers alive {ov['workers_alive']}, their CDRs {ov['cdr_statuses']}, "
+                f"peak use {ov['peak_usage']}",
+                f"    after it: {ov['after']['answered']} of {ov['after']['calls']} normal "
+                f"calls answered, {ov['after']['failed']} failed"]
+        lines.append(f"  workers before {fr['usage_before']}")
+        lines.append(f"  workers after  {fr['usage_after']}")
+    for label, table in (r.get("timeline") or {}).items():
+        lines.append(f"timeline, {label}: per hop, median / p95 over the calls (ms)")
+        for h in table:
+            lines.append(f"  {h['median_ms']:7.2f} {h['p95_ms']:7.2f}  {h['hop']}")
+    return lines
 
 
 def render(r: dict[str, Any]) -> str:
@@ -713,6 +1158,7 @@ def render(r: dict[str, Any]) -> str:
         f"  platform CDRs: {tp['cdr_completed']} completed {tp['cdr_statuses']}",
     ]
     lines += [f"  ERROR: {e}" for e in tp["errors"]]
+    lines += render_floor_and_front(r)
     for who, counts in r["process_problems"].items():
         if counts:
             lines.append(f"  note: {who} reported {counts}")
@@ -729,13 +1175,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=2,
                    help="sipp's -l, calls in flight at most (the platform holds 2)")
     p.add_argument("--pause-ms", type=int, default=100, help="how long each sipp call lasts")
+    p.add_argument("--timeline", action="store_true",
+                   help="print the per-hop table: where each series' time goes")
+    p.add_argument("--workers", type=int, default=2,
+                   help="bridge workers behind the Kamailio front (0: no front series)")
+    p.add_argument("--front-calls", type=int, default=400,
+                   help="calls offered through the front at 20/s per worker")
+    p.add_argument("--overload-seconds", type=float, default=60,
+                   help="10x the front's measured rate for this long (0: skip)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     a = p.parse_args(argv)
     from exovoice.reference.procs.process import private_stdout
 
     out = private_stdout()  # pjlib prints its start-up lines to fd 1: keep them out of JSON
     try:
-        result = run(a.calls, a.sipp_calls, a.rate, a.concurrency, a.pause_ms, a.warmup)
+        result = run(a.calls, a.sipp_calls, a.rate, a.concurrency, a.pause_ms, a.warmup,
+                     timeline=a.timeline, workers=a.workers, front_calls=a.front_calls,
+                     overload_s=a.overload_seconds)
     except BenchError as exc:
         print(f"bench/sip.py: {exc}", file=sys.stderr)
         return 1

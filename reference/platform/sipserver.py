@@ -11,6 +11,8 @@ machine reads it; a file others may read is refused, exit 2):
                (exovoice.reference.platform.server.account_key), so a test's simulated client
                accepts the tokens
   subscribers  ["alice", "bob", ...] created at start (active)
+  subscriber_sids {"alice": "<sid>", ...}  optional: the sids they get (workers behind one
+               front share them, so any worker accepts the tokens another issued)
   callee_uris  {"bob": "sip:peer@127.0.0.1:P"}   where the callee leg goes (this slice)
   rate_limit   {"calls": 10, "window": 60}
   capacity     calls at once before an INVITE is refused 503 CONGESTION_ERROR (default 2, all
@@ -75,6 +77,10 @@ class Server:
                     [{"subscriber_name": n} for n in names[i:i + 10]]):
                 if status != 201:
                     raise ValueError(f"subscriber: {body}")
+        # workers of one platform (behind its front) share their subscribers' records, as
+        # they would share a database: the same sids, so a token any of them issued verifies
+        for name, sub_sid in (config.get("subscriber_sids") or {}).items():
+            self.platform.subscribers(account.sid).get(name).sid = str(sub_sid)
         rate = config.get("rate_limit") or {}
         self.sip = PlatformSip(self.platform, config.get("callee_uris") or {},
                                account_sid=account.sid, rate_calls=int(rate.get("calls", 10)),

@@ -354,11 +354,14 @@ class SipEndpoint:
         self._poll = (t, time.monotonic(), n if isinstance(n, int) else 1)
         if self._dead:
             # The Calls were released in their DISCONNECTED callbacks (_call_ended); collect
-            # the cycles pjsua2's SWIG objects may have left, now that no callback runs. The
-            # young generations only: a call's objects are young, and a full collection
-            # (tens of ms on a big heap) here would stall the next call's setup.
+            # the cycles pjsua2's SWIG objects may have left, now that no callback runs. It
+            # must be a full collection: a Call that survived into the oldest generation keeps
+            # its RTP sockets in pjlib's 64-slot ioqueue, and a young-generation collection
+            # left them there until the process aborted (about 20 calls, found by bench/sip.py).
+            # Start-up objects are frozen out of it (procs.process), so it scans what calls
+            # allocated, and it runs after a call ended, not while one is being set up.
             self._dead.clear()
-            gc.collect(1)
+            gc.collect()
 
     def _create(self) -> None:
         ep = pj.Endpoint()
