@@ -36,8 +36,8 @@ class Room:
 
 _SPEC_CORE = ("spec.vocabulary", "spec.rules", "spec.arguments", "spec.base", "spec.outputs")
 SPEC_ROOMS = ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
-              "spec.export", "spec.report", "spec.conform", "spec.endpoints",
-              "spec.probe", "spec cli")
+              "spec.export", "spec.report", "spec.conform", "spec.conform.mutants",
+              "spec.endpoints", "spec.probe", "spec cli")
 
 # Bottom first. Every room of reference/ may import any room of spec/ (spec is below it).
 ROOMS: tuple[Room, ...] = (
@@ -51,6 +51,9 @@ ROOMS: tuple[Room, ...] = (
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams")),
     Room("spec.conform", ("spec.conform",),
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.report")),
+    # the broken clients (spec.conform finds them by entry point, never by import)
+    Room("spec.conform.mutants", ("spec.conform.mutants", "spec.conform.broken"),
+         ("spec core", "spec.conform")),
     Room("spec.endpoints", ("spec.endpoints",), ("spec core",)),
     Room("spec.probe", ("spec.probe",), ("spec core", "spec.endpoints")),
     Room("spec cli", ("spec.cli", "spec.__main__"),
