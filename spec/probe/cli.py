@@ -151,5 +151,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_text(checks))
     if args.junit_xml is not None:
+        args.junit_xml.parent.mkdir(parents=True, exist_ok=True)
         junit(checks).write(args.junit_xml, encoding="utf-8", xml_declaration=True)
     return EXIT_FAILED if any(c.verdict == FAIL for c in checks) else EXIT_OK
