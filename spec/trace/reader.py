@@ -210,6 +210,38 @@ def _os_reason(e: Exception) -> str:
     return getattr(e, "strerror", None) or str(e) or type(e).__name__
 
 
+def decode_line(raw: bytes, lineno: int, order: TraceOrder, name: str,
+                decode: Any = _DECODER.decode) -> dict[str, Any] | Unusable | object:
+    """One physical line (without its newline) as the checked dict, an `Unusable` with its
+    reason, or `BLANK`; `order` carries the trace-level checks from line to line. Every reader
+    (this module's and the validator's interned one) takes a line it has not seen through here,
+    so they cannot disagree. `decode` may be a faster decoder (orjson) that gives the same
+    value as `json` or raises: anything it refuses is decoded again here for the exact reason."""
+    try:
+        obj = decode(raw) if decode is not _DECODER.decode else decode(raw.decode("utf-8"))
+        if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raise ValueError
+    except (ValueError, RecursionError, TypeError):
+        obj, reason = _decode(raw, bom=lineno == 1)
+        if obj is _BLANK:
+            return _BLANK
+        if reason is not None:
+            order.seen(lineno)
+            return Unusable(name, lineno, reason)
+    reason = line_problem(obj)
+    if reason is None:
+        reason = order.check(lineno, obj)
+    else:
+        order.seen(lineno)
+    if reason is not None:
+        return Unusable(name, lineno, reason)
+    return obj
+
+
+BLANK = _BLANK
+"""What `decode_line` gives for a line holding only JSON whitespace (skipped, but counted)."""
+
+
 def iter_raw(source: Source, *, name: str | None = None, max_line: int = MAX_LINE
              ) -> Iterator[tuple[int, dict[str, Any] | Unusable]]:
     """The fast path: (lineno, the line's dict as json.loads made it) or (lineno, Unusable).
@@ -250,27 +282,9 @@ def iter_raw(source: Source, *, name: str | None = None, max_line: int = MAX_LIN
                 order.seen(lineno)
                 yield lineno, Unusable(inp.name, lineno, f"line longer than {max_line} bytes")
                 continue
-            try:
-                obj = decode(raw.decode("utf-8"))
-                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raise ValueError
-            except (ValueError, RecursionError):
-                obj, reason = _decode(raw, bom=lineno == 1)
-                if obj is _BLANK:
-                    continue
-                if reason is not None:
-                    order.seen(lineno)
-                    yield lineno, Unusable(inp.name, lineno, reason)
-                    continue
-            reason = line_problem(obj)
-            if reason is None:
-                reason = order.check(lineno, obj)
-            else:
-                order.seen(lineno)
-            if reason is not None:
-                yield lineno, Unusable(inp.name, lineno, reason)
-            else:
-                yield lineno, obj
+            out = decode_line(raw, lineno, order, inp.name, decode)
+            if out is not _BLANK:
+                yield lineno, out  # type: ignore[misc]
     finally:
         if inp.close:
             f.close()

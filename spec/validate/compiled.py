@@ -144,6 +144,7 @@ class Tables:
         self._closed: dict[int, int] = {}
         self.steps: dict[tuple[int, tuple], Step | int] = {}
         self.state_filter: dict[tuple[int, str], int] = {}
+        self.shapes: dict = {}  # line shape -> shapes.Shape (or False), with steps in these tables
         self.start = self._intern(frozenset({self._add()}))
 
     def _intern(self, keys: frozenset[Key]) -> int:

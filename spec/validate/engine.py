@@ -77,9 +77,15 @@ class Judge:
         self.m = ClientModel(callkit=callkit)
         self.configs = [self.m.snapshot()]
 
-    def seed(self, callkit: bool, configs: list[Snapshot]) -> None:
-        """Start from given configurations (the compiled engine's) instead of the beginning."""
-        self._start(callkit)
+    def seed(self, callkit: bool, configs: list[Snapshot],
+             model: ClientModel | None = None) -> None:
+        """Start from given configurations (the compiled engine's) instead of the beginning.
+        `model` lends a machine of that CallKit mode to restore them into (building one costs
+        tens of milliseconds; every use restores a configuration first)."""
+        if model is None or model.v.callkit != callkit:
+            self._start(callkit)
+        else:
+            self.m = model
         self.configs = list(configs)
 
     def _load(self, snap: Snapshot) -> ClientModel:

@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..trace.reader import Unusable, iter_raw, iter_trace_files
 from .compiled import FastJudge, Tables
+from .shapes import judge_stream
+from .sources import open_trace
 from .engine import Judge, Violation
 
 
@@ -27,6 +29,8 @@ class TraceVerdict:
     lines: int = 0
     fired: dict[str, int] = field(default_factory=dict)  # transition id -> count (--coverage)
     states: list[str] = field(default_factory=list)
+    client: str | None = None  # the meta line's client and sdkVersion, for the fleet report
+    sdk_version: str | None = None
 
     def as_json(self, with_coverage: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -60,7 +64,8 @@ def _explain(fast: FastJudge, opts: Options, line: int, d: dict | None) -> Viola
     """Explain a finding of the compiled engine with the reference judge, started from the
     configurations the compiled engine had reached, so only the failing step is re-run."""
     judge = Judge(callkit=opts.callkit, complete=opts.complete)
-    judge.seed(*fast.seed())
+    callkit, configs = fast.seed()
+    judge.seed(callkit, configs, fast.tables.m if fast.tables is not None else None)
     if d is not None:
         res = d.get("result", "ok")
         v = judge.feed(line, d["kind"], d["name"], d.get("call"), d.get("args"),
@@ -84,21 +89,62 @@ def _source(d: dict | None) -> str | None:
 
 
 def judge_file(src: Path | str, opts: Options) -> TraceVerdict:
+    """Judge one trace (a path, an fsspec URL, "-" or a binary stream): read in large
+    blocks and judged on interned line shapes (shapes.py), every finding explained by the
+    reference judge."""
     label = _label(src)
     coverage: dict | None = {} if opts.coverage else None
     fast = FastJudge(_TABLES, callkit=opts.callkit, complete=opts.complete, coverage=coverage)
-    verdict = TraceVerdict(trace=label, conformant=True)
-    failed = 0
+    try:
+        f, close = open_trace(src)
+    except (OSError, TypeError, ValueError, ImportError) as e:
+        return TraceVerdict(trace=label, conformant=None, lines=0,
+                            unusable=f"{label}: cannot read ({_os_reason(e)})")
+    try:
+        out = judge_stream(f, label, fast)
+    finally:
+        if close:
+            f.close()
+    if out.unusable is not None:
+        lines = out.lines if out.unusable.lineno else 0
+        verdict = TraceVerdict(trace=label, conformant=None, unusable=str(out.unusable),
+                               lines=lines)
+    else:
+        verdict = _verdict(label, fast, opts, out.lines, out.failed, _line(out.failed_raw),
+                           out.last_raw, coverage)
+    verdict.client, verdict.sdk_version = out.client, out.sdk_version
+    return verdict
+
+
+def judge_lines(src: Path | str, opts: Options) -> TraceVerdict:
+    """The same verdict, the plain way: every line decoded by the reference reader
+    (iter_raw) and fed to FastJudge.feed. The interned loop is held to it by the tests."""
+    label = _label(src)
+    coverage: dict | None = {} if opts.coverage else None
+    fast = FastJudge(_TABLES, callkit=opts.callkit, complete=opts.complete, coverage=coverage)
+    failed, lines = 0, 0
     failed_line: dict | None = None
     last: dict | None = None
     for lineno, d in iter_raw(src, name=label):
-        verdict.lines = lineno
+        lines = lineno
         if isinstance(d, Unusable):
             return TraceVerdict(trace=label, conformant=None, unusable=str(d), lines=lineno)
         last = d
         if not failed and not fast.feed(lineno, d):
             failed, failed_line = lineno, d
-    if verdict.lines == 0 and not opts.allow_empty:
+    return _verdict(label, fast, opts, lines, failed, failed_line, last, coverage)
+
+
+def _line(raw: bytes | None) -> dict | None:
+    """A line the reader already found well-formed, decoded again (the reference way)."""
+    return None if raw is None else json.loads(raw.decode("utf-8-sig"))
+
+
+def _verdict(label: str, fast: FastJudge, opts: Options, lines: int, failed: int,
+             failed_line: dict | None, last: dict | bytes | None,
+             coverage: dict | None) -> TraceVerdict:
+    verdict = TraceVerdict(trace=label, conformant=True, lines=lines)
+    if lines == 0 and not opts.allow_empty:
         return TraceVerdict(trace=label, conformant=None, lines=0,
                             unusable=f"{label}: empty trace (no line to judge; "
                             "--allow-empty judges it as conformant)")
@@ -108,7 +154,9 @@ def judge_file(src: Path | str, opts: Options) -> TraceVerdict:
         verdict.violations.append(replace(v, source=_source(failed_line)))
     elif not fast.finish():
         verdict.conformant = False
-        v = _explain(fast, opts, verdict.lines, None)
+        v = _explain(fast, opts, lines, None)
+        if isinstance(last, bytes):
+            last = _line(last)
         verdict.violations.append(replace(v, source=_source(last)))
     if coverage is not None:
         fired: dict[str, int] = {}
