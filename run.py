@@ -74,7 +74,7 @@ def ensure_venv() -> None:
     # authors, not for someone setting up a checkout
     quiet = dict(os.environ, PYTHONWARNINGS="ignore")
     subprocess.run([*pip, "--upgrade", "pip"], check=True, env=quiet)
-    subprocess.run([*pip, "-e", f"{ROOT}[sip,test]"], check=True, env=quiet)
+    subprocess.run([*pip, "-e", f"{ROOT}[sip,test,dask]"], check=True, env=quiet)
     STAMP.write_text(want + "\n")
 
 
