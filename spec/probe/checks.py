@@ -7,13 +7,16 @@ wrong in one way fails one check. Only the two URLs given are contacted, each re
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from ..arguments import subscriber_name_problem
@@ -96,24 +99,48 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return clean, (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """The platform does not follow redirects: a 3xx is the answer."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class Prober:
-    def __init__(self, target: Target, client: httpx.Client) -> None:
+    def __init__(self, target: Target) -> None:
         self.t = target
-        self.client = client
+        self.opener = urllib.request.build_opener(_NoRedirect, urllib.request.ProxyHandler({}))
 
     def _send(self, method: str, url: str, *, params: dict[str, str] | None = None,
               json_body: Any = None, auth: tuple[str, str] | None = None) -> Exchange:
-        shown = _redacted(url) + ("?" + urllib.parse.urlencode(params) if params else "")
+        query = urllib.parse.urlencode(params) if params else ""
+        full = url + (("&" if urllib.parse.urlsplit(url).query else "?") + query if query
+                      else "")
+        shown = _redacted(full)
+        data = None if json_body is None else json.dumps(json_body).encode()
+        req = urllib.request.Request(full, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if auth is not None:
+            pair = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            req.add_header("Authorization", f"Basic {pair}")
         start = time.monotonic()
         try:
-            resp = self.client.request(method, url, params=params, json=json_body,
-                                       auth=auth, timeout=self.t.limit * 2 + 1)
-        except httpx.HTTPError as e:
+            with self.opener.open(req, timeout=self.t.limit * 2 + 1) as resp:
+                status, headers, raw = resp.status, resp.headers, resp.read(1 << 20)
+        except urllib.error.HTTPError as e:
+            status, headers = e.code, e.headers
+            try:
+                raw = e.read(1 << 20)
+            finally:
+                e.close()
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            why = getattr(e, "reason", e)
             return Exchange(method, shown, json_body, None, "", "", time.monotonic() - start,
-                            f"{type(e).__name__}: {e}")
+                            f"{type(e).__name__}: {why}")
         took = time.monotonic() - start
-        return Exchange(method, shown, json_body, resp.status_code,
-                        resp.headers.get("content-type", ""), resp.text, took)
+        return Exchange(method, shown, json_body, status, headers.get("Content-Type", ""),
+                        raw.decode("utf-8", "replace"), took)
 
     # --- Dial Whom (5.1.1) --------------------------------------------------------------------
     def dial_whom(self) -> list[Check]:
@@ -209,9 +236,6 @@ class Prober:
 def _probe_payload() -> str:
     """A payload shaped like the platform's (a JWT string the backend passes on untouched);
     signed by no one: a backend has no business reading it."""
-    import base64
-    import json
-
     def part(obj: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
@@ -278,6 +302,5 @@ def _judge_time(c: Check, ex: Exchange, limit: float) -> None:
 
 def probe(target: Target) -> list[Check]:
     """Every check, Dial Whom's then push's."""
-    with httpx.Client(follow_redirects=False, trust_env=False) as client:
-        p = Prober(target, client)
-        return p.dial_whom() + p.push()
+    p = Prober(target)
+    return p.dial_whom() + p.push()
