@@ -14,6 +14,7 @@ as a ratio to this one.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -74,6 +75,7 @@ class Answerer(pj.Account):
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
         self.calls = [c for c in self.calls if not c.disconnected.is_set()]
+        gc.collect()  # the ended ones' RTP sockets go back to pjlib (between calls)
         call = Call(self, prm.callId)
         self.calls.append(call)
         op = pj.CallOpParam()
@@ -116,6 +118,10 @@ def uac(target: str, calls: int, warmup: int) -> int:
         call.hangup(pj.CallOpParam(True))
         call.disconnected.wait(10)
         del call
+        gc.collect()
+        # pjlib's select ioqueue holds 64 sockets and frees a closed one's slot 500 ms later:
+        # back-to-back calls (2 RTP sockets each) exhaust it in ~30 calls and abort the process
+        time.sleep(0.04)
     print(json.dumps({"samples_ms": samples}), file=out, flush=True)
     del acc
     ep.libDestroy()

@@ -762,22 +762,29 @@ def measure_sipp_floor(workdir: Path, calls: int = 2000, rate: float = 4000) -> 
 
 # --- N workers behind the Kamailio front --------------------------------------------------------
 @contextmanager
-def front_world(workers: int, uas_port: int, max_lifetime: float = 600
+def front_world(workers: int, uas_port: int, max_lifetime: float = 600, *,
+                by_message: dict[str, tuple[str, str]] | None = None
                 ) -> Iterator[tuple[Any, list[JsonLinesProcess], Any, Any]]:
     """(front, workers, api, backend): `workers` sipserver processes (capacity 1 each) sharing
-    one secret, their callee bob at a sipp UAS on `uas_port`, behind a KamailioFront."""
+    one secret, their callee bob at a sipp UAS on `uas_port`, behind a KamailioFront.
+    `by_message`: {dial message: (callee, its SIP URI)}, more callees Dial Whom routes to."""
     from exovoice.reference.backend import CustomerBackend, PushChannel
     from exovoice.reference.backend.server import RoutingTable
     from exovoice.reference.platform.client import SubscriberApi
     from exovoice.reference.platform.front import FrontError, KamailioFront
 
+    extra = by_message or {}
     channel = PushChannel()
-    channel.register("bob", "bob-phone")
-    backend = CustomerBackend(RoutingTable(by_caller={"alice": "bob"}), channel).start()
+    for name in ["bob", *(c for c, _ in extra.values())]:
+        channel.register(name, f"{name}-phone")
+    backend = CustomerBackend(RoutingTable(
+        by_caller={"alice": "bob"},
+        by_custom_field={m: c for m, (c, _) in extra.items()}), channel).start()
+    names = ["alice", "bob", *(c for c, _ in extra.values())]
     procs: list[JsonLinesProcess] = []
     front = None
     secret = secrets.token_bytes(32).hex()
-    sids = {n: secrets.token_hex(16) for n in ("alice", "bob")}  # shared by the workers
+    sids = {n: secrets.token_hex(16) for n in names}  # shared by the workers
     try:
         for i in range(workers):
             procs.append(JsonLinesProcess(
@@ -786,9 +793,10 @@ def front_world(workers: int, uas_port: int, max_lifetime: float = 600
                     "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
                                 "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
                                 "push_url": backend.push_url},
-                    "secret_hex": secret, "subscribers": ["alice", "bob"], "capacity": 1,
+                    "secret_hex": secret, "subscribers": names, "capacity": 1,
                 "subscriber_sids": sids,
-                    "callee_uris": {"bob": f"sip:bob@127.0.0.1:{uas_port}"},
+                    "callee_uris": {"bob": f"sip:bob@127.0.0.1:{uas_port}",
+                                    **{c: uri for c, uri in extra.values()}},
                     "rate_limit": {"calls": 1_000_000, "window": 1},
                     "max_lifetime": max_lifetime}))
         try:
