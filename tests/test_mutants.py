@@ -49,6 +49,7 @@ CASES: dict[str, tuple[str, bool, bool, str]] = {
     "dials-empty-remote": ("init; dial-empty", False, False, "ARG-DIAL-REMOTE"),
     "truncates-subscriber": ("sign-in averyverylongname17", False, False, "ARG-SUBSCRIBER"),
     "refuses-dtmf-hash": (f"{ESTABLISHED}; dtmf #", False, False, "API-REFUSAL"),
+    "sends-dtmf-string": (f"{ESTABLISHED}; dtmf 55", False, False, "ARG-DTMF"),
     "upload-never-answered": ("init; upload; net_upload_done", False, True, "LOG-UPLOAD"),
     "upload-success-after-failure": ("init; upload_fails; upload; net_upload_failed", False,
                                      False, "LOG-UPLOAD"),

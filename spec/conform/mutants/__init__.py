@@ -18,6 +18,7 @@ from .arguments import (
     AcceptsRatingZero,
     DialsEmptyRemote,
     RefusesDtmfHash,
+    SendsDtmfString,
     StripsDialMessage,
     TruncatesSubscriber,
 )
@@ -63,7 +64,7 @@ ALL: tuple[type[BrokenClient], ...] = (
     CallKitWrongUuid,
     # arguments
     AcceptsRatingNine, AcceptsRatingZero, StripsDialMessage, DialsEmptyRemote,
-    TruncatesSubscriber, RefusesDtmfHash,
+    TruncatesSubscriber, RefusesDtmfHash, SendsDtmfString,
     # logs and feedback
     UploadNeverAnswered, UploadSuccessAfterFailure, SwapsLogDates, FeedbackDuringCall,
     FeedbackOncePerSession,

@@ -98,3 +98,24 @@ class RefusesDtmfHash(BrokenClient):
         if name == Api.sendDtmf.value and (args or {}).get("digit") == "#":
             return ApiResult(ErrorType.INVALID_PARAMETER.value, call)
         return None
+
+
+class SendsDtmfString(BrokenClient):
+    """Takes a string of digits for sendDtmf() and sends them one by one, where the guide's
+    sendDtmf() sends one digit: sendDtmf('55') is accepted, not refused (ARG-DTMF, FACTS)."""
+
+    fault = "sends-dtmf-string"
+    rule = "ARG-DTMF"
+    area = "arguments"
+
+    def on_api(self, name: str, call: str | None, args: dict[str, Any] | None) -> ApiResult | None:
+        digits = (args or {}).get("digit")
+        if name != Api.sendDtmf.value or not isinstance(digits, str) or len(digits) < 2 \
+                or not re.fullmatch(r"[0-9*#]+", digits):
+            return None
+        res = ApiResult("ok", call)
+        for d in digits:
+            res = self.inner.api(name, call=call, args={**(args or {}), "digit": d})
+            if not res.ok:
+                break
+        return res
