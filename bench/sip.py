@@ -910,9 +910,7 @@ def measure_front(workers: int, workdir: Path, *, calls: int, overload_s: float,
             pids = [int(p.ready["pid"]) for p in procs]
             before = {p.name: process_usage(pid) for p, pid in zip(procs, pids)}
             scenario = ROOT / "tests" / "sipp" / "uac_bench.xml"
-            refusable = workdir / "uac_answered_or_refused.xml"
-            from tests.test_platform_overload import UAC_ANSWERED_OR_REFUSED
-            refusable.write_text(UAC_ANSWERED_OR_REFUSED)
+            refusable = ROOT / "tests" / "sipp" / "uac_answered_or_refused.xml"
             progress(f"  front: {workers} worker(s) behind Kamailio, {calls} calls offered "
                      f"at {20 * workers}/s ...")
             with UsageSampler(pids) as usage:

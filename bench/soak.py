@@ -46,11 +46,10 @@ NOT_FINAL = {"initiated", "ringing", "in-progress"}
 
 
 def scenario(workdir: Path, name: str, pause: str) -> Path:
-    """The answered-or-refused UAC (tests/test_platform_overload.py) with its own pause."""
-    from tests.test_platform_overload import UAC_ANSWERED_OR_REFUSED
-
+    """tests/sipp/uac_answered_or_refused.xml with its own pause."""
+    text = (ROOT / "tests" / "sipp" / "uac_answered_or_refused.xml").read_text()
     path = workdir / f"{name}.xml"
-    path.write_text(UAC_ANSWERED_OR_REFUSED.replace("<pause/>", pause))
+    path.write_text(text.replace("<pause/>", pause))
     return path
 
 

@@ -10,6 +10,11 @@ takes the session; the platform INVITEs bob, bob answers, the legs are bridged, 
 alice hangs up. Then both SDK traces are judged by the validator (complete mode) and the
 platform's call detail record is shown.
 
+With ``--workers N`` (N > 1) the platform is N bridge workers behind the Kamailio front
+(exovoice.reference.platform.cluster): alice's INVITE enters through the front, which picks a
+worker; bob's take reaches the first worker's HTTP side and is forwarded to the worker holding
+the call. Without Kamailio, N > 1 is refused (exit 2), never run some other way.
+
 Exit status: 0 the call went through and both traces conform; 1 the call failed or a trace
 does not conform; 2 the demo could not run (pjsua2 missing, a process did not start).
 """
@@ -106,7 +111,14 @@ def post(child: Child, cmd: str, **kw: Any) -> None:
         raise CallFailed(f"{exc}; see {child.log}") from exc
 
 
+def is_platform(side: str) -> bool:
+    """The platform's process ("platform"), or one of its workers ("worker1", ...)."""
+    return side == "platform" or side.startswith("worker")
+
+
 def _label(side: str) -> str:
+    if side.startswith("worker"):
+        return f"the platform's {side}"
     return "the platform simulator" if side == "platform" else f"{side}'s phone"
 
 
@@ -155,6 +167,8 @@ class Demo:
         self.setup: dict[str, Any] = {}
         self.callee_of_call: str = CALLEE
         self.backend: Any = None
+        self.front: Any = None  # the Kamailio front, with --workers N > 1
+        self.platforms: list[str] = []  # the platform's process sides
         self.device: Any = None
         self.dir = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="exovoice-demo-"))
         self.traces = {CALLER: self.dir / f"{CALLER}.jsonl", CALLEE: self.dir / f"{CALLEE}.jsonl"}
@@ -221,8 +235,8 @@ class Demo:
                 raise fail(f"{_label(side)} exited unexpectedly"
                            + (f": {said}" if said else "") + f" (see {log})")
             return
-        if side == "platform":
-            self.on_platform(t, ev)
+        if is_platform(side):
+            self.on_platform(t, side, ev)
         else:
             self.on_phone(t, side, ev)
 
@@ -263,12 +277,14 @@ class Demo:
         elif kind == "noise":
             self.note(side, f"(output) {ev.get('text')}", t, event="noise")
 
-    def on_platform(self, t: float, ev: dict[str, Any]) -> None:
+    def on_platform(self, t: float, side: str, ev: dict[str, Any]) -> None:
         kind = ev.get("event")
         show = True
         if kind == "ready":
-            self.ready["platform"] = ev
-            text = f"up: exophone {ev.get('sip_uri')}, API {ev.get('api_url')}"
+            self.ready[side] = ev
+            text = (f"up: exophone {ev.get('sip_uri')}, API {ev.get('api_url')}"
+                    if side == "platform" else
+                    f"worker up: SIP {ev.get('sip_uri')}, API {ev.get('api_url')}")
         elif kind == "invite":
             msg = ev.get("custom_field")
             text = f"INVITE from {ev.get('subscriber')}" + (f', message "{msg}"' if msg else "")
@@ -307,16 +323,16 @@ class Demo:
                     f"{float(cdr.get('duration') or 0):.2f} s talked")
         elif kind in ("warning", "error"):
             if kind == "error":
-                self.errors["platform"] = str(ev.get("error"))
+                self.errors[side] = str(ev.get("error"))
             text = f"{kind}: {ev.get('error')}"
         elif kind == "reply":
-            self.replies.setdefault("platform", []).append(ev)
+            self.replies.setdefault(side, []).append(ev)
             return
         elif kind == "exit":
             text = "stopped"
         else:
             text = kind if kind else json.dumps(ev)
-        self.note("platform", text, t, show=show, event=kind)
+        self.note(side, text, t, show=show, event=kind)
 
     def request(self, side: str, cmd: str, timeout: float = REPLY_TIMEOUT,
                 fail: type[Exception] = CallFailed, **kw: Any) -> dict[str, Any]:
@@ -360,12 +376,7 @@ class Demo:
                         "push_url": self.backend.push_url},
             "secret_hex": secret.hex(), "subscribers": [CALLER, CALLEE],
             "max_lifetime": CHILD_LIFETIME}
-        self.children["platform"] = start_child(
-            "platform", "exovoice.reference.platform.sipserver", ["--config", "-"],
-            self.inbox, self.dir / "platform.log", self.t0, config)
-        self.pump(lambda: "platform" in self.ready, START_TIMEOUT,
-                  "ready line from the platform simulator", Unusable)
-        platform = self.ready["platform"]
+        platform = self.start_platform(config)
         api = SubscriberApi(platform["api_url"], API_KEY, API_TOKEN)
         tokens: dict[str, str] = {}
         for name in (CALLER, CALLEE):  # as the app's backend would, for each device
@@ -395,10 +406,45 @@ class Demo:
                 raise Unusable(f"{name}'s phone did not start: {self.ready[name].get('error')} "
                                f"(see {self.children[name].log})")
         self.setup = {"dir": str(self.dir), "exophone": platform["sip_uri"],
+                      "workers": self.opts.workers,
                       "api_url": platform["api_url"],
                       "dial_whom_url": self.backend.dial_whom_url,
                       "phones": {n: self.ready[n].get("uri") for n in (CALLER, CALLEE)},
                       "pids": {n: c.proc.pid for n, c in self.children.items()}}
+
+    def start_platform(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The platform: one process, or N workers behind the Kamailio front (told each
+        other's API URLs, for the session take); the ready line the phones are set up from."""
+        from exovoice.reference.platform.cluster import front_for, peers_of, worker_configs
+        from exovoice.reference.platform.front import FrontError
+
+        n = self.opts.workers
+        if n == 1:
+            self.platforms = ["platform"]
+            self.children["platform"] = start_child(
+                "platform", "exovoice.reference.platform.sipserver", ["--config", "-"],
+                self.inbox, self.dir / "platform.log", self.t0, config)
+            self.pump(lambda: "platform" in self.ready, START_TIMEOUT,
+                      "ready line from the platform simulator", Unusable)
+            return self.ready["platform"]
+        self.platforms = [f"worker{i + 1}" for i in range(n)]
+        for side, cfg in zip(self.platforms, worker_configs(config, n)):
+            self.children[side] = start_child(
+                side, "exovoice.reference.platform.sipserver", ["--config", "-"],
+                self.inbox, self.dir / f"{side}.log", self.t0, cfg)
+        self.pump(lambda: all(s in self.ready for s in self.platforms), START_TIMEOUT,
+                  "ready line from every platform worker", Unusable)
+        readies = [self.ready[s] for s in self.platforms]
+        try:
+            self.front = front_for(readies, EXOPHONE)
+        except FrontError as exc:
+            raise Unusable(f"the Kamailio front did not start: {exc}") from exc
+        for side in self.platforms:
+            self.request(side, "peers", fail=Unusable, api_urls=peers_of(readies))
+        exophone = f"{EXOPHONE}@{self.front.host}:{self.front.port}"
+        self.note("front", f"Kamailio up: exophone {exophone} spreads calls over "
+                  f"{n} workers", event="front")
+        return {**readies[0], "sip_uri": exophone, "sip_port": self.front.port}
 
     def call(self) -> None:
         self.request(CALLER, "dial", to=CALLEE, message=self.opts.message)
@@ -467,13 +513,15 @@ class Demo:
                 self.pump(gone, EXIT_TIMEOUT, f"exit of {side}'s phone", Unusable)
             except Unusable as exc:
                 self.note("demo", str(exc), event="warning")
-        if "platform" in self.ready and "platform" not in self.exited:
+        for side in self.platforms:  # the worker that carried the call has its CDR
+            if side not in self.ready or side in self.exited:
+                continue
             try:
-                cdrs = self.request("platform", "cdrs", fail=Unusable).get("cdrs") or []
+                cdrs = self.request(side, "cdrs", fail=Unusable).get("cdrs") or []
                 if cdrs:
                     self.cdr = cdrs[-1]
             except Unusable as exc:
-                self.note("demo", f"no CDR: {exc}", event="warning")
+                self.note("demo", f"no CDR from {side}: {exc}", event="warning")
 
     def judge(self) -> None:
         from exovoice.spec.validate.run import Options, judge_file
@@ -486,6 +534,9 @@ class Demo:
             self.verdicts[side] = {**verdict, "lines": v.lines}
 
     def close(self) -> None:
+        if self.front is not None:
+            self.front.close()
+            self.front = None
         for side, child in list(self.children.items()):
             self.stopping.add(side)
             child.close(EXIT_TIMEOUT)
@@ -592,6 +643,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--format", choices=("text", "json"), default="text",
                     help="text: live progress and a report; json: one object at the end "
                     "(timeline, stats, verdicts, cdr)")
+    ap.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="the platform's bridge workers (default 1: one platform process). "
+                    "N > 1: N workers behind the Kamailio front, which needs the kamailio "
+                    "package; without it the demo refuses (exit 2)")
     ap.add_argument("--keep", metavar="DIR", default=None,
                     help="write the traces and process logs into DIR and keep them (default: "
                     "a temporary directory, removed at the end)")
@@ -606,6 +661,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     if opts.talk < 0 or opts.talk > 600:
         print("exovoice demo: --talk must be between 0 and 600 seconds", file=sys.stderr)
+        return EXIT_UNUSABLE
+    from exovoice.reference.platform.cluster import unavailable
+
+    why = unavailable(opts.workers)
+    if why is not None:
+        print(f"exovoice demo: {why}", file=sys.stderr)
         return EXIT_UNUSABLE
     if opts.keep is not None:  # a --keep the demo cannot write into fails now, in one line
         from exovoice.spec.outputs import PathProblem, check_dir

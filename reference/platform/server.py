@@ -109,6 +109,9 @@ class ExotelPlatform(ASGIService):
         self._seq_lock = threading.Lock()
         # Set by the SIP side: take(session_id, access_token, contact) raises ApiError.
         self.session_taker: Callable[[str, str, str], None] | None = None
+        # A bridge worker behind the front names itself in its session ids ("w2-s..."), so a
+        # take that reaches another worker's HTTP side is forwarded to it (sipserver).
+        self.session_prefix = ""
 
     # --- accounts and subscribers ---------------------------------------------------------
     def api_url(self, account_sid: str) -> str:
@@ -253,7 +256,7 @@ class ExotelPlatform(ASGIService):
 
     # --- push payloads --------------------------------------------------------------------
     def new_session_id(self) -> str:
-        return f"s{uuid.uuid4().hex[:12]}{self._next()}"
+        return f"{self.session_prefix}s{uuid.uuid4().hex[:12]}{self._next()}"
 
     def issue_push_payload(self, subscriber_name: str, caller_id: str,
                            session_id: str | None = None, *, call_sid: str | None = None,

@@ -18,6 +18,10 @@ machine reads it; a file others may read is refused, exit 2):
   capacity     calls at once before an INVITE is refused 503 CONGESTION_ERROR (default 2, all
                pjsua's 4 slots; 1 behind the Kamailio front, which leaves two for teardowns)
   max_lifetime seconds before the process gives up by itself (default 300)
+  worker_id    "w2": this process is one bridge worker of several behind the front
+               (exovoice.reference.platform.cluster); its push sessions are named "w2-s...",
+               and a take for another worker's session that reaches this one's HTTP side is
+               forwarded there (see the "peers" command)
 
 Prints JSON lines on stdout (pjlib's console output goes to stderr): first
 ``{"event": "ready", "sip_port", "sip_uri", "platform_url", "api_url", "account_sid", "pid"}``
@@ -27,7 +31,10 @@ a line: {"cmd": "route", "remote_id", "uri"}, {"cmd": "cdrs"},
 {"cmd": "media", "action": "pause"|"resume"|"renew", "toward": "caller"|"callee",
 "call_sid"?, "seconds"?} (PlatformSip.media_fault: an RTP outage, for N s when given, or a
 re-INVITE toward one leg of the latest bridged call), {"cmd": "ring_timeout", "call_sid"?}
-(PlatformSip.expire_ringing: max_ringing_duration runs out now), {"cmd": "quit"}; each gets
+(PlatformSip.expire_ringing: max_ringing_duration runs out now), {"cmd": "peers", "api_urls":
+{"w1": "http://.../v2/accounts/<sid>", ...}} (where the other workers take their sessions),
+{"cmd": "subscriber", "name", "sid"} (a subscriber record another worker shares: created if
+missing, with that sid), {"cmd": "quit"}; each gets
 {"event": "reply", "cmd", "ok", ...}. EOF on stdin or SIGTERM stops it; the last line is
 {"event": "exit"}.
 """
@@ -39,6 +46,7 @@ import os
 import sys
 import threading
 import time
+import urllib.parse
 from typing import Any
 
 from ..procs.process import (
@@ -48,9 +56,11 @@ from ..procs.process import (
     read_private_json,
     stop_on_signals,
 )
+from ..wire.http import request
 from .accounts import Account
 from .server import ExotelPlatform
 from .sip import PlatformSip
+from .subscribers import ApiError
 
 
 def load_config(source: str) -> dict[str, Any]:
@@ -86,6 +96,33 @@ class Server:
                                account_sid=account.sid, rate_calls=int(rate.get("calls", 10)),
                                rate_window=float(rate.get("window", 60)),
                                capacity=int(config.get("capacity", 2)), on_event=self.say_event)
+        self.worker_id = str(config.get("worker_id") or "")
+        self.peers: dict[str, str] = {}  # worker id -> its API URL
+        if self.worker_id:
+            self.platform.session_prefix = f"{self.worker_id}-"
+            self.platform.session_taker = self.take
+
+    def take(self, session: str, token: str, contact: str) -> None:
+        """A callee's take: this worker's own session, or forwarded to the worker its id
+        names (the SDK knows one sessions URL; the session lives where its call is)."""
+        owner = session.split("-", 1)[0] if "-" in session else ""
+        peer = self.peers.get(owner) if owner != self.worker_id else None
+        if peer is None:
+            self.sip.take(session, token, contact)
+            return
+        got = request("POST", f"{peer}/sessions/{urllib.parse.quote(session, safe='')}/take",
+                      body={"contact": contact}, timeout=self.platform.http_timeout,
+                      headers={"Authorization": f"Bearer {token}"})
+        if got.status == 202:
+            return
+        if got.status is None:
+            raise ApiError(503, f"worker {owner} holding session {session} did not answer: "
+                           f"{got.error}")
+        try:
+            message = str((got.json() or {}).get("message") or f"HTTP {got.status}")
+        except ValueError:
+            message = f"HTTP {got.status}"
+        raise ApiError(got.status, message)
 
     def say_event(self, ev: dict[str, Any]) -> None:
         self.say(**ev)
@@ -106,6 +143,17 @@ class Server:
             return self.sip.media_fault(str(obj.get("action")), str(obj.get("toward", "caller")),
                                         obj.get("call_sid"),
                                         None if seconds is None else float(seconds))
+        if cmd == "peers":
+            self.peers = {str(k): str(v).rstrip("/") for k, v in
+                          dict(obj.get("api_urls") or {}).items()}
+            return {}
+        if cmd == "subscriber":
+            store = self.platform.subscribers(self.sip.account.sid)
+            name = str(obj["name"])
+            if store.find(name) is None:
+                store.create({"subscriber_name": name})
+            store.get(name).sid = str(obj["sid"])
+            return {}
         if cmd == "ring_timeout":
             return self.sip.expire_ringing(obj.get("call_sid"))
         if cmd == "cdrs":

@@ -30,6 +30,12 @@ device still registered for them; a push for a call already over is a real push 
 after the far party gave up. Registration, token refresh and log upload are still the simulated
 platform's (exovoice.reference.net.simplatform.Platform, sharing the account's signing key), so their
 stimuli and controls act as in the `reference` target.
+
+Workers: ``EXOVOICE_SIP_WORKERS=N exovoice conform --client reference-sip`` runs the platform
+as N bridge workers behind the Kamailio front (exovoice.reference.platform.cluster): every
+call enters through the front, a pushed call's take is forwarded to the worker holding it.
+Unset or 1: one platform process, no front. N > 1 where Kamailio is not installed, or a
+value that is not a whole number >= 1, makes the target unusable (conform exits 2 saying so).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import os
 import queue
 import secrets
 import threading
@@ -58,6 +65,7 @@ from ..backend.server import RoutingTable
 from ..net.simplatform import Platform
 from ..net.sipnet import MESSAGE_HEADER, TOKEN_HEADER, SipNet
 from ..platform.client import SubscriberApi
+from ..platform.cluster import Cluster, unavailable
 from ..platform.server import account_key
 from ..procs.child import Child, ChildError
 from ..sdk.client import ExotelVoiceClient
@@ -74,6 +82,21 @@ RTP_LOST_AFTER = 0.4  # s without RTP before onMediaDisrupted
 MEDIA_TIMEOUT = 2.5  # s without RTP before onCallEnded(MEDIA_TIMEOUT)
 WAIT = 10.0  # bound for the far party to see a call (generous: CI machines are slow)
 PUSH_WAIT = 10.0  # bound for a push to reach the device
+WORKERS_ENV = "EXOVOICE_SIP_WORKERS"  # the platform's bridge workers (behind the front if > 1)
+
+
+def workers_wanted() -> int:
+    """The number of bridge workers asked for in the environment (default 1); raises
+    Unavailable, one line, for a value that cannot be run here."""
+    text = os.environ.get(WORKERS_ENV, "").strip() or "1"
+    try:
+        n = int(text)
+    except ValueError:
+        raise Unavailable(f"{WORKERS_ENV}={text!r} is not a whole number of workers") from None
+    why = unavailable(n)
+    if why is not None:
+        raise Unavailable(f"{WORKERS_ENV}={n}: {why}")
+    return n
 
 # What SIP's far end answers for each happening of an outgoing call.
 FAR_ANSWER: dict[str, int] = {
@@ -113,24 +136,29 @@ class _Routing(RoutingTable):
 class SipWorld:
     """The platform process, the customer backend and the far party, for a whole run."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1) -> None:
         self.secret = secrets.token_bytes(32)
         self.key = account_key(self.secret, SID)  # what the account's tokens are signed with
         self.channel = PushChannel()
         self._far_device = self.channel.register(FAR, "far-device")
         self.backend = CustomerBackend(_Routing(), self.channel).start()
-        self.platform: Child | None = None
+        self.platform: Child | Cluster | None = None
+        self.cluster: Cluster | None = None
         self.peer: Child | None = None
         self._calls_cond = threading.Condition()
         self._far_calls: list[str] = []  # the far party's calls, in order of arrival
+        config = {
+            "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
+                        "sip_exophone": EXOPHONE, "dial_whom_url": self.backend.dial_whom_url,
+                        "push_url": self.backend.push_url},
+            "secret_hex": self.secret.hex(), "subscribers": [FAR],
+            "rate_limit": {"calls": 1_000_000, "window": 1}, "max_lifetime": 86400}
         try:
-            self.platform = Child("exovoice.reference.platform.sipserver", "--config", "-",
-                                  name="platform", stdin_first={
-                "account": {"sid": SID, "api_key": KEY, "api_token": TOKEN,
-                            "sip_exophone": EXOPHONE, "dial_whom_url": self.backend.dial_whom_url,
-                            "push_url": self.backend.push_url},
-                "secret_hex": self.secret.hex(), "subscribers": [FAR],
-                "rate_limit": {"calls": 1_000_000, "window": 1}, "max_lifetime": 86400})
+            if workers > 1:
+                self.platform = self.cluster = Cluster(config, workers)
+            else:
+                self.platform = Child("exovoice.reference.platform.sipserver", "--config", "-",
+                                      name="platform", stdin_first=config)
             self.peer = Child("exovoice.reference.sip.peer", "--mode", "silent", "--user", FAR,
                               "--max-lifetime", "86400", name="far party",
                               on_event=self._peer_event)
@@ -168,6 +196,12 @@ class SipWorld:
         None when the platform will not (a name it refuses)."""
         with self._lock:
             self._far_device.pending()  # pushes to the far party go nowhere
+            if subscriber not in self._provisioned and self.cluster is not None:
+                try:  # every worker holds the record (one database, in a real platform)
+                    self.cluster.provision(subscriber)
+                except ChildError:
+                    return None
+                self._provisioned.add(subscriber)
             if subscriber not in self._provisioned:
                 resp = self.api.create([{"subscriber_name": subscriber}])
                 items = (resp.json() or {}).get("response") or [] if resp.status == 207 else []
@@ -194,7 +228,7 @@ def world() -> SipWorld:
     global _world
     with _world_lock:
         if _world is None:
-            _world = SipWorld()
+            _world = SipWorld(workers_wanted())
             atexit.register(close_world)
         return _world
 

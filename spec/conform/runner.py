@@ -330,7 +330,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     who.add_argument("--client", default=None,
                      help=f"an in-process client: an installed one ({installed}; default "
                      "reference; reference-sip is the reference client over real SIP/RTP "
-                     "with the platform simulator), model, or broken:<fault>")
+                     "with the platform simulator, which EXOVOICE_SIP_WORKERS=N runs as N "
+                     "workers behind the Kamailio front), model, or broken:<fault>")
     who.add_argument("--client-cmd", default=None, metavar="CMD",
                      help="a program speaking the JSON-lines adapter protocol on stdin/stdout")
     p.add_argument("-k", dest="keyword", default=None, metavar="EXPR",
