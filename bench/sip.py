@@ -65,7 +65,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -522,11 +522,14 @@ class Throughput:
     cdr_completed: int
     cdr_statuses: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    refused: int = 0  # answered 503 CONGESTION_ERROR by the platform's own admission
 
     @property
     def ok(self) -> bool:
+        """Every call completed or refused 503 CONGESTION_ERROR, each with its CDR (pjsua's
+        own 486 leaves none), none failed."""
         return (self.failed == 0 and self.successful == self.calls and self.sipp_exit == 0
-                and self.cdr_completed == self.calls and not self.errors)
+                and self.cdr_completed + self.refused == self.calls and not self.errors)
 
 
 def _sipp_duration_s(text: str) -> float:
@@ -590,8 +593,10 @@ def run_sipp_watched(cmd: list[str], workdir: Path, stat_file: Path, limit: floa
 def measure_throughput(w: World, calls: int, rate: float, concurrency: int = 1,
                        pause_ms: int = 100, *, workdir: Path,
                        progress: Progress = quiet) -> Throughput:
-    """sipp UAC -> exophone -> platform -> sipp UAS. Calls/s is sipp's successful calls over
-    its own elapsed time, from the first INVITE to the last call's end."""
+    """sipp UAC -> exophone -> platform -> sipp UAS. A call is answered, or refused 503
+    CONGESTION_ERROR by the platform's admission (it keeps a pjsua call slot free, so it is
+    never pjsua's 486); calls/s is the completed calls over sipp's own elapsed time, from
+    the first INVITE to the last call's end."""
     if SIPP is None:
         raise BenchError("sipp not installed (apt-get install sip-tester)")
     tag = f"sipp-bench-{secrets.token_hex(4)}"  # this run's CDRs carry it as custom_field
@@ -605,7 +610,7 @@ def measure_throughput(w: World, calls: int, rate: float, concurrency: int = 1,
         limit = 15 + 3 * max(calls / max(rate, 0.1),
                              calls * (1 + pause_ms / 1000) / max(concurrency, 1))
         cmd = [SIPP, f"127.0.0.1:{w.server.ready['sip_port']}", "-sf",
-               str(SCENARIOS / "uac_bench.xml"), "-i", "127.0.0.1", "-p", str(free_udp_port()),
+               str(SCENARIOS / "uac_answered_or_refused.xml"), "-i", "127.0.0.1", "-p", str(free_udp_port()),
                "-mp", str(free_udp_port()), "-s", EXOPHONE.removeprefix("sip:"),
                "-key", "token", w.token(), "-key", "tag", tag,
                "-m", str(calls), "-r", f"{rate:g}", "-rp", "1000", "-l", str(concurrency),
@@ -633,14 +638,18 @@ def measure_throughput(w: World, calls: int, rate: float, concurrency: int = 1,
         w.server.wait_count("call-ended", ended_before + ok_calls + failed, 10)
         ours = [c for c in w.cdrs() if c.get("custom_field") == tag]
         statuses = Counter(str(c.get("status")) for c in ours)
+        refused = sum(1 for c in ours if c.get("status") == "failed"
+                      and c.get("failure_reason") == "over capacity")
         if len(ours) != ok_calls + failed:
             errors.append(f"platform has {len(ours)} CDRs for sipp's {ok_calls + failed} calls"
                           " (pjsua's own 486, to an INVITE finding no call slot, leaves none)")
         return Throughput(calls, rate, concurrency, pause_ms, ok_calls, failed,
                           int(stats["TotalCallCreated"]), round(elapsed, 3),
-                          round(ok_calls / elapsed, 2) if elapsed > 0 else 0.0,
+                          round(statuses.get("completed", 0) / elapsed, 2) if elapsed > 0
+                          else 0.0,
                           round(_sipp_duration_s(rtt) * 1000, 2) if rtt else None,
-                          returncode, statuses.get("completed", 0), dict(statuses), errors)
+                          returncode, statuses.get("completed", 0), dict(statuses), errors,
+                          refused)
     finally:
         stop_process(uas)
         try:
@@ -763,24 +772,31 @@ def measure_sipp_floor(workdir: Path, calls: int = 2000, rate: float = 4000) -> 
 # --- N workers behind the Kamailio front --------------------------------------------------------
 @contextmanager
 def front_world(workers: int, uas_port: int, max_lifetime: float = 600, *,
-                by_message: dict[str, tuple[str, str]] | None = None
+                by_message: dict[str, tuple[str, str | None]] | None = None,
+                callers: Sequence[str] = (), max_ringing: int | None = None
                 ) -> Iterator[tuple[Any, list[JsonLinesProcess], Any, Any]]:
     """(front, workers, api, backend): `workers` sipserver processes (capacity 1 each) sharing
-    one secret, their callee bob at a sipp UAS on `uas_port`, behind a KamailioFront.
-    `by_message`: {dial message: (callee, its SIP URI)}, more callees Dial Whom routes to."""
+    one secret, their callee bob at a sipp UAS on `uas_port`, behind a KamailioFront; the
+    first worker knows the others' API URLs (a take for their sessions is forwarded).
+    `by_message`: {dial message: (callee, its SIP URI or None: reached by push, its device
+    `backend.push_channel`'s "<callee>-phone")}, more callees Dial Whom routes to; `callers`:
+    more subscribers; `max_ringing`: Dial Whom's max_ringing_duration (s)."""
     from exovoice.reference.backend import CustomerBackend, PushChannel
-    from exovoice.reference.backend.server import RoutingTable
+    from exovoice.reference.backend.server import DialWhomReply, RoutingTable
     from exovoice.reference.platform.client import SubscriberApi
+    from exovoice.reference.platform.cluster import peers_of
     from exovoice.reference.platform.front import FrontError, KamailioFront
 
     extra = by_message or {}
     channel = PushChannel()
     for name in ["bob", *(c for c, _ in extra.values())]:
         channel.register(name, f"{name}-phone")
+    reply = DialWhomReply() if max_ringing is None else DialWhomReply(
+        max_ringing_duration=max_ringing)
     backend = CustomerBackend(RoutingTable(
         by_caller={"alice": "bob"},
-        by_custom_field={m: c for m, (c, _) in extra.items()}), channel).start()
-    names = ["alice", "bob", *(c for c, _ in extra.values())]
+        by_custom_field={m: c for m, (c, _) in extra.items()}), channel, reply=reply).start()
+    names = list(dict.fromkeys(["alice", "bob", *(c for c, _ in extra.values()), *callers]))
     procs: list[JsonLinesProcess] = []
     front = None
     secret = secrets.token_bytes(32).hex()
@@ -794,15 +810,17 @@ def front_world(workers: int, uas_port: int, max_lifetime: float = 600, *,
                                 "sip_exophone": EXOPHONE, "dial_whom_url": backend.dial_whom_url,
                                 "push_url": backend.push_url},
                     "secret_hex": secret, "subscribers": names, "capacity": 1,
-                "subscriber_sids": sids,
+                    "subscriber_sids": sids, "worker_id": f"w{i + 1}",
                     "callee_uris": {"bob": f"sip:bob@127.0.0.1:{uas_port}",
-                                    **{c: uri for c, uri in extra.values()}},
+                                    **{c: uri for c, uri in extra.values() if uri}},
                     "rate_limit": {"calls": 1_000_000, "window": 1},
                     "max_lifetime": max_lifetime}))
         try:
             front = KamailioFront([f"sip:127.0.0.1:{p.ready['sip_port']}" for p in procs]).start()
         except FrontError as e:
             raise BenchError(str(e)) from e
+        for p in procs:
+            p.send("peers", api_urls=peers_of([q.ready for q in procs]))
         yield front, procs, SubscriberApi(procs[0].ready["api_url"], KEY, TOKEN), backend
     finally:
         if front is not None:
@@ -1157,8 +1175,9 @@ def render(r: dict[str, Any]) -> str:
     lines += [
         f"sipp through the exophone: {tp['calls']} calls offered at {tp['rate']:g}/s, "
         f"<= {tp['concurrency']} at once, {tp['pause_ms']} ms each:",
-        f"  {tp['calls_per_s']:.1f} calls/s sustained over {tp['elapsed_s']:.1f} s; "
-        f"{tp['successful']} successful, {tp['failed']} failed"
+        f"  {tp['calls_per_s']:.1f} completed calls/s over {tp['elapsed_s']:.1f} s; "
+        f"{tp['cdr_completed']} completed, {tp['refused']} refused 503 CONGESTION_ERROR "
+        f"(the worker keeps a call slot free), {tp['failed']} failed"
         + (f"; INVITE -> 200 mean {tp['invite_to_200_ms']:.1f} ms"
            if tp["invite_to_200_ms"] is not None else ""),
         f"  platform CDRs: {tp['cdr_completed']} completed {tp['cdr_statuses']}",

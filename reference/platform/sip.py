@@ -4,9 +4,11 @@
 (`exovoice.reference.sip.SipEndpoint`, 127.0.0.1, ephemeral port, user = the exophone number) and a
 controller thread. Per INVITE from a client (the caller leg):
 
-0. admission: with `capacity` calls already on this worker (not yet ended) -> 503 "Service
-   Unavailable" with ``X-Exotel-Reason: CONGESTION_ERROR`` (CDR "failed", reason "over
-   capacity"), before any other step, so the callee leg never finds pjsua's call slots full.
+0. admission: with `capacity` calls already on this worker (not yet ended), or too few of
+   pjsua's call slots left for this call's callee leg and `spare_slots` more (legs being torn
+   down still hold theirs) -> 503 "Service Unavailable" with ``X-Exotel-Reason:
+   CONGESTION_ERROR`` (CDR "failed", reason "over capacity"), before any other step, so the
+   callee leg never finds pjsua's call slots full and the next INVITE still finds one.
    (pjsua2's wheel holds 4 calls, a bridged call two; pjsua itself answers a 5th INVITE 486
    statelessly, which a caller reads as BUSY: a worker alone cannot refuse what reaches it
    with every slot taken. exovoice.reference.platform.front's Kamailio admits no more calls to
@@ -67,7 +69,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..sip.endpoint import SipEndpoint, SipError, SipEvent, pj
+from ..sip.endpoint import CALL_SLOTS, SipEndpoint, SipError, SipEvent, pj
 from ..sip.mapping import ANSWER_CODE_FOR, failure_event
 from ..wire.tokens import TokenError, decode
 from .cdr import CallDetailRecord, new_call_sid
@@ -113,14 +115,14 @@ class Bridge:
 class PlatformSip:
     def __init__(self, platform: ExotelPlatform, callee_uris: dict[str, str] | None = None, *,
                  account_sid: str | None = None, rate_calls: int = 10,
-                 rate_window: float = 60.0, capacity: int = 2,
+                 rate_window: float = 60.0, capacity: int = 2, spare_slots: int = 1,
                  on_event: Callable[[dict[str, Any]], None] | None = None,
                  host: str = "127.0.0.1", port: int = 0, log_level: int = 0) -> None:
         self.platform = platform
         self.account = platform.account(account_sid)
         self.callee_uris = dict(callee_uris or {})
         self.rate_calls, self.rate_window = rate_calls, rate_window
-        self.capacity = capacity
+        self.capacity, self.spare_slots = capacity, spare_slots
         self.on_event = on_event or (lambda ev: None)
         number = self.account.sip_exophone.removeprefix("sip:")
         self.endpoint = SipEndpoint(host=host, port=port, user=number, log_level=log_level)
@@ -257,7 +259,7 @@ class PlatformSip:
         self.platform.cdrs.add(record)
         self._emit("invite", call_sid=call_sid, leg=bridge.caller, subscriber=subscriber,
                    custom_field=custom, rx=round(ev.t, 6))
-        if len(self._bridges) > self.capacity:  # this call is in _bridges already
+        if len(self._bridges) > self.capacity or self._slots_short():
             self._refuse(bridge, 503, "Service Unavailable", "over capacity", headers={
                 REASON_HEADER: "CONGESTION_ERROR"})
             return
@@ -280,6 +282,17 @@ class PlatformSip:
                                   name=f"platform-route-{call_sid[:6]}")
         self._workers = [t for t in self._workers if t.is_alive()] + [worker]
         worker.start()
+
+    def _slots_short(self) -> bool:
+        """Admitting this caller (its leg already holds a slot) would leave too few of
+        pjsua's call slots: the callee legs owed to admitted calls, this one's included, plus
+        `spare_slots` kept free, so the next INVITE still reaches this controller to be
+        refused 503 instead of pjsua answering it 486 by itself. Legs on their way down still
+        count. (With 4 slots and one spare, a worker carries one bridged call at a time; a
+        world that needs two at once, a call placed during a call, runs with spare 0 and can
+        see pjsua's 486 under a burst.)"""
+        owed = sum(1 for b in self._bridges.values() if b.callee is None and not b.over)
+        return self.endpoint.slots_in_use + owed + self.spare_slots > CALL_SLOTS
 
     def _refuse(self, bridge: Bridge, code: int, reason: str, why: str, *,
                 headers: dict[str, str] | None = None, status: str = "failed") -> None:

@@ -17,6 +17,9 @@ machine reads it; a file others may read is refused, exit 2):
   rate_limit   {"calls": 10, "window": 60}
   capacity     calls at once before an INVITE is refused 503 CONGESTION_ERROR (default 2, all
                pjsua's 4 slots; 1 behind the Kamailio front, which leaves two for teardowns)
+  spare_slots  pjsua call slots kept free (default 1: the next INVITE is refused 503, never
+               486 by pjsua; one bridged call at a time); 0 lets two bridged calls share the
+               4 slots (a call placed during a call), at the risk of pjsua's 486 under a burst
   max_lifetime seconds before the process gives up by itself (default 300)
   worker_id    "w2": this process is one bridge worker of several behind the front
                (exovoice.reference.platform.cluster); its push sessions are named "w2-s...",
@@ -95,7 +98,9 @@ class Server:
         self.sip = PlatformSip(self.platform, config.get("callee_uris") or {},
                                account_sid=account.sid, rate_calls=int(rate.get("calls", 10)),
                                rate_window=float(rate.get("window", 60)),
-                               capacity=int(config.get("capacity", 2)), on_event=self.say_event)
+                               capacity=int(config.get("capacity", 2)),
+                               spare_slots=int(config.get("spare_slots", 1)),
+                               on_event=self.say_event)
         self.worker_id = str(config.get("worker_id") or "")
         self.peers: dict[str, str] = {}  # worker id -> its API URL
         if self.worker_id:

@@ -75,6 +75,7 @@ _active: "SipEndpoint | None" = None
 
 
 MAX_CALLS = 32  # asked for; the pjsua2-python wheel is built with PJSUA_MAX_CALLS 4 and clamps
+CALL_SLOTS = 4  # what that wheel really holds: pjsua answers an INVITE finding none 486 itself
 
 
 @contextlib.contextmanager
@@ -288,6 +289,13 @@ class SipEndpoint:
 
     def calls(self) -> list[str]:
         return self.run(lambda: list(self._calls))
+
+    @property
+    def slots_in_use(self) -> int:
+        """pjsua call slots taken now, a call on its way down included until its
+        DISCONNECTED (when pjsua frees the slot). Read from any thread: a dict's size, no
+        pjsua call."""
+        return len(self._calls)
 
     def _incoming(self, call_id: int, rdata: Any) -> None:
 

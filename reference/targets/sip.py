@@ -152,7 +152,10 @@ class SipWorld:
                         "sip_exophone": EXOPHONE, "dial_whom_url": self.backend.dial_whom_url,
                         "push_url": self.backend.push_url},
             "secret_hex": self.secret.hex(), "subscribers": [FAR],
-            "rate_limit": {"calls": 1_000_000, "window": 1}, "max_lifetime": 86400}
+            "rate_limit": {"calls": 1_000_000, "window": 1}, "max_lifetime": 86400,
+            # a push during a call needs two bridged calls on one process (all 4 slots);
+            # scenarios come one at a time, never a burst
+            "spare_slots": 0}
         try:
             if workers > 1:
                 self.platform = self.cluster = Cluster(config, workers)
