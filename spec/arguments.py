@@ -33,6 +33,12 @@ def dial_message_problem(message: Any) -> str | None:
     return None
 
 
+def dial_message_allowed(message: Any) -> bool:
+    """dial_message_problem(message) is None, without writing the reason (the validator asks
+    for every line carrying a message, log lines included)."""
+    return message is None or (isinstance(message, str) and _MESSAGE.fullmatch(message) is not None)
+
+
 def remote_id_problem(remote_id: Any) -> str | None:
     if not isinstance(remote_id, str) or not remote_id.strip():
         return "remoteId must be a non-empty string"

@@ -84,6 +84,7 @@ def _colour(stream: object) -> Callable[[str, str], str]:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .validate.run import Options, validate
+    from .validate.summary import Fleet, ProgressLine
 
     if args.report is not None:
         try:
@@ -92,33 +93,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"exovoice: {e}", file=sys.stderr)
             return EXIT_UNUSABLE
     opts = Options(callkit=args.callkit, complete=args.complete,
-                   coverage=args.coverage or args.report is not None,
+                   coverage=args.coverage or args.summary or args.report is not None,
                    allow_empty=args.allow_empty)
     kept: list = []  # the verdicts, for --report
     paint = _colour(sys.stdout)
-    counts = {"conformant": 0, "non-conformant": 0, "unusable": 0}
-    fired_all: dict[str, int] = {}
-    states_all: set[str] = set()
-    show_progress = args.format == "text" and sys.stderr.isatty()
+    fleet = Fleet()
+    progress = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    if args.dask is not None:
+        from .validate.dask_run import DaskProblem, validate_dask
 
-    def progress(i: int) -> None:
-        if show_progress and i % 100 == 0:
-            print(f"\r{i} traces judged", end="", file=sys.stderr, flush=True)
-
+        verdicts = validate_dask(args.paths, opts, args.dask, progress=progress)
+    else:
+        DaskProblem = ValueError  # noqa: N806 (nothing of Dask is imported without --dask)
+        verdicts = validate(args.paths, opts, jobs=args.jobs, progress=progress)
     try:
-        for v in validate(args.paths, opts, jobs=args.jobs, progress=progress):
+        for v in verdicts:
             if args.report is not None:
                 kept.append(v)
+            fleet.add(v)
             if v.unusable is not None:
-                counts["unusable"] += 1
                 print(f"exovoice: {v.unusable}", file=sys.stderr)
-            elif v.conformant:
-                counts["conformant"] += 1
-            else:
-                counts["non-conformant"] += 1
-            for tid, n in v.fired.items():
-                fired_all[tid] = fired_all.get(tid, 0) + n
-            states_all.update(v.states)
+            if args.summary:
+                continue
             if args.format == "json":
                 print(json.dumps(v.as_json(args.coverage)), flush=True)
                 continue
@@ -131,50 +127,46 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("exovoice: interrupted", file=sys.stderr)
         return EXIT_UNUSABLE
-    if show_progress:
-        print("\r", end="", file=sys.stderr)
-    total = sum(counts.values())
-    if args.coverage:
-        _print_coverage(fired_all, states_all, args.format)
+    except DaskProblem as e:
+        print(f"exovoice: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    finally:
+        if progress is not None:
+            progress.done()
+    total = fleet.traces
+    if args.summary:
+        if args.format == "json":
+            print(json.dumps({"summary": fleet.as_json()}))
+        else:
+            print(fleet.text())
+    elif args.coverage:
+        _print_coverage(fleet.fired, fleet.states, args.format)
     if args.report is not None and total:
         from .report.html import validate_report
 
         try:
-            Path(args.report).write_text(validate_report(kept, fired_all), encoding="utf-8")
+            Path(args.report).write_text(validate_report(kept, fleet.fired), encoding="utf-8")
         except OSError as e:
             print(f"exovoice: --report {args.report}: cannot write ({e.strerror or e})",
                   file=sys.stderr)
             return EXIT_UNUSABLE
         if args.format == "text":
             print(f"report: {args.report}")
-    if args.format == "text":
-        print(f"{total} traces: {counts['conformant']} conformant, "
-              f"{counts['non-conformant']} non-conformant, {counts['unusable']} unusable")
+    if args.format == "text" and not args.summary:
+        print(f"{total} traces: {fleet.conformant} conformant, "
+              f"{fleet.nonconformant} non-conformant, {fleet.unusable} unusable")
     if total == 0:
         print("exovoice: no trace files found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_UNUSABLE
-    if counts["unusable"]:
+    if fleet.unusable:
         return EXIT_UNUSABLE
-    return EXIT_NONCONFORMANT if counts["non-conformant"] else EXIT_OK
+    return EXIT_NONCONFORMANT if fleet.nonconformant else EXIT_OK
 
 
 def _print_coverage(fired: dict[str, int], states: set[str], fmt: str) -> None:
-    from .base import transition_id
-    from .charts.index import rule_uses
-    from .charts.model import ClientModel, transitions_of
+    from .validate.summary import coverage_report
 
-    all_t = sorted({transition_id(t) for t, _ in transitions_of(ClientModel)})
-    all_s = sorted(s.id for s in ClientModel.states_map.values() if not s.states)
-    uses = rule_uses()
-    rules_hit = sorted(r for r, where in uses.items()
-                       if any(w in fired for w in where))
-    report = {
-        "transitions": {"exercised": sorted(fired), "never": [t for t in all_t if t not in fired]},
-        "states": {"exercised": sorted(states), "never": [s for s in all_s if s not in states]},
-        "rules": {"exercised": rules_hit,
-                  "never_on_a_transition": [r for r in uses if r not in rules_hit
-                                            and any(":" in w for w in uses[r])]},
-    }
+    report = coverage_report(fired, states)
     if fmt == "json":
         print(json.dumps({"summary": {"coverage": report}}))
         return
@@ -183,7 +175,8 @@ def _print_coverage(fired: dict[str, int], states: set[str], fmt: str) -> None:
         print(f"coverage: {len(ex)}/{len(ex) + len(nv)} {what} exercised")
         if nv:
             print("  never: " + ", ".join(nv))
-    print(f"coverage: {len(rules_hit)} rules exercised on transitions; never: "
+    hit = report["rules"]["exercised"]
+    print(f"coverage: {len(hit)} rules exercised on transitions; never: "
           + (", ".join(report["rules"]["never_on_a_transition"]) or "none"))
 
 
@@ -326,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 every trace conforms, 1 some trace does not, 2 some input is "
         "unusable (a one-line reason names the file and line; other files are still judged).")
     v.add_argument("paths", nargs="+", metavar="PATH",
-                   help="a trace file, a directory of *.jsonl files, or - for standard input")
+                   help="a trace file, a directory of *.jsonl files, - for standard input, or "
+                   "an fsspec URL of a file, a directory or a glob (needs exovoice[dask])")
     v.add_argument("--complete", action="store_true",
                    help="also require every call ended, every CallKit action answered and "
                    "every obligation met by the end of the trace")
@@ -340,7 +334,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--format", choices=("text", "json"), default="text",
                    help="json: one object per trace per line")
     v.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="processes to spread files over (default: one per core)")
+                   help="processes to spread the traces over, by bytes (default: one per core)")
+    v.add_argument("--summary", action="store_true",
+                   help="instead of each trace's findings, the fleet report: traces judged, "
+                   "conformant, non-conformant, unusable; violations by rule (traces, guide "
+                   "section, a sample trace and line); by client and sdkVersion (from the meta "
+                   "line); the states, transitions and rules the fleet never exercised "
+                   "(--format json: one object)")
+    v.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="judge on a Dask distributed cluster: a scheduler address "
+                   "(tcp://host:8786) or local:N for a local cluster of N worker processes; "
+                   "PATHs may then be fsspec URLs (file://, s3://, ...) the workers read. "
+                   "Same verdicts, same order as a local run (needs exovoice[dask])")
     v.add_argument("--report", type=Path, default=None, metavar="FILE",
                    help="also write a self-contained HTML report: verdicts by guide section, "
                    "each violation on the call-state diagram beside its trace, coverage as a "

@@ -304,14 +304,26 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
 
     @classmethod
     def _home_rules(cls, event: str) -> list[R.Rule]:
-        """The rules of every transition the event could take anywhere: what it needs."""
-        return list(dict.fromkeys(spec.rule for _t, spec in transitions_of(cls, event)))
+        """The rules of every transition the event could take anywhere: what it needs.
+        (Cached: the charts never change, and every refusal asks, thousands of times while
+        the validator compiles its tables.)"""
+        key = (cls, event)
+        got = _HOME_RULES.get(key)
+        if got is None:
+            got = _HOME_RULES[key] = tuple(dict.fromkeys(
+                spec.rule for _t, spec in transitions_of(cls, event)))
+        return list(got)
 
     @classmethod
     def _needs(cls, event: str) -> str:
         """Where an event would be allowed, for an event with no transition from here."""
-        sources = list(dict.fromkeys(t.source.name for t, _ in transitions_of(cls, event)))
-        return f"it is allowed only in: {', '.join(sources)}" if sources else "no transition"
+        key = (cls, event)
+        got = _NEEDS.get(key)
+        if got is None:
+            sources = list(dict.fromkeys(t.source.name for t, _ in transitions_of(cls, event)))
+            got = _NEEDS[key] = (f"it is allowed only in: {', '.join(sources)}" if sources
+                                 else "no transition")
+        return got
 
     def allowed_events(self) -> list[str]:
         """Observable and internal events this configuration accepts (with an ok result and
@@ -373,6 +385,10 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
         if self.in_state("initializing"):
             owed.append((R.LC_INIT, "initialize() was never answered"))
         return owed
+
+
+_HOME_RULES: dict[tuple[type, str], tuple] = {}
+_NEEDS: dict[tuple[type, str], str] = {}
 
 
 def transitions_of(chart: type, event: str | None = None) -> Iterable[tuple[Any, TransitionSpec]]:

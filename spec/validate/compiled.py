@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..arguments import (
-    dial_message_problem,
+    dial_message_allowed,
     dtmf_problem,
     log_dates_problem,
     issue_problem,
@@ -80,43 +80,53 @@ def _enum_token(value: Any, members: frozenset[str]) -> Any:
     return value if value in members else ("?" if value is not None else None)
 
 
+_DROP = object()
+
+
+def arg_fact(k: str, v: Any, args: dict, ctx: TraceContext) -> Any:
+    """The fact the guards read from argument k (or _DROP when they read none)."""
+    if k == "subscriberName":
+        return _name_token(ctx, v)
+    if k == "remoteId":
+        return "r" if remote_id_problem(v) is None else ""
+    if k == "message":
+        return None if v is None else ("m" if dial_message_allowed(v) else "!")
+    if k == "rating":
+        return 3 if rating_problem(v) is None else 7
+    if k == "issue":
+        return v if issue_problem(v) is None else "?"
+    if k == "digit":
+        return "1" if dtmf_problem(v) is None else "x"
+    if k == "endReason":
+        return _enum_token(v, _END_REASONS)
+    if k == "error":
+        return _enum_token(v, _ERRORS)
+    if k == "action":
+        return _enum_token(v, _ACTIONS)
+    if k == "uuid":
+        return (_ACTIVE if v == ctx.active_uuid and v is not None else
+                _SECOND if v == ctx.second_uuid and v is not None else _NEW)
+    if k == "startDate":
+        return _DATE_START
+    if k == "endDate":
+        ok = log_dates_problem(args.get("startDate"), v) is None
+        return _DATE_END if ok else _DATE_BEFORE
+    if k == "level":
+        return v if isinstance(v, str) and v in _LEVELS else "?"
+    if k == "muted" or k == "onHold":
+        return v if isinstance(v, bool) else None
+    if k == "route":
+        return v if v in _ROUTES else "?"
+    return _DROP
+
+
 def canon_args(args: dict, ctx: TraceContext) -> tuple:
     """The argument facts the guards read, in a fixed order; everything else is dropped."""
     out: list[tuple[str, Any]] = []
     for k in sorted(args):
-        v = args[k]
-        if k == "subscriberName":
-            out.append((k, _name_token(ctx, v)))
-        elif k == "remoteId":
-            out.append((k, "r" if remote_id_problem(v) is None else ""))
-        elif k == "message":
-            out.append((k, None if v is None else ("m" if dial_message_problem(v) is None else "!")))
-        elif k == "rating":
-            out.append((k, 3 if rating_problem(v) is None else 7))
-        elif k == "issue":
-            out.append((k, v if issue_problem(v) is None else "?"))
-        elif k == "digit":
-            out.append((k, "1" if dtmf_problem(v) is None else "x"))
-        elif k == "endReason":
-            out.append((k, _enum_token(v, _END_REASONS)))
-        elif k == "error":
-            out.append((k, _enum_token(v, _ERRORS)))
-        elif k == "action":
-            out.append((k, _enum_token(v, _ACTIONS)))
-        elif k == "uuid":
-            out.append((k, _ACTIVE if v == ctx.active_uuid and v is not None else
-                        _SECOND if v == ctx.second_uuid and v is not None else _NEW))
-        elif k == "startDate":
-            out.append((k, _DATE_START))
-        elif k == "endDate":
-            ok = log_dates_problem(args.get("startDate"), v) is None
-            out.append((k, _DATE_END if ok else _DATE_BEFORE))
-        elif k == "level":
-            out.append((k, v if isinstance(v, str) and v in _LEVELS else "?"))
-        elif k == "muted" or k == "onHold":
-            out.append((k, v if isinstance(v, bool) else None))
-        elif k == "route":
-            out.append((k, v if v in _ROUTES else "?"))
+        fact = arg_fact(k, args[k], args, ctx)
+        if fact is not _DROP:
+            out.append((k, fact))
     return tuple(out)
 
 

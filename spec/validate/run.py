@@ -1,5 +1,6 @@
-"""Judge many traces: files spread over processes, each judged on the compiled tables, and
-every finding explained by the reference judge so the report is as precise as the spec.
+"""Judge many traces: the work split by bytes over processes (or a Dask cluster, dask_run.py),
+each trace judged on the compiled tables, and every finding explained by the reference judge
+so the report is as precise as the spec.
 
 Returns data (one TraceVerdict per input); only the CLI turns it into text or JSON.
 """
@@ -13,11 +14,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..trace.reader import Unusable, iter_raw, iter_trace_files
+from ..trace.reader import Unusable, _os_reason, iter_raw
 from .compiled import FastJudge, Tables
-from .shapes import judge_stream
-from .sources import open_trace
 from .engine import Judge, Violation
+from .shapes import judge_stream
+from .sources import list_traces, open_trace, trace_size
 
 
 @dataclass
@@ -88,11 +89,11 @@ def _source(d: dict | None) -> str | None:
     return None if d is None else json.dumps(d, separators=(",", ":"), ensure_ascii=False)
 
 
-def judge_file(src: Path | str, opts: Options) -> TraceVerdict:
+def judge_file(src: Path | str, opts: Options, *, label: str | None = None) -> TraceVerdict:
     """Judge one trace (a path, an fsspec URL, "-" or a binary stream): read in large
     blocks and judged on interned line shapes (shapes.py), every finding explained by the
-    reference judge."""
-    label = _label(src)
+    reference judge. `label` names it in the verdict (default: the path as given)."""
+    label = label if label is not None else _label(src)
     coverage: dict | None = {} if opts.coverage else None
     fast = FastJudge(_TABLES, callkit=opts.callkit, complete=opts.complete, coverage=coverage)
     try:
@@ -178,34 +179,110 @@ def _verdict(label: str, fast: FastJudge, opts: Options, lines: int, failed: int
     return verdict
 
 
-def _job(args: tuple[Path | str, Options]) -> TraceVerdict:
-    return judge_file(*args)
+@dataclass
+class Progress:
+    """How far a run is, for a progress line: traces and bytes judged of the total."""
+
+    traces: int = 0
+    total_traces: int = 0
+    bytes: int = 0
+    total_bytes: int = 0
+    lines: int = 0
+
+
+Batch = list[tuple]
+"""(number, trace) or (number, trace, label): a Dask worker gets absolute paths, the verdicts
+keep the names the traces were given by."""
+
+WINDOW = 4096
+"""Traces scheduled together: within a window the largest go first and the verdicts wait to
+be given back in order, so memory does not grow with the number of traces."""
+
+
+def batches(items: list[tuple[int, Path | str, int]], workers: int) -> list[Batch]:
+    """Work split by bytes, not by file count: the traces, largest first, dealt into batches
+    of about total/(workers*8) bytes each, so a worker that drew a huge trace is not handed
+    more while the others idle, and small traces travel together."""
+    total = sum(size for _i, _p, size in items) or 1
+    target = max(total // (max(workers, 1) * 8), 1)
+    out: list[Batch] = []
+    cur: Batch = []
+    acc = 0
+    for i, p, size in sorted(items, key=lambda x: -x[2]):
+        cur.append((i, p))
+        acc += size
+        if acc >= target or len(cur) >= 64:
+            out.append(cur)
+            cur, acc = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
+def judge_batch(batch: Batch, opts: Options) -> list[tuple[int, TraceVerdict]]:
+    """One unit of work, here or on a Dask worker: each trace of the batch judged."""
+    return [(i, judge_file(p, opts, label=rest[0] if rest else None)) for i, p, *rest in batch]
+
+
+def _job(args: tuple[Batch, Options]) -> list[tuple[int, TraceVerdict]]:
+    return judge_batch(*args)
+
+
+def in_order(results: Iterable[list[tuple[int, TraceVerdict]]], start: int
+             ) -> Iterator[tuple[int, TraceVerdict]]:
+    """Verdicts given back in the order of the traces, whatever order they were judged in."""
+    waiting: dict[int, TraceVerdict] = {}
+    nxt = start
+    for chunk in results:
+        for i, v in chunk:
+            waiting[i] = v
+        while nxt in waiting:
+            yield nxt, waiting.pop(nxt)
+            nxt += 1
+
+
+def windows(paths: Iterable[str], *, window: int = WINDOW
+            ) -> Iterator[list[tuple[int, Path | str, int]]]:
+    """The traces `paths` name, numbered in order, with their sizes, a window at a time."""
+    cur: list[tuple[int, Path | str, int]] = []
+    for i, p in enumerate(list_traces(paths)):
+        cur.append((i, p, trace_size(p)))
+        if len(cur) >= window:
+            yield cur
+            cur = []
+    if cur:
+        yield cur
 
 
 def validate(paths: Iterable[str], opts: Options, *, jobs: int | None = None,
-             progress: Callable[[int], None] | None = None) -> Iterator[TraceVerdict]:
-    """Judge every trace named by `paths` (files, directories of *.jsonl, "-"), in order."""
-    files = list(iter_trace_files(paths))
+             progress: Callable[[Progress], None] | None = None) -> Iterator[TraceVerdict]:
+    """Judge every trace named by `paths` (files, directories of *.jsonl, "-", fsspec URLs),
+    giving the verdicts in order. With more than one job the traces are judged in forked
+    processes from the first one on (each compiles the tables it needs): both cores busy,
+    no warm-up in this process while a core idles."""
+    wins = list(windows(paths))
+    state = Progress(total_traces=sum(len(w) for w in wins),
+                     total_bytes=sum(size for w in wins for *_x, size in w))
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if jobs <= 1 or len(files) < 4 or "-" in files:
-        for i, f in enumerate(files, 1):
-            yield judge_file(f, opts)
-            if progress:
-                progress(i)
-        return
-    # Judge the first files here: the tables they compile are inherited by the forked workers
-    # (copy-on-write), so no worker pays the compilation again.
-    warm = min(len(files), max(2, len(files) // 100))
-    for i, f in enumerate(files[:warm], 1):
-        yield judge_file(f, opts)
+    serial = jobs <= 1 or state.total_traces < 2 or any(p == "-" for w in wins for _i, p, _s in w)
+
+    def told(v: TraceVerdict, size: int) -> TraceVerdict:
+        state.traces += 1
+        state.bytes += size
+        state.lines += v.lines
         if progress:
-            progress(i)
+            progress(state)
+        return v
+
+    if serial:
+        for w in wins:
+            for _i, p, size in w:
+                yield told(judge_file(p, opts), size)
+        return
     ctx = get_context("fork") if hasattr(os, "fork") else get_context()
-    rest = files[warm:]
-    with ctx.Pool(jobs) as pool:
-        chunk = max(1, min(32, len(rest) // (jobs * 8) or 1))
-        for i, verdict in enumerate(pool.imap(_job, [(f, opts) for f in rest], chunksize=chunk),
-                                    warm + 1):
-            yield verdict
-            if progress:
-                progress(i)
+    with ctx.Pool(min(jobs, state.total_traces)) as pool:
+        for w in wins:
+            sizes = {i: size for i, _p, size in w}
+            work = [(b, opts) for b in batches(w, jobs)]
+            for i, v in in_order(pool.imap_unordered(_job, work), w[0][0]):
+                yield told(v, sizes[i])

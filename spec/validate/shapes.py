@@ -18,16 +18,16 @@ equivalence tests hold this loop to the reference reader and FastJudge.feed line
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+from math import isfinite
 from typing import IO, Any, Iterator
 
 import msgspec
 
 from ..charts.calls import announced, call_ref_problem, detached_refusal, restored, started
 from ..trace.reader import BLANK, MAX_LINE, TraceOrder, Unusable, decode_line
-from .compiled import FAIL, FastJudge, canon_args
+from .compiled import FAIL, FastJudge, arg_fact, canon_args
 
 BLOCK = 1 << 20
 """Bytes read at a time: large enough that splitting lines is a C loop, small enough that
@@ -38,12 +38,15 @@ MAX_SHAPES = 50_000
 of unusual traces, at the price of decoding their lines again)."""
 
 _VALUE_KEYS = ("call", "uuid", "payload", "message", "remoteId", "subscriberName", "time",
-               "tag", "ts")
+               "tag", "description", "ts")
 _TOP = frozenset({"call", "ts"})  # where these keys are values: top level; the others: args
 _KEYS_RX = rb"|".join(k.encode() for k in _VALUE_KEYS)
 _STR_RX = rb'"[^"\\\x00-\x1f]*"'  # a whole JSON string without escapes or control characters
 _NUM_RX = rb"-?(?:0|[1-9][0-9]{0,300})(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"  # within int()'s digits
-_SLOTS = re.compile(rb'"(' + _KEYS_RX + rb')":(' + _STR_RX + rb"|" + _NUM_RX + rb")")
+_SLOTS = re.compile(rb'"(' + _KEYS_RX + rb')":((?<="ts":)' + _NUM_RX + rb'|(?<!"ts":)'
+                    + _STR_RX + rb")")
+"""A value's key names its type: ts a number, the others strings (a ts that is a string, a
+call id that is a number: not cut out, so part of the shape, and judged as such)."""
 _QUOTE = 34
 _DYNAMIC = frozenset({"uuid", "subscriberName", "message", "remoteId"})
 """Arguments whose letter depends on the value or on the trace's own ids."""
@@ -70,6 +73,8 @@ class Shape:
     args: dict[str, Any] | None
     arg_slots: tuple[tuple[str, int], ...]  # (argument, slot) whose value the letter reads
     letter: tuple | None  # None: the letter depends on the values or the trace's ids
+    dyn: tuple[tuple[str, int], ...]  # then: (argument, slot or -1) whose fact it depends on
+    letters: dict  # facts -> letter
     dial_like: bool  # dial or onIncomingCall: the call id check is not the plain one
     nxt: dict  # set id -> Step (or the next set id, for a state line), in one Tables
 
@@ -143,7 +148,9 @@ def learn(parts: list[bytes], d: dict[str, Any]) -> Shape | None:
         call_i=index.get("call", -1), call=None if "call" in index else d.get("call"),
         ts_i=index.get("ts", -1), ts=None if "ts" in index else d.get("ts"),
         uuid_i=index.get("uuid", -1), args=args if args else None, arg_slots=arg_slots,
-        letter=letter, dial_like=d["name"] in ("dial", "onIncomingCall"), nxt={})
+        letter=letter, dyn=tuple((k, index.get(k, -1)) for k in sorted(args or {})
+                                 if k in _DYNAMIC) if letter is None else (),
+        letters={}, dial_like=d["name"] in ("dial", "onIncomingCall"), nxt={})
 
 
 def _join(probe: list[bytes]) -> bytes:
@@ -236,7 +243,7 @@ class Outcome:
 
 
 def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = MAX_LINE,
-                 block: int = BLOCK) -> Outcome:
+                 block: int | None = None) -> Outcome:
     """Feed every line of one trace to `fast` (a fresh FastJudge); stop at the first unusable
     line, keep reading after the first violation (a later line may still be unusable)."""
     out = Outcome()
@@ -253,7 +260,9 @@ def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = M
     if t is not None:
         shapes = t.shapes
     sid = fast.sid
-    blocks = Blocks(f, max_line, block)
+    last_ts: Any = None  # the trace's latest ts and its line (TraceOrder's, kept local here)
+    last_ts_line = 0
+    blocks = Blocks(f, max_line, block or BLOCK)
     for data in blocks:
         if data is None:
             lineno += 1
@@ -276,34 +285,33 @@ def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = M
             # --- the interned path ---------------------------------------------------------
             if sh:
                 if sh.n:
-                    if sh.n == 1:  # a string where a number was, or back: another line
-                        if (vv[0][0] == _QUOTE) is not sh.types[0]:
-                            sh = False
-                    elif sh.types != tuple([v[0] == _QUOTE for v in vv]):
-                        sh = False
-                    elif not ascii_ and not raw.isascii():
+                    if not ascii_ and not raw.isascii():
                         try:
                             for v in vv:
                                 v.decode("utf-8")
                         except UnicodeDecodeError:
                             sh = False
                     if sh and sh.ts_i >= 0:
-                        try:
-                            ts = _value(vv[sh.ts_i], False)
-                        except ValueError:
-                            ts = None
-                        last_ts = order.last_ts
-                        if ts is None or (ts.__class__ is float and not math.isfinite(ts)) \
-                                or (last_ts is not None and ts < last_ts):
-                            sh = False
+                        # as json reads it: an int without . or exponent; only an exponent
+                        # can overflow (the expression allows 301 digits before the point)
+                        v = vv[sh.ts_i]
+                        if b"e" in v or b"E" in v:
+                            ts = float(v)
+                            if not isfinite(ts):
+                                sh = False
+                        elif b"." in v:
+                            ts = float(v)
                         else:
-                            order.last_ts, order.last_ts_line = ts, lineno
+                            ts = int(v)
+                        if sh and (last_ts is None or ts >= last_ts):
+                            last_ts, last_ts_line = ts, lineno
+                        else:
+                            sh = False
                 elif sh.ts is not None:
-                    last_ts = order.last_ts
-                    if last_ts is not None and sh.ts < last_ts:
-                        sh = False
+                    if last_ts is None or sh.ts >= last_ts:
+                        last_ts, last_ts_line = sh.ts, lineno
                     else:
-                        order.last_ts, order.last_ts_line = sh.ts, lineno
+                        sh = False
                 if sh:
                     last_raw, last_no = raw, lineno
                     if failed:
@@ -347,10 +355,17 @@ def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = M
                             continue
                     letter = sh.letter
                     if letter is None:
-                        args = dict(sh.args)  # type: ignore[arg-type]
-                        for k, i in sh.arg_slots:
-                            args[k] = _value(vv[i], sh.slots[i][1])
-                        letter = (sh.kind, sh.name, result, canon_args(args, ctx))
+                        # the facts the guards read from the values, then the letter they make
+                        facts = tuple([arg_fact(k, sh.args[k] if i < 0  # type: ignore[index]
+                                                else vv[i][1:-1].decode("utf-8"), sh.args, ctx)
+                                       for k, i in sh.dyn])
+                        letter = sh.letters.get(facts)
+                        if letter is None:
+                            args = dict(sh.args)  # type: ignore[arg-type]
+                            for k, i in sh.arg_slots:
+                                args[k] = vv[i][1:-1].decode("utf-8")
+                            letter = sh.letters[facts] = (sh.kind, sh.name, result,
+                                                          canon_args(args, ctx))
                         skey = (sid, letter)
                         st = t.steps.get(skey)  # type: ignore[union-attr]
                         if st is None:
@@ -396,7 +411,9 @@ def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = M
                             ctx.second_uuid = None
                     continue
             # --- a line not seen before: decoded and judged the reference way ---------------
+            order.last_ts, order.last_ts_line = last_ts, last_ts_line
             d = decode_line(raw, lineno, order, label, _decode)
+            last_ts, last_ts_line = order.last_ts, order.last_ts_line
             if d is BLANK:
                 continue
             if isinstance(d, Unusable):

@@ -72,8 +72,9 @@ def list_traces(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Trace | Lit
         fs, root = _fsspec().core.url_to_fs(url)
         proto = url.split("://", 1)[0]
 
-        def full(x: str) -> str:
+        def full(x: str, proto: str = proto) -> str:
             return x if "://" in x else f"{proto}://{x}"
+
         try:
             if any(c in root for c in "*?["):
                 yield from (full(x) for x in sorted(fs.glob(root)))
