@@ -163,5 +163,5 @@ class Cluster:
         self.workers = []
 
 
-__all__ = ["Cluster", "EVERY_WORKER", "WORKER_CAPACITY", "front_for", "peers_of",
+__all__ = ["EVERY_WORKER", "WORKER_CAPACITY", "Cluster", "front_for", "peers_of",
            "unavailable", "worker_configs"]
