@@ -12,7 +12,8 @@ import pytest
 
 from exovoice.spec.conform.context import ScenarioContext
 from exovoice.spec.conform.mutants import ALL, BROKEN
-from exovoice.spec.conform.plugin import make_factory, registered_mutants
+from exovoice.spec.conform.clients import registered_mutants
+from exovoice.spec.conform.plugin import make_factory
 from exovoice.spec.conform.steps import common
 from exovoice.spec.rules import RULES
 from exovoice.spec.validate.run import Options, judge_file

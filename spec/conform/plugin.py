@@ -65,21 +65,6 @@ def feature_tags() -> set[str]:
 
 
 # --- client selection -------------------------------------------------------------------------
-MUTANTS_GROUP = "exovoice.mutants"
-
-
-def registered_mutants() -> dict[str, Callable[[ClientAdapter], ClientAdapter]]:
-    """Fault name -> mutant class (it wraps a working adapter), from every installed
-    distribution's `exovoice.mutants` entry point (a mapping of fault name to class):
-    exovoice registers its own there, so this room never imports the mutants it judges."""
-    from importlib.metadata import entry_points
-
-    found: dict[str, Callable[[ClientAdapter], ClientAdapter]] = {}
-    for ep in sorted(entry_points(group=MUTANTS_GROUP), key=lambda e: e.name):
-        found.update(ep.load())
-    return found
-
-
 def make_factory(client: str | None = None, cmd: str | None = None) -> tuple[Callable[[], ClientAdapter], str]:
     """An adapter factory and a label, from explicit choices or the environment."""
     cmd = cmd if cmd is not None else os.environ.get(CLIENT_CMD_ENV)
@@ -94,14 +79,12 @@ def make_factory(client: str | None = None, cmd: str | None = None) -> tuple[Cal
 
         return ModelAdapter, "model"
     if client.startswith("broken:"):
-        kind = client.split(":", 1)[1]
-        mutants = registered_mutants()
-        if kind not in mutants:
-            raise ValueError(f"unknown mutant {kind!r}: use broken:<fault> with one of "
-                             f"{', '.join(sorted(mutants)) or 'none installed'}")
-        inner, _ = make_factory("reference", "")
-        wrap = mutants[kind]
-        return (lambda: wrap(inner())), client
+        from .clients import UnknownClient, mutant_factory
+
+        try:
+            return mutant_factory(client), client
+        except UnknownClient as e:
+            raise ValueError(str(e)) from e
     # in-process clients registered by installed distributions (the reference client registers
     # itself as "reference"): spec never imports them by name (one-way layering)
     from importlib.metadata import entry_points
