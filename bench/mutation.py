@@ -10,9 +10,11 @@ both, or the matrix means nothing):
 
 - `exovoice conform --client broken:<fault> --format json`: killed when it exits 1 (a
   scenario failed), survived when it exits 0;
-- `exovoice explore --client broken:<fault> --seed S --max-steps N --format json`: killed
-  on exit 1 (a violation found), survived on 0, unusable on 2. When the installed exovoice
-  has no `explore` command the column reads "not run", never killed nor survived.
+- `exovoice explore --client broken:<fault> --seed S --max-steps N --no-db --format json`
+  (with --callkit for a mutant whose fault lives in a CallKit app; the control is explored
+  both ways): killed on exit 1 (a violation found), survived on 0, unusable on 2. No example
+  database, so no run replays what an earlier one found. When the installed exovoice has no
+  `explore` command the column reads "not run", never killed nor survived.
 
 Printed: the kill matrix (mutant, rule, area, conform, explore), each tool's mutation score,
 the mutants only explore kills (each needs a feature scenario so conform catches it too),
@@ -128,11 +130,12 @@ def run_conform(client: str, timeout: float) -> Outcome:
 
 
 def run_explore(client: str, seed: int, max_steps: int, timeout: float,
-                available: tuple[bool, str]) -> Outcome:
+                available: tuple[bool, str], callkit: bool = False) -> Outcome:
     if not available[0]:
         return Outcome(NOT_RUN, detail=available[1])
     code, out, err, took = _run([*exovoice(), "explore", "--client", client, "--seed",
-                                 str(seed), "--max-steps", str(max_steps), "--format", "json"],
+                                 str(seed), "--max-steps", str(max_steps), "--no-db",
+                                 "--format", "json", *(["--callkit"] if callkit else [])],
                                 timeout)
     report: dict[str, Any] = {}
     try:
@@ -161,7 +164,16 @@ def measure(client: str, args: argparse.Namespace, available: tuple[bool, str]) 
     fault = client.split(":", 1)[1] if client.startswith("broken:") else ""
     cls = BROKEN.get(fault)
     conform = run_conform(client, args.timeout)
-    explore = run_explore(client, args.seed, args.max_steps, args.timeout, available)
+    if cls is None:  # the control: explored without CallKit and with it, both must pass
+        runs = [run_explore(client, args.seed, args.max_steps, args.timeout, available, ck)
+                for ck in (False, True)]
+        bad = [o for o in runs if o.verdict != SURVIVED] or runs
+        explore = Outcome(bad[0].verdict, sum(o.seconds for o in runs) / len(runs),
+                          bad[0].exit, bad[0].detail, bad[0].rules, bad[0].steps,
+                          bad[0].gherkin)
+    else:
+        explore = run_explore(client, args.seed, args.max_steps, args.timeout, available,
+                              cls.callkit)
     return Row(client, fault or "(control)", getattr(cls, "rule", ""),
                getattr(cls, "area", ""), conform, explore)
 

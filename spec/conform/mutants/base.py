@@ -93,11 +93,13 @@ class BrokenClient:
     """Pass-through wrapper; subclasses override `on_api`, `on_event` or `on_stimulus`.
 
     `fault` names the mutant (`--client broken:<fault>`), `rule` the rule of
-    exovoice.spec.rules it breaks and `area` the part of the guide it lives in."""
+    exovoice.spec.rules it breaks, `area` the part of the guide it lives in, and `callkit`
+    whether its fault lives in an app that integrates CallKit (only there can it show)."""
 
     fault = "none"
     rule = ""
     area = ""
+    callkit = False
 
     def __init__(self, inner: ClientAdapter) -> None:
         self.inner = inner

@@ -15,6 +15,7 @@ class CallKitNeverFulfils(BrokenClient):
     fault = "callkit-never-fulfils"
     rule = "CK-ACTION-ONCE"
     area = "CallKit"
+    callkit = True
 
     def on_event(self, ev: Event) -> list[Event]:
         if ev.get("name") == CallKit.actionFulfilled.value:
@@ -28,6 +29,7 @@ class CallKitMuteWithoutSdk(BrokenClient):
     fault = "callkit-mute-without-sdk"
     rule = "CK-MUTE"
     area = "CallKit"
+    callkit = True
 
     def on_event(self, ev: Event) -> list[Event]:
         if ev.get("kind") == "api" and ev.get("name") in (Api.mute.value, Api.unmute.value):
@@ -42,6 +44,7 @@ class CallKitDoubleFulfil(BrokenClient):
     fault = "callkit-double-fulfil"
     rule = "CK-ACTION-ONCE"
     area = "CallKit"
+    callkit = True
 
     def on_event(self, ev: Event) -> list[Event]:
         if ev.get("name") == CallKit.actionFulfilled.value:
@@ -57,6 +60,7 @@ class CallKitEndUnreported(BrokenClient):
     fault = "callkit-end-unreported"
     rule = "CK-REPORT-ENDED"
     area = "CallKit"
+    callkit = True
 
     def on_event(self, ev: Event) -> list[Event]:
         if ev.get("name") == CallKit.reportCallEnded.value:
@@ -71,6 +75,7 @@ class CallKitWrongUuid(BrokenClient):
     fault = "callkit-wrong-uuid"
     rule = "CK-ONE-UUID"
     area = "CallKit"
+    callkit = True
 
     def on_event(self, ev: Event) -> list[Event]:
         if ev.get("name") == CallKit.reportOutgoingCallConnected.value:

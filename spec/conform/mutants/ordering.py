@@ -54,6 +54,7 @@ class PushReportedAfterCompletion(_Swap):
     fault = "push-reported-after-completion"
     rule = "CK-PUSH"
     area = "ordering"
+    callkit = True
     first = CallKit.reportNewIncomingCall.value
     second = CallKit.voipPushCompleted.value
 
