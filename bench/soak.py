@@ -389,7 +389,8 @@ def judge(runs: dict[str, Any], cdrs: list[dict[str, Any]], before: dict[str, An
         if len(carried) > 1 or (carried and carried[0] != r["expect"]):
             failures.append(f"client {r['kind']} call {r['call_sids']}: CDRs {got}, "
                             f"expected {r['expect']}")
-        if not carried and not r.get("ended_early") and r["kind"] != "busy":
+        if not carried and not r.get("ended_early") and r["kind"] in ("answered", "outage",
+                                                                      "cancel"):
             failures.append(f"client {r['kind']} call refused by every worker, yet went on")
     if verdicts is not None:
         for name, v in verdicts.items():
