@@ -27,7 +27,7 @@ from ..arguments import (
     subscriber_name_problem,
 )
 from ..base import SpecViolation
-from ..charts.calls import announced, call_ref_problem, detached_refusal, restored, started
+from ..charts.calls import announced, call_ref_problem, detached_refusal
 from ..charts.model import ClientModel, Snapshot
 from ..vocabulary import (
     CALLKIT_ACTIONS,
@@ -59,7 +59,21 @@ class TraceContext:
     """The per-trace ids the tables leave out."""
 
     current_call: str | None = None
-    past_calls: frozenset[str] = frozenset()
+    past_calls: set[str] = field(default_factory=set)  # grown in place: a trace with a
+    # million calls must not copy them at each new call
+
+    def start(self, call: str | None) -> None:
+        """charts.calls.started, in place."""
+        self.previous_call = self.current_call
+        if self.current_call is not None:
+            self.past_calls.add(self.current_call)
+        self.current_call = call
+
+    def restore(self) -> None:
+        """charts.calls.restored, in place."""
+        self.current_call = self.previous_call
+        if self.previous_call is not None:
+            self.past_calls.discard(self.previous_call)
     previous_call: str | None = None  # the ended call a relayed push may hand back (restore)
     active_uuid: str | None = None
     second_uuid: str | None = None  # a push-only second CallKit call (CK-SECOND-CALL)
@@ -330,11 +344,9 @@ class FastJudge:
         eff = st.call_effect  # type: ignore[union-attr]
         if eff is not None:
             if eff == "start":
-                ctx.previous_call = ctx.current_call
-                ctx.current_call, ctx.past_calls = started(ctx.current_call, ctx.past_calls, call)
+                ctx.start(call)
             elif eff == "restore":
-                ctx.current_call, ctx.past_calls = restored(ctx.current_call, ctx.past_calls,
-                                                            ctx.previous_call)
+                ctx.restore()
             else:
                 ctx.current_call = announced(ctx.current_call, call)
         eff = st.uuid_effect  # type: ignore[union-attr]
@@ -365,7 +377,7 @@ class FastJudge:
         out = []
         for k in t.set_keys[sid]:
             snap = t.snaps[k]
-            v = replace(snap.vars, call_id=self.ctx.current_call, past_calls=self.ctx.past_calls,
+            v = replace(snap.vars, call_id=self.ctx.current_call, past_calls=frozenset(self.ctx.past_calls),
                         ck_uuid=self.ctx.active_uuid if snap.vars.ck_uuid else None,
                         ck_second=self.ctx.second_uuid if snap.vars.ck_second else None,
                         prev_call=self.ctx.previous_call if snap.vars.prev_ended else None,

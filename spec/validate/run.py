@@ -117,10 +117,10 @@ def judge_file(src: Path | str, opts: Options, *, label: str | None = None) -> T
     return verdict
 
 
-def judge_lines(src: Path | str, opts: Options) -> TraceVerdict:
+def judge_lines(src: Path | str, opts: Options, *, label: str | None = None) -> TraceVerdict:
     """The same verdict, the plain way: every line decoded by the reference reader
     (iter_raw) and fed to FastJudge.feed. The interned loop is held to it by the tests."""
-    label = _label(src)
+    label = label if label is not None else _label(src)
     coverage: dict | None = {} if opts.coverage else None
     fast = FastJudge(_TABLES, callkit=opts.callkit, complete=opts.complete, coverage=coverage)
     failed, lines = 0, 0

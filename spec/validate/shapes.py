@@ -25,7 +25,7 @@ from typing import IO, Any, Iterator
 
 import msgspec
 
-from ..charts.calls import announced, call_ref_problem, detached_refusal, restored, started
+from ..charts.calls import announced, call_ref_problem, detached_refusal
 from ..trace.reader import BLANK, MAX_LINE, TraceOrder, Unusable, decode_line
 from .compiled import FAIL, FastJudge, arg_fact, canon_args
 
@@ -172,6 +172,7 @@ class Blocks:
         self.max_line = max_line
         self.block = max(block, 1)
         self.error: OSError | None = None
+        self.open_end = False  # the last item given is a last line without its newline
 
     def __iter__(self) -> Iterator[bytes | None]:
         read = self.f.read
@@ -212,6 +213,7 @@ class Blocks:
                 tail = b""
                 skipping = True
         if tail:
+            self.open_end = True
             yield tail
 
 
@@ -271,7 +273,9 @@ def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = M
             out.unusable = Unusable(label, lineno, f"line longer than {max_line} bytes")
             return out
         ascii_ = data.isascii()
-        for raw in data.split(b"\n"):
+        raws = data.split(b"\n")
+        open_line = raws[-1] if blocks.open_end else None
+        for raw in raws:
             lineno += 1
             parts = split(raw)
             if len(parts) == 1:
@@ -391,12 +395,9 @@ def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = M
                     eff = st.call_effect  # type: ignore[union-attr]
                     if eff is not None:
                         if eff == "start":
-                            ctx.previous_call = ctx.current_call
-                            ctx.current_call, ctx.past_calls = started(
-                                ctx.current_call, ctx.past_calls, call)
+                            ctx.start(call)
                         elif eff == "restore":
-                            ctx.current_call, ctx.past_calls = restored(
-                                ctx.current_call, ctx.past_calls, ctx.previous_call)
+                            ctx.restore()
                         else:
                             ctx.current_call = announced(ctx.current_call, call)
                     eff = st.uuid_effect  # type: ignore[union-attr]
@@ -412,7 +413,9 @@ def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = M
                     continue
             # --- a line not seen before: decoded and judged the reference way ---------------
             order.last_ts, order.last_ts_line = last_ts, last_ts_line
-            d = decode_line(raw, lineno, order, label, _decode)
+            # with its newline, as the reference reader reads it (a JSON error's column counts it)
+            d = decode_line(raw if raw is open_line else raw + b"\n", lineno, order, label,
+                            _decode)
             last_ts, last_ts_line = order.last_ts, order.last_ts_line
             if d is BLANK:
                 continue

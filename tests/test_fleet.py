@@ -1,0 +1,295 @@
+"""Fleet validation: the interned loop against the line-by-line path, work split by bytes, the
+fleet report, memory on a corpus larger than what the validator holds, and a real Dask cluster
+(a scheduler and two workers on loopback, one killed mid-run) giving the local run's bytes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exovoice.spec.cli import main
+from exovoice.spec.validate import shapes
+from exovoice.spec.validate.run import Options, Progress, batches, judge_file, judge_lines
+from exovoice.spec.validate.summary import ProgressLine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import corpus, corpus_unusual  # noqa: E402
+
+EXOVOICE = [sys.executable, "-m", "exovoice.spec"]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both generators' traces, with planted faults: 24 + 16 files."""
+    d = tmp_path_factory.mktemp("fleet")
+    corpus.generate(d, 24, 300, seed=7, bad_share=0.3)
+    corpus_unusual.generate(d, 16, 300, seed=8, bad_share=0.3, pool=8)
+    return d
+
+
+def _same(src: Path | bytes, opts: Options) -> None:
+    if isinstance(src, bytes):
+        fast = judge_file(io.BytesIO(src), opts, label="t")
+        ref = judge_lines(io.BytesIO(src), opts, label="t")
+    else:
+        fast, ref = judge_file(src, opts), judge_lines(src, opts)
+    assert (fast.as_json(True), fast.lines, fast.unusable) == \
+        (ref.as_json(True), ref.lines, ref.unusable)
+
+
+@pytest.mark.parametrize("opts", [Options(), Options(complete=True), Options(coverage=True),
+                                  Options(callkit=True, complete=True)], ids=str)
+def test_the_interned_loop_gives_the_line_by_line_verdicts(fleet: Path, opts: Options,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """Every file of both corpora, in blocks that cut lines anywhere: the same verdict,
+    violation, line numbers and coverage as the reference reader fed to FastJudge.feed."""
+    monkeypatch.setattr(shapes, "BLOCK", 997)
+    files = sorted(fleet.glob("*.jsonl"))
+    for f in files:
+        _same(f, opts)
+    assert any(judge_file(f, opts).conformant is False for f in files)
+
+
+# lines of both corpora, then changed the ways a shape could be fooled: values with escapes,
+# non-ASCII or invalid UTF-8, numbers where strings were, a ts that goes back, overflows or is
+# a string, keys repeated or nested, whitespace, blank lines
+_MUTATIONS = [
+    (b'"call":"', b'"call":"\\u00e9'), (b'"call":"', b'"call":"\xc3\xa9'),
+    (b'"call":"', b'"call":"\xff'), (b'"call":"', b'"call":1,"x":"'),
+    (b'"ts":', b'"ts":1e999,"y":'), (b'"ts":1', b'"ts":-1'), (b'"ts":', b'"ts":"1",'),
+    (b'"ts":', b'"ts":10000000000000000000000000000.5,"z":'), (b'"uuid":"', b'"uuid":"\\"'),
+    (b'"args":{', b'"args":{"call":"zz",'), (b'"kind"', b'"call":"q","kind"'),
+    (b'"name":"', b'"name":"on'), (b"}", b"} "), (b"{", b"\xef\xbb\xbf{"), (b"}", b"}\r"),
+    (b'"message":"', b'"message":"hi there '), (b'"subscriberName":"', b'"subscriberName":"\\t'),
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_lines_get_the_reference_verdict_and_line_number(fleet: Path,
+                                                                 data: st.DataObject) -> None:
+    files = sorted(fleet.glob("*.jsonl"))
+    f = data.draw(st.sampled_from(files))
+    lines = f.read_bytes().split(b"\n")[:120]
+    judge_file(f, Options())  # the trace's shapes learned first, so mutants hit them
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        old, new = data.draw(st.sampled_from(_MUTATIONS))
+        if data.draw(st.booleans()):
+            lines[i] = lines[i].replace(old, new, 1)
+        else:
+            lines.insert(i, data.draw(st.sampled_from([b"", b"  ", lines[i], lines[-2]])))
+    _same(b"\n".join(lines), Options(complete=data.draw(st.booleans())))
+
+
+def test_work_is_split_by_bytes_not_by_file_count() -> None:
+    """One huge trace among small ones: it opens the first batch alone (largest first), the
+    small ones travel together, and every trace is in exactly one batch."""
+    items = [(i, f"t{i}", 1_000) for i in range(200)] + [(200, "huge", 10_000_000)]
+    out = batches(items, 2)
+    assert out[0] == [(200, "huge")]
+    assert sorted(i for b in out for i, _p in b) == list(range(201))
+    assert max(len(b) for b in out) > 1
+
+
+def test_progress_line_shows_rate_and_eta_after_a_few_seconds() -> None:
+    now = [0.0]
+    buf = io.StringIO()
+    line = ProgressLine(buf, after=2.0, clock=lambda: now[0])
+    p = Progress(traces=1, total_traces=4, bytes=100, total_bytes=400, lines=1000)
+    line(p)
+    assert buf.getvalue() == ""  # a short run shows nothing
+    now[0] = 10.0
+    line(p)
+    assert "1/4 traces, 1000 lines, 100 lines/s, ETA 30 s" in buf.getvalue()
+    line.done()
+    assert buf.getvalue().endswith("\r\x1b[K")
+
+
+def _cli(*argv: str, cwd: Path = ROOT, env: dict | None = None
+         ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EXOVOICE, *argv], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=300)
+
+
+def test_the_fleet_report_accounts_for_every_trace(fleet: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--format", "json", str(fleet)]) == 1
+    per = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert main(["validate", "--summary", "--format", "json", str(fleet)]) == 1
+    s = json.loads(capsys.readouterr().out)["summary"]
+    bad = [v for v in per if v["conformant"] is False]
+    assert s["traces"] == len(per) == 40
+    assert (s["conformant"], s["non_conformant"], s["unusable"]) == \
+        (len(per) - len(bad), len(bad), 0)
+    by_rule: dict[str, set[tuple[str, int]]] = {}
+    for v in bad:
+        for x in v["violations"]:
+            by_rule.setdefault(x["rule"], set()).add((v["trace"], x["line"]))
+    assert {r["rule"]: r["traces"] for r in s["violations_by_rule"]} == \
+        {r: len(t) for r, t in by_rule.items()}
+    for r in s["violations_by_rule"]:
+        assert (r["sample"]["trace"], r["sample"]["line"]) in by_rule[r["rule"]]
+        assert r["section"]
+    # clients from the meta lines: corpus.py's "bench", corpus_unusual's four
+    clients = {(c["client"], c["sdkVersion"]): c["traces"] for c in s["by_client"]}
+    assert clients[("bench", "-")] == 24 and sum(clients.values()) == 40
+    assert ("fleet-ios", "1.9.3") in clients
+    cov = s["coverage"]
+    assert cov["rules"]["never_on_a_transition"] and cov["rules"]["exercised"]
+    assert "CALL-DIAL:no_call->outgoing_initiated" in cov["transitions"]["exercised"]
+    assert main(["validate", "--summary", str(fleet)]) == 1
+    text = capsys.readouterr().out
+    assert text.startswith(f"fleet: 40 traces judged ({s['lines']} lines): "
+                           f"{s['conformant']} conformant, {len(bad)} non-conformant, 0 unusable")
+    top = s["violations_by_rule"][0]
+    assert f"{top['sample']['trace']}:{top['sample']['line']}" in text
+    assert "fleet-ios 1.9.3: " in text and "rules exercised on transitions; never: " in text
+
+
+def _peak_rss(*argv: str) -> tuple[int, int]:
+    """(exit status, peak resident bytes) of one `exovoice` child, from its own rusage."""
+    p = subprocess.Popen([*EXOVOICE, *argv], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, cwd=ROOT)
+    _pid, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, usage.ru_maxrss * 1024
+
+
+def test_memory_stays_bounded_on_a_trace_larger_than_it_holds(tmp_path: Path) -> None:
+    """One 100 MB trace (a device's very long life, a million lines): the validator's peak
+    memory is within 40 MB of what it needs for a trace of three lines, so the trace is
+    streamed, never held (memory does not grow with the corpus)."""
+    one = tmp_path / "one"
+    corpus.generate(one, 1, 2000, seed=3, bad_share=0.0)
+    lines = (one / "device-00000.jsonl").read_bytes().split(b"\n")
+    head, calls = b"\n".join(lines[:3]) + b"\n", b"\n".join(lines[3:]).strip() + b"\n"
+    big, small = tmp_path / "big.jsonl", tmp_path / "small.jsonl"
+    small.write_bytes(head)
+    with open(big, "wb") as f:
+        f.write(head)
+        n = 0
+        while f.tell() < 100 << 20:
+            n += 1  # the same calls again, with call ids of their own
+            f.write(calls.replace(b'"d0c', b'"r%dc' % n).replace(b":d0c", b":r%dc" % n))
+    rc_small, rss_small = _peak_rss("validate", "--jobs", "1", str(small))
+    rc_big, rss_big = _peak_rss("validate", "--jobs", "1", str(big))
+    assert rc_small == 0 and rc_big == 0
+    assert rss_big - rss_small < 40 << 20, (rss_small, rss_big, big.stat().st_size)
+    assert rss_big < big.stat().st_size
+
+
+def test_nothing_of_dask_is_imported_without_dask(fleet: Path) -> None:
+    code = ("import sys; from exovoice.spec.cli import main; "
+            f"rc = main(['validate', '--summary', {str(fleet)!r}]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('dask', 'distributed', 'fsspec')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-300:]
+
+
+def test_dask_without_the_extra_names_it(fleet: Path, tmp_path: Path) -> None:
+    block = tmp_path / "blocker"
+    block.mkdir()
+    (block / "distributed.py").write_text("raise ImportError('No module named distributed')\n")
+    env = dict(os.environ, PYTHONPATH=str(block))
+    out = _cli("validate", "--dask", "local:1", str(fleet), env=env)
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("exovoice: --dask needs Dask distributed: "
+                                  "pip install 'exovoice[dask]'")
+
+
+def _spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
+                            start_new_session=True)
+
+
+def _stop(p: subprocess.Popen[bytes]) -> None:
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def test_a_dask_cluster_gives_the_local_verdicts_byte_for_byte_even_losing_a_worker(
+        fleet: Path, tmp_path: Path) -> None:
+    """`dask scheduler` and two `dask worker` processes on 127.0.0.1; the run's --format json
+    equals the local run's, with and without a worker killed while the run is under way."""
+    pytest.importorskip("distributed")
+    big = tmp_path / "fleet"
+    big.mkdir()
+    for i in range(6):  # enough work that a worker dies holding some: 240 traces
+        for f in fleet.glob("*.jsonl"):
+            (big / f"{i}-{f.name}").write_bytes(f.read_bytes())
+    dask = str(Path(sys.executable).with_name("dask"))
+    sched_file = tmp_path / "scheduler.json"
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(_spawn([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                             "--no-dashboard", "--scheduler-file", str(sched_file)],
+                            tmp_path / "scheduler.log"))
+        for i in range(2):
+            procs.append(_spawn([dask, "worker", "--scheduler-file", str(sched_file),
+                                 "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1",
+                                 "--no-dashboard", "--name", f"w{i}"], tmp_path / f"w{i}.log"))
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        from distributed import Client
+
+        with Client(address, timeout=30) as c:
+            c.wait_for_workers(2, timeout=60)
+
+        local = _cli("validate", "--format", "json", str(big))
+        assert local.returncode == 1 and local.stdout.count("\n") == 240
+        remote = _cli("validate", "--format", "json", "--dask", address, str(big))
+        assert remote.returncode == local.returncode, remote.stderr[-1000:]
+        assert remote.stdout == local.stdout
+
+        # a worker killed mid-run: its tasks run again on the other, nothing lost or doubled
+        run = subprocess.Popen([*EXOVOICE, "validate", "--format", "json", "--dask", address,
+                                str(big)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd=ROOT)
+        first = run.stdout.readline()  # type: ignore[union-attr]
+        assert first and run.poll() is None  # under way
+        os.killpg(procs[1].pid, signal.SIGKILL)
+        rest, err = run.communicate(timeout=240)
+        assert run.returncode == local.returncode, err[-1500:]
+        assert (first + rest).decode() == local.stdout
+        log = (tmp_path / "scheduler.log").read_text()
+        assert "Remove worker" in log and "name: w0" in log.split("Remove worker", 1)[1]
+    finally:
+        for p in reversed(procs):
+            _stop(p)
+
+
+def test_dask_reads_fsspec_urls_and_judges_on_a_local_cluster(fleet: Path) -> None:
+    pytest.importorskip("distributed")
+    local = _cli("validate", "--summary", "--format", "json", str(fleet))
+    url = _cli("validate", "--summary", "--format", "json", "--dask", "local:2",
+               f"file://{fleet}/")
+    assert url.returncode == local.returncode == 1, url.stderr[-800:]
+    a, b = json.loads(local.stdout)["summary"], json.loads(url.stdout)["summary"]
+    for k in ("traces", "conformant", "non_conformant", "unusable", "lines", "coverage"):
+        assert a[k] == b[k], k
+    assert [r["traces"] for r in a["violations_by_rule"]] == \
+        [r["traces"] for r in b["violations_by_rule"]]
+    assert all(r["sample"]["trace"].startswith("file://") for r in b["violations_by_rule"])
