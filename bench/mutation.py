@@ -2,8 +2,8 @@
 clients (exovoice.spec.conform.mutants, each one realistic violation of one rule) each tool
 catches, measured by the tools' own command lines in one run.
 
-    python bench/mutation.py [--only FAULT,...] [--seed 1] [--max-steps 400]
-                             [--jobs 1] [--format text|json]
+    python bench/mutation.py [--only FAULT,...] [--tools conform,explore] [--seed 1]
+                             [--max-steps 400] [--jobs 1] [--format text|json] [--strict]
 
 For every mutant, and first for the unmutated reference client (the control, which must pass
 both, or the matrix means nothing):
@@ -163,8 +163,11 @@ def run_explore(client: str, seed: int, max_steps: int, timeout: float,
 def measure(client: str, args: argparse.Namespace, available: tuple[bool, str]) -> Row:
     fault = client.split(":", 1)[1] if client.startswith("broken:") else ""
     cls = BROKEN.get(fault)
-    conform = run_conform(client, args.timeout)
-    if cls is None:  # the control: explored without CallKit and with it, both must pass
+    conform = (run_conform(client, args.timeout) if "conform" in args.tools
+               else Outcome(NOT_RUN, detail="not asked for (--tools)"))
+    if "explore" not in args.tools:
+        explore = Outcome(NOT_RUN, detail="not asked for (--tools)")
+    elif cls is None:  # the control: explored without CallKit and with it, both must pass
         runs = [run_explore(client, args.seed, args.max_steps, args.timeout, available, ck)
                 for ck in (False, True)]
         bad = [o for o in runs if o.verdict != SURVIVED] or runs
@@ -193,11 +196,17 @@ def summarize(control: Row, rows: list[Row], took: float) -> dict[str, Any]:
     def kills(r: Row, tool: str) -> bool:
         return getattr(r, tool).verdict == KILLED
 
-    explored = any(r.explore.verdict in (KILLED, SURVIVED) for r in rows)
+    judged = {t: any(getattr(r, t).verdict in (KILLED, SURVIVED) for r in rows)
+              for t in ("conform", "explore")}
+    explored = judged["conform"] and judged["explore"]
     only_explore = [r.fault for r in rows if kills(r, "explore") and not kills(r, "conform")]
     only_conform = [r.fault for r in rows if kills(r, "conform") and not kills(r, "explore")]
     neither = [r.fault for r in rows if not kills(r, "conform") and not kills(r, "explore")]
-    control_ok = (control.conform.verdict == SURVIVED
+    survivors = {t: [r.fault for r in rows if getattr(r, t).verdict == SURVIVED]
+                 for t in ("conform", "explore")}
+    if not explored:  # a comparison needs both columns
+        only_explore = only_conform = neither = None  # type: ignore[assignment]
+    control_ok = (control.conform.verdict in (SURVIVED, NOT_RUN)
                   and control.explore.verdict in (SURVIVED, NOT_RUN))
     targets = None
     if explored:
@@ -213,6 +222,7 @@ def summarize(control: Row, rows: list[Row], took: float) -> dict[str, Any]:
                                                      if rows else 0.0, floor[t])}
                    for t in ("conform", "explore")},
         "only_explore": only_explore, "only_conform": only_conform, "neither": neither,
+        "survivors": survivors,
         "targets": targets, "seconds": round(took, 1),
     }
 
@@ -234,8 +244,7 @@ def render(s: dict[str, Any]) -> str:
              "-" * (w + wr + 38)]
     c = s["control"]
     lines.append(f"{'(control) reference':<{w}}  {'':<{wr}}  {'':<10}  "
-                 f"{'passes' if c['conform']['verdict'] == SURVIVED else 'FAILS':<9}  "
-                 f"{_control_explore(c['explore'])}")
+                 f"{_control_explore(c['conform']):<9}  {_control_explore(c['explore'])}")
     for r in rows:
         lines.append(f"{r['fault']:<{w}}  {r['rule']:<{wr}}  {r['area']:<10}  "
                      f"{_mark(Outcome(**r['conform'])):<9}  {_mark(Outcome(**r['explore']))}")
@@ -253,11 +262,16 @@ def render(s: dict[str, Any]) -> str:
         else:
             lines.append(f"{tool}: not run ({sc['not_run']} mutants)"
                          + (f"; {sc['unusable']} unusable" if sc["unusable"] else ""))
-    lines.append(f"only explore kills: {', '.join(s['only_explore']) or 'none'}")
-    lines.append(f"only conform kills: {', '.join(s['only_conform']) or 'none'}")
-    lines.append(f"neither kills: {', '.join(s['neither']) or 'none'}")
+    if s["only_explore"] is None:
+        for tool in ("conform", "explore"):
+            if s["scores"][tool]["judged"]:
+                lines.append(f"{tool} misses: {', '.join(s['survivors'][tool]) or 'none'}")
+    else:
+        lines.append(f"only explore kills: {', '.join(s['only_explore']) or 'none'}")
+        lines.append(f"only conform kills: {', '.join(s['only_conform']) or 'none'}")
+        lines.append(f"neither kills: {', '.join(s['neither']) or 'none'}")
     if s["targets"] is None:
-        lines.append("targets: not judged (explore was not run)")
+        lines.append("targets: not judged (a tool was not run)")
     else:
         lines.append("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}"
                                              for k, v in s["targets"].items()))
@@ -285,8 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, metavar="N",
                     help="mutants measured at once (default 1: timings stay comparable)")
     ap.add_argument("--format", choices=("text", "json"), default="text")
+    ap.add_argument("--tools", default="conform,explore", metavar="TOOL,...",
+                    help="the tools to measure (default conform,explore); the other's column "
+                    "reads 'not run'")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     a = ap.parse_args(argv)
+    a.tools = {t.strip() for t in a.tools.split(",") if t.strip()}
+    if not a.tools or a.tools - {"conform", "explore"}:
+        print("mutation.py: --tools takes conform, explore or both", file=sys.stderr)
+        return 2
     faults = list(BROKEN)
     if a.only is not None:
         wanted = [f.strip() for f in a.only.split(",") if f.strip()]
@@ -299,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.max_steps < 1 or a.jobs < 1 or a.timeout <= 0:
         print("mutation.py: --max-steps, --jobs and --timeout must be positive", file=sys.stderr)
         return 2
-    available = explore_available()
-    if not available[0]:
+    available = explore_available() if "explore" in a.tools else (False, "")
+    if "explore" in a.tools and not available[0]:
         print(f"note: {available[1]}; its column reads 'not run'", file=sys.stderr)
     t0 = time.perf_counter()
     control = measure(CONTROL, a, available)
@@ -322,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = list(pool.map(one, faults))
     s = summarize(control, rows, time.perf_counter() - t0)
     print(json.dumps(s) if a.format == "json" else render(s))
-    if not s["control_passes"] or control.conform.verdict == UNUSABLE:
+    if not s["control_passes"] or UNUSABLE in (control.conform.verdict,
+                                                control.explore.verdict):
         return 2
     if a.strict and s["targets"] is not None and not all(s["targets"].values()):
         return 1
