@@ -85,3 +85,22 @@ Feature: Audio management
     Then the audio route is SPEAKER
     When the app disables the speaker
     Then the audio route is HEADPHONES
+
+  @guide-4.4 @needs-network
+  Scenario Outline: Every DTMF digit is sent during a call
+    Given an outgoing call is established
+    When the app sends the DTMF digit "<digit>"
+    Then it is accepted
+
+    Examples:
+      | digit |
+      | 0     |
+      | 9     |
+      | *     |
+      | #     |
+
+  @guide-4.4 @needs-network
+  Scenario: DTMF digits are sent one at a time
+    Given an outgoing call is established
+    When the app sends the DTMF digit "55"
+    Then it is refused

@@ -57,6 +57,12 @@ def _w_audio(conform: ScenarioContext, phrase: str) -> None:
     conform.api(op, call=conform.call)
 
 
+@when(P('the app sends the DTMF digit "{digit:Name}"'))
+def _w_dtmf(conform: ScenarioContext, digit: str) -> None:
+    """sendDtmf(digit) on the latest call (ARG-DTMF: one of 0-9, *, #)."""
+    conform.api(Api.sendDtmf, call=conform.call, args={"digit": digit})
+
+
 @when("a Bluetooth device connects")
 def _w_bt_on(conform: ScenarioContext) -> None:
     conform.need(Cap.BLUETOOTH)
