@@ -41,6 +41,7 @@ from ..vocabulary import (
 
 Key = tuple
 FAIL = -1
+_UNSEEN = object()
 
 _END_REASONS = frozenset(CallEndReason.names())
 _ERRORS = frozenset(ErrorType.names())
@@ -168,6 +169,7 @@ class Tables:
         self._closed: dict[int, int] = {}
         self.steps: dict[tuple[int, tuple], Step | int] = {}
         self.state_filter: dict[tuple[int, str], int] = {}
+        self._one: dict[tuple[Key, tuple], tuple | None] = {}  # (configuration, letter) -> step
         self.shapes: dict = {}  # line shape -> shapes.Shape (or False), with steps in these tables
         self.start = self._intern(frozenset({self._add()}))
 
@@ -204,40 +206,58 @@ class Tables:
 
     def step(self, sid: int, letter: tuple) -> Step | int:
         """(closed set, letter) -> Step, or FAIL when no configuration allows the line."""
-        kind, name, result, args = letter
         nxt: set[Key] = set()
         call_eff: str | None = None
         uuid_eff: str | None = None
         fired: set[str] = set()
         fired_by: list[tuple[Key, frozenset[str]]] = []
-        params = dict(args)
         for k in self.set_keys[sid]:
-            m = self.load(k)
-            had_uuid = m.v.ck_uuid is not None
-            had_second = m.v.ck_second is not None
-            try:
-                m._fire(name, result=result, params=params)
-            except SpecViolation:
+            one = self._one.get((k, letter), _UNSEEN)
+            if one is _UNSEEN:
+                one = self._one[(k, letter)] = self._step_one(k, letter)
+            if one is None:
                 continue
-            call_eff = call_eff or m.call_effect
-            if m.v.ck_uuid == _NEW:
-                m.v.ck_uuid = _ACTIVE
+            nk, eff, bind, release, bind2, release2, took = one
+            call_eff = call_eff or eff
+            if bind:
                 uuid_eff = "bind"
-            elif had_uuid and m.v.ck_uuid is None:
+            elif release:
                 uuid_eff = uuid_eff or "release"
-            if m.v.ck_second == _NEW:
-                m.v.ck_second = _SECOND
+            if bind2:
                 uuid_eff = "bind2"
-            elif had_second and m.v.ck_second is None:
+            elif release2:
                 uuid_eff = uuid_eff or "release2"
-            fired.update(m.fired)
-            fired_by.append((k, frozenset(m.fired)))
-            nxt.add(self._add())
+            fired.update(took)
+            fired_by.append((k, took))
+            nxt.add(nk)
         if not nxt:
             return FAIL
         nsid = self._intern(frozenset(nxt))
         return Step(nsid, self.closure(nsid), call_eff, uuid_eff, frozenset(fired),
                     tuple(fired_by))
+
+    def _step_one(self, k: Key, letter: tuple) -> tuple | None:
+        """One configuration's step on a letter (None: refused). A set's step is made of its
+        configurations' steps, so each is driven through python-statemachine once, whatever
+        sets it turns up in."""
+        _kind, name, result, args = letter
+        m = self.load(k)
+        had_uuid = m.v.ck_uuid is not None
+        had_second = m.v.ck_second is not None
+        try:
+            m._fire(name, result=result, params=dict(args))
+        except SpecViolation:
+            return None
+        bind = m.v.ck_uuid == _NEW
+        if bind:
+            m.v.ck_uuid = _ACTIVE
+        release = not bind and had_uuid and m.v.ck_uuid is None
+        bind2 = m.v.ck_second == _NEW
+        if bind2:
+            m.v.ck_second = _SECOND
+        release2 = not bind2 and had_second and m.v.ck_second is None
+        return (self._add(), m.call_effect, bind, release, bind2, release2,
+                frozenset(m.fired))
 
     def narrow(self, sid: int, state: str) -> int:
         """A `state` line: keep the configurations whose call is in that CallState."""
