@@ -37,7 +37,7 @@ class Room:
 _SPEC_CORE = ("spec.vocabulary", "spec.rules", "spec.arguments", "spec.base", "spec.outputs")
 SPEC_ROOMS = ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
               "spec.export", "spec.report", "spec.conform", "spec.conform.mutants",
-              "spec.endpoints", "spec.probe", "spec cli")
+              "spec.endpoints", "spec.probe", "spec.check", "spec.explore", "spec cli")
 
 # Bottom first. Every room of reference/ may import any room of spec/ (spec is below it).
 ROOMS: tuple[Room, ...] = (
@@ -56,9 +56,16 @@ ROOMS: tuple[Room, ...] = (
          ("spec core", "spec.conform")),
     Room("spec.endpoints", ("spec.endpoints",), ("spec core",)),
     Room("spec.probe", ("spec.probe",), ("spec core", "spec.endpoints")),
+    # model checking of the charts (exovoice check): counterexamples are trace files
+    Room("spec.check", ("spec.check",), ("spec core", "spec.trace", "spec.charts")),
+    # model-based testing of a client (exovoice explore): the conformance driver and step
+    # library, judged online by the validator
+    Room("spec.explore", ("spec.explore",),
+         ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.conform")),
     Room("spec cli", ("spec.cli", "spec.__main__"),
          ("spec core", "spec.trace", "spec.charts", "spec.validate", "spec.diagrams",
-          "spec.export", "spec.report", "spec.conform", "spec.probe")),
+          "spec.export", "spec.report", "spec.conform", "spec.probe", "spec.check",
+          "spec.explore")),
     Room("reference.wire", ("reference.wire",), ()),
     Room("reference.procs", ("reference.procs",), ()),
     Room("reference.sip", ("reference.sip",), ("reference.procs",)),

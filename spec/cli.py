@@ -356,9 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_conform_parser(sub)
 
+    from .check.run import add_parser as add_check_parser
+    from .explore.run import add_parser as add_explore_parser
     from .probe.cli import add_probe_parser
 
     add_probe_parser(sub)
+    add_check_parser(sub)
+    add_explore_parser(sub)
 
     dm = sub.add_parser(
         "demo", add_help=False,

@@ -230,6 +230,8 @@ class ScenarioContext:
                 raise ProtocolError(f"unknown event kind in {ev!r}")
         except ValueError as e:
             raise ProtocolError(f"the client sent an event outside trace v1: {e}") from e
+        if name == "onIncomingCall" and ev.get("call"):
+            self.call = str(ev["call"])  # the announced call is the latest call now
         key = (cause, 1, next(self._seq))
         self._place(key)
         at = bisect.bisect_right(self._seen_keys, key)

@@ -1,0 +1,377 @@
+"""One exploring session against a client, and the spec's view of it.
+
+The session is a ScenarioContext (the conformance driver: catalogue checks, causal order,
+bounded waits) plus the validator's compiled judge fed line by line as the trace grows, so
+every step is judged when it happens. The judge's current set of configurations is also the
+oracle: which network happenings the spec has an edge for here, what it owes after one (a
+callback that must come without any further input: quiescence is judged with a bound), and
+which transitions an input would take (for generators that steer to what is not covered).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+from ..base import SpecViolation
+from ..charts.model import ClientModel, transitions_of
+from ..conform.context import ProtocolError, ScenarioContext
+from ..rules import RULES
+from ..validate.compiled import FAIL, FastJudge, Tables
+from ..vocabulary import INTERNAL_EVENTS
+from .inputs import Input, usable
+
+_TABLES: dict[bool, Tables] = {}  # compiled lazily, shared by every session of the process
+WAIT = 1.0  # bound for a callback the spec owes after a step
+
+
+class Finding(Exception):
+    """The client did something the spec does not allow, or left out what it owes."""
+
+    def __init__(self, kind: str, rule: str, section: str, message: str, line: int = 0) -> None:
+        super().__init__(f"{rule} (guide {section}): {message}")
+        self.kind = kind  # violation | quiescence | step | protocol
+        self.rule = rule
+        self.section = section
+        self.message = message
+        self.line = line
+        self.steps: list[str] = []
+        self.trace = ""
+        self.callkit = False
+
+
+@dataclass
+class Memory:
+    """What the generators remember across sessions: transitions covered, inputs tried from a
+    set of configurations, and where they led."""
+
+    covered: set[str] = field(default_factory=set)
+    tried: set[tuple[int, str]] = field(default_factory=set)
+    graph: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def copy(self) -> "Memory":
+        return Memory(set(self.covered), set(self.tried),
+                      {k: dict(v) for k, v in self.graph.items()})
+
+    def merge(self, other: "Memory") -> None:
+        self.covered |= other.covered
+        self.tried |= other.tried
+        for k, v in other.graph.items():
+            self.graph.setdefault(k, {}).update(v)
+
+
+class Oracle:
+    """Answers about one CallKit mode's tables, cached by set of configurations."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+        self._answers: dict[tuple[int, str], tuple[bool, frozenset[str], tuple[str, ...]]] = {}
+        self._predict: dict[tuple[int, str], frozenset[str]] = {}
+        self._ck: dict[int, bool] = {}
+
+    def answers(self, sid: int, cause: str) -> tuple[bool, frozenset[str], tuple[str, ...]]:
+        """(every configuration owes a callback, the callbacks it may be, their rules) for a
+        network happening; the names are empty when no configuration has an edge for it."""
+        key = (sid, cause)
+        got = self._answers.get(key)
+        if got is not None:
+            return got
+        owed = True
+        names: set[str] = set()
+        rules: list[str] = []
+        for k in self.t.set_keys[sid]:
+            m = self.t.load(k)
+            res = m.on_network(cause)
+            if res is None:
+                owed = False
+                continue
+            event = res[0]
+            if event in INTERNAL_EVENTS:
+                owed = False
+                names.add(event)
+                continue
+            names.add(event)
+            for tr, spec in transitions_of(ClientModel, event):
+                if spec.cause_params(cause) is not None:
+                    rules.append(spec.rule.id)
+        got = self._answers[key] = (owed and bool(names), frozenset(names),
+                                    tuple(dict.fromkeys(rules)))
+        return got
+
+    def has_callkit_call(self, sid: int) -> bool:
+        got = self._ck.get(sid)
+        if got is None:
+            got = self._ck[sid] = any(self.t.snaps[k].vars.ck_uuid is not None
+                                      for k in self.t.set_keys[sid])
+        return got
+
+    def enabled(self, sid: int, inputs: tuple[Input, ...]) -> list[Input]:
+        out = []
+        for i in inputs:
+            if i.kind == "network" and i.cause and not self.answers(sid, i.cause)[1]:
+                continue
+            if i.gate == "callkit-call" and not self.has_callkit_call(sid):
+                continue
+            if i.kind == "phone" and not self.world_allows(sid, i):
+                continue  # the phone cannot answer a PSTN call that is not ringing
+            out.append(i)
+        return out
+
+    def world_allows(self, sid: int, inp: Input) -> bool:
+        """Whether some configuration has an edge for what the phone does (an env event)."""
+        key = (sid, "world:" + inp.phrase)
+        got = self._predict.get(key)
+        if got is None:
+            ok = False
+            for k in self.t.set_keys[sid]:
+                m = self.t.load(k)
+                try:
+                    m._fire(str(inp.op))
+                except SpecViolation:
+                    continue
+                ok = True
+                break
+            got = self._predict[key] = frozenset({"ok"}) if ok else frozenset()
+        return bool(got)
+
+    def predict(self, sid: int, inp: Input) -> frozenset[str]:
+        """The transitions the spec takes for the input's own event here (not what follows)."""
+        key = (sid, inp.phrase)
+        got = self._predict.get(key)
+        if got is not None:
+            return got
+        fired: set[str] = set()
+        for k in self.t.set_keys[sid]:
+            m = self.t.load(k)
+            try:
+                if inp.kind in ("network", "control") and inp.cause:
+                    if m.on_network(inp.cause) is None:
+                        continue
+                elif inp.op:
+                    m._fire(inp.op, params=dict(inp.args))
+                else:
+                    continue
+            except SpecViolation:
+                continue
+            fired.update(m.fired)
+        got = self._predict[key] = frozenset(fired)
+        return got
+
+
+class Session:
+    """A fresh client instance driven step by step, judged as it goes."""
+
+    def __init__(self, factory: Callable[[], Any], *, callkit: bool, label: str,
+                 unsupported: set[str], wait: float = WAIT) -> None:
+        self.ctx = ScenarioContext(factory, client_label=label)
+        self.ctx.use_callkit(callkit)
+        self.callkit = callkit
+        self.wait = wait
+        self.unsupported = unsupported
+        try:
+            self.ctx.client()
+        except ProtocolError as e:
+            raise Finding("protocol", "ADAPTER", "-", str(e)) from e
+        self.inputs = usable(self.ctx.caps, callkit)
+        self.judge = FastJudge(_TABLES, callkit=callkit, complete=False, coverage={})
+        self._fed = 0
+        self._last: Any = None
+        self._cov_seen: set = set()
+        self.covered: set[str] = set()
+        self.steps: list[Input] = []
+        self._feed()
+        assert self.judge.tables is not None
+        self.oracle = oracles(self.judge.tables)
+
+    @property
+    def sid(self) -> int:
+        return self.judge.sid
+
+    def enabled(self) -> list[Input]:
+        return [i for i in self.oracle.enabled(self.sid, self.inputs)
+                if i.phrase not in self.unsupported]
+
+    def close(self) -> None:
+        self.ctx.close()
+
+    # --- judging ----------------------------------------------------------------------
+    def _feed(self) -> int:
+        """Feed the lines the trace gained; 0 when all conform, else the failing line."""
+        rec = self.ctx.recorder
+        assert rec is not None
+        lines = rec.lines
+        if self._fed and (len(lines) < self._fed or lines[self._fed - 1] is not self._last):
+            # a late event was placed before lines already judged: judge again from the start
+            self.judge = FastJudge(_TABLES, callkit=self.callkit, complete=False, coverage={})
+            self._fed = 0
+            self._cov_seen = set()
+        for i in range(self._fed, len(lines)):
+            if not self.judge.feed(i + 1, lines[i]):
+                return i + 1
+        self._fed = len(lines)
+        self._last = lines[-1] if lines else None
+        self._take_coverage()
+        return 0
+
+    def _take_coverage(self) -> None:
+        cov = self.judge.coverage
+        if not cov:
+            return
+        for key in cov.keys() - self._cov_seen:
+            self._cov_seen.add(key)
+            mode, letter_key, open_sid = key
+            t = _TABLES[mode]
+            step = t.steps[letter_key]
+            seen = t.set_keys[open_sid]
+            self.covered.update(tid for k, tids in step.fired_by  # type: ignore[union-attr]
+                                if k in seen for tid in tids)
+
+    def _violation(self) -> Finding:
+        verdict = self.ctx.judge()
+        assert verdict is not None
+        v = verdict.violation
+        if v is None:
+            return Finding("violation", "TRACE", "-", verdict.explain())
+        return Finding("violation", v.rule, v.section, v.message, v.line)
+
+    # --- one step -----------------------------------------------------------------------
+    def step(self, inp: Input) -> bool:
+        """Perform one input and judge what followed; False when the client cannot take it
+        (it is then left out of the run). Raises Finding."""
+        ctx = self.ctx
+        ctx.drain()
+        pos = ctx.here()
+        ctx.mark = pos
+        if ctx.first_when is None:
+            ctx.first_when = pos
+        before = self.sid
+        owed: tuple[bool, frozenset[str], tuple[str, ...]] | None = None
+        if inp.cause and inp.kind == "network":
+            # a network happening is definite (the 486 arrived): what the spec answers to it
+            # is owed. A platform control is not: whether the platform tells the client
+            # depends on what the client did with it (registered or not)
+            owed = self.oracle.answers(before, inp.cause)
+        try:
+            inp.perform(ctx)
+        except pytest.skip.Exception:
+            self.unsupported.add(inp.phrase)
+            return False
+        except ProtocolError as e:
+            raise self._found(Finding("protocol", "ADAPTER", "-", str(e)), inp)
+        except AssertionError as e:
+            bad = self._feed()
+            if bad:
+                raise self._found(self._violation(), inp)
+            raise self._found(Finding("step", "STEP", "-", str(e).splitlines()[0]), inp)
+        self.steps.append(inp)
+        if owed is not None and owed[0]:
+            names = tuple(sorted(owed[1]))
+            if ctx.wait_for(names, since=pos, timeout=self.wait) is None:
+                bad = self._feed()
+                if bad:
+                    raise self._found(self._violation(), inp)
+                rule = owed[2][0] if owed[2] else "CALL-ENDED-TERMINAL"
+                r = RULES.get(rule)
+                raise self._found(Finding(
+                    "quiescence", rule, r.section if r else "-",
+                    f"after \"{inp.phrase}\" the spec owes {' or '.join(names)} and none came "
+                    f"within {self.wait:g} s"), inp)
+        ctx.drain()
+        if self._feed():
+            ctx.settle()  # an event still on its way may belong before the line judged
+            if self._feed():
+                raise self._found(self._violation(), inp)
+        return True
+
+    def _found(self, f: Finding, inp: Input) -> Finding:
+        if not self.steps or self.steps[-1] is not inp:
+            self.steps.append(inp)
+        f.steps = [i.phrase for i in self.steps]
+        f.trace = self.ctx.trace_text()
+        f.callkit = self.callkit
+        return f
+
+
+_ORACLES: dict[int, Oracle] = {}
+
+
+def oracles(t: Tables) -> Oracle:
+    got = _ORACLES.get(id(t))
+    if got is None:
+        got = _ORACLES[id(t)] = Oracle(t)
+    return got
+
+
+# --- generators ---------------------------------------------------------------------------
+# A generator names the inputs it would take next, best first; hypothesis draws one of them
+# (uniformly while generating, the first while shrinking). An empty list ends the session.
+Chooser = Callable[[Session, list[Input], Memory], list[Input]]
+
+
+def choose_random(s: Session, enabled: list[Input], mem: Memory) -> list[Input]:
+    return enabled
+
+
+def choose_quick(s: Session, enabled: list[Input], mem: Memory) -> list[Input]:
+    """GraphWalker's quick_random, online: the inputs that take a transition not yet covered;
+    else the first input on the shortest known way to a configuration that has one; else
+    any."""
+    def fresh(sid: int, inputs: list[Input]) -> list[Input]:
+        # not tried from here yet, and the spec would take a transition not covered yet (a
+        # prediction a refusing client may not follow: once tried, an input is not fresh)
+        return [i for i in inputs if (sid, i.phrase) not in mem.tried
+                and s.oracle.predict(sid, i) - mem.covered]
+
+    here = fresh(s.sid, enabled)
+    if here:
+        return here
+    way = _way(s, enabled, mem, lambda sid: bool(fresh(sid, s.oracle.enabled(sid, s.inputs))))
+    return [way] if way is not None else enabled
+
+
+def choose_tour(s: Session, enabled: list[Input], mem: Memory) -> list[Input]:
+    """A tour of the explored graph: the inputs not yet tried from this set of
+    configurations; else the first input on the shortest known way to one that has such an
+    input; else none (the session ends and a fresh client starts)."""
+    untried = [i for i in enabled if (s.sid, i.phrase) not in mem.tried]
+    if untried:
+        return untried
+    way = _way(s, enabled, mem, lambda sid: any(
+        (sid, i.phrase) not in mem.tried for i in s.oracle.enabled(sid, s.inputs)))
+    return [way] if way is not None else []
+
+
+def _way(s: Session, enabled: list[Input], mem: Memory,
+         goal: Callable[[int], bool]) -> Input | None:
+    by_phrase = {i.phrase: i for i in enabled}
+    start = s.sid
+    seen = {start}
+    todo: deque[tuple[int, str | None]] = deque([(start, None)])
+    while todo:
+        sid, first = todo.popleft()
+        for phrase, nxt in mem.graph.get(sid, {}).items():
+            if nxt in seen or nxt == FAIL:
+                continue
+            seen.add(nxt)
+            f = first or phrase
+            if goal(nxt):
+                return by_phrase.get(f)
+            todo.append((nxt, f))
+    return None
+
+
+GENERATORS: dict[str, Chooser] = {"random": choose_random, "quick_random": choose_quick,
+                                  "tour": choose_tour}
+
+
+def remember(mem: Memory, before: int, inp: Input, after: int, covered: set[str]) -> None:
+    mem.tried.add((before, inp.phrase))
+    mem.graph.setdefault(before, {})[inp.phrase] = after
+    mem.covered |= covered
+
+
+def seeded(seed: int) -> random.Random:
+    return random.Random(seed)
