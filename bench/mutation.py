@@ -9,10 +9,11 @@ For every mutant, and first for the unmutated reference client (the control, whi
 both, or the matrix means nothing):
 
 - `exovoice conform --client broken:<fault> --format json`: killed when it exits 1 (a
-  scenario failed), survived when it exits 0;
+  scenario failed), survived when it exits 0; unusable when only protocol errors came;
 - `exovoice explore --client broken:<fault> --seed S --max-steps N --no-db --format json`
   (with --callkit for a mutant whose fault lives in a CallKit app; the control is explored
-  both ways): killed on exit 1 (a violation found), survived on 0, unusable on 2. No example
+  both ways): killed on exit 1 (a spec violation found), survived on 0, unusable on 2 or
+  when what it found is the client breaking the adapter protocol (no rule). No example
   database, so no run replays what an earlier one found. When the installed exovoice has no
   `explore` command the column reads "not run", never killed nor survived.
 
@@ -106,7 +107,7 @@ def _text(b: bytes | str | None) -> str:
 def run_conform(client: str, timeout: float) -> Outcome:
     code, out, err, took = _run([*exovoice(), "conform", "--client", client, "--format",
                                  "json"], timeout)
-    failed, rules, summary = [], [], None
+    failed, errors, rules, summary = [], [], [], None
     for line in out.splitlines():
         try:
             d = json.loads(line)
@@ -114,7 +115,9 @@ def run_conform(client: str, timeout: float) -> Outcome:
             continue
         if "summary" in d:
             summary = d["summary"]
-        elif d.get("verdict") in ("failed", "error"):
+        elif d.get("verdict") == "error":  # the client stopped answering: no verdict
+            errors.append(d.get("scenario", "?"))
+        elif d.get("verdict") == "failed":
             failed.append(d.get("scenario", "?"))
             v = d.get("violation") or {}
             if v.get("rule") and v["rule"] not in rules:
@@ -126,6 +129,8 @@ def run_conform(client: str, timeout: float) -> Outcome:
         return Outcome(SURVIVED, took, code, f"{summary.get('passed', 0)} passed, "
                        f"{summary.get('not_run', 0)} not-run")
     why = (err.strip().splitlines() or [f"exit {code}, no summary"])[-1]
+    if errors:
+        why = f"{len(errors)} scenarios ended in a protocol error: " + "; ".join(errors[:3])
     return Outcome(UNUSABLE, took, code, why)
 
 
@@ -148,6 +153,11 @@ def run_explore(client: str, seed: int, max_steps: int, timeout: float,
                 continue
     steps = report.get("steps") if isinstance(report.get("steps"), int) else None
     violation = report.get("violation") or {}
+    if code == 1 and report.get("verdict") == "fail" and violation.get("kind") == "protocol":
+        # the client broke the adapter protocol: a fault of the harness or of the client
+        # under the mutant, not a spec violation the fault was caught by
+        return Outcome(UNUSABLE, took, code, f"protocol error: {violation.get('message', '')}",
+                       steps=steps, gherkin=report.get("gherkin"))
     if code == 1 and report.get("verdict") == "fail":
         where = f" ({violation.get('section')})" if violation.get("section") else ""
         return Outcome(KILLED, took, code, f"{violation.get('rule', '?')}{where}: "
