@@ -189,7 +189,6 @@ def test_memory_stays_bounded_on_a_trace_larger_than_it_holds(tmp_path: Path) ->
     rc_big, rss_big = _peak_rss("validate", "--jobs", "1", str(big))
     assert rc_small == 0 and rc_big == 0
     assert rss_big - rss_small < 40 << 20, (rss_small, rss_big, big.stat().st_size)
-    assert rss_big < big.stat().st_size
 
 
 def test_nothing_of_dask_is_imported_without_dask(fleet: Path) -> None:

@@ -128,7 +128,9 @@ def test_the_wheel_declares_extras_by_use(wheel: Path) -> None:
     assert not any(r.startswith("pjsua2") for r in base), base
     assert any(r.startswith("pjsua2-python") and 'extra == "sip"' in r for r in requires)
     assert any(r.startswith("hypothesis") and 'extra == "test"' in r for r in requires)
-    assert {"python-statemachine", "pydantic", "pytest-bdd"} <= {
+    assert any(r.startswith("distributed") and 'extra == "dask"' in r for r in requires)
+    assert not any(r.startswith(("distributed", "dask", "fsspec")) for r in base), base
+    assert {"python-statemachine", "pydantic", "pytest-bdd", "msgspec"} <= {
         r.split(">")[0].split("=")[0].split("<")[0].strip() for r in base}
 
 
