@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -151,6 +152,8 @@ def test_the_fleet_report_accounts_for_every_trace(fleet: Path,
     cov = s["coverage"]
     assert cov["rules"]["never_on_a_transition"] and cov["rules"]["exercised"]
     assert "CALL-DIAL:no_call->outgoing_initiated" in cov["transitions"]["exercised"]
+    assert main(["schema", "validate"]) == 0
+    jsonschema.validate({"summary": s}, json.loads(capsys.readouterr().out))
     assert main(["validate", "--summary", str(fleet)]) == 1
     text = capsys.readouterr().out
     assert text.startswith(f"fleet: 40 traces judged ({s['lines']} lines): "

@@ -53,10 +53,27 @@ _COVERAGE_SUMMARY = _obj({"coverage": _obj({
                   ["exercised", "never_on_a_transition"]),
 }, ["transitions", "states", "rules"])}, ["coverage"])
 
+_COUNT = {"type": "integer", "minimum": 0}
+_FLEET_SUMMARY = {**_COVERAGE_SUMMARY, "properties": {
+    **_COVERAGE_SUMMARY["properties"],
+    "traces": _COUNT, "conformant": _COUNT, "non_conformant": _COUNT, "unusable": _COUNT,
+    "lines": _COUNT,
+    "violations_by_rule": {"type": "array", "items": _obj({
+        "rule": _STR, "section": _STR, "traces": _COUNT,
+        "sample": _obj({"trace": _STR, "line": _INT}, ["trace", "line"]),
+    }, ["rule", "section", "traces", "sample"])},
+    "by_client": {"type": "array", "items": _obj({
+        "client": _STR, "sdkVersion": _STR, "traces": _COUNT, "conformant": _COUNT,
+        "non-conformant": _COUNT, "unusable": _COUNT,
+    }, ["client", "sdkVersion", "traces"])},
+}}
+
 VALIDATE = _schema("validate-output", "exovoice validate --format json: one line", {
     "description": "One object per trace per line; with --coverage a last line "
-    "{\"summary\": {\"coverage\": ...}}.",
-    "oneOf": [{"$ref": "#/$defs/trace"}, _obj({"summary": _COVERAGE_SUMMARY}, ["summary"])],
+    "{\"summary\": {\"coverage\": ...}}; with --summary only the fleet report "
+    "{\"summary\": {\"traces\", ..., \"violations_by_rule\", \"by_client\", "
+    "\"coverage\"}} (client and sdkVersion \"-\" when a trace's meta line has none).",
+    "oneOf": [{"$ref": "#/$defs/trace"}, _obj({"summary": _FLEET_SUMMARY}, ["summary"])],
 }, {
     "violation": _VIOLATION,
     "trace": _obj({
