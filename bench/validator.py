@@ -41,6 +41,7 @@ from bench.corpus import generate, self_check  # noqa: E402
 from bench.corpus_unusual import generate as generate_unusual  # noqa: E402
 from exovoice.spec.base import SpecViolation  # noqa: E402
 from exovoice.spec.charts.model import ClientModel  # noqa: E402
+from exovoice.spec.validate import run as run_module  # noqa: E402
 from exovoice.spec.validate.run import Options, validate  # noqa: E402
 from exovoice.spec.vocabulary import INTERNAL_EVENTS  # noqa: E402
 
@@ -156,19 +157,37 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
         f.read_bytes()
 
     print(f"[{name}] parse-only ...", file=sys.stderr, flush=True)
+    c0 = _cpu()
     t0 = time.perf_counter()
     lines = parse_only(files)
     t_parse = time.perf_counter() - t0
+    cpu_parse = _cpu() - c0
     t0 = time.perf_counter()
     msgspec_only(files)
     t_msgspec = time.perf_counter() - t0
 
     print(f"[{name}] exovoice validate ...", file=sys.stderr, flush=True)
+    c0 = _cpu()
     t0 = time.perf_counter()
     verdicts = list(validate([str(corpus)], Options(), jobs=a.jobs))
     t_val = time.perf_counter() - t0
+    cpu_val = _cpu() - c0
     bad = sum(1 for v in verdicts if v.conformant is False)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+    print(f"[{name}] the line-by-line path (the validator before shapes) ...", file=sys.stderr,
+          flush=True)
+    real = run_module.judge_file
+    run_module.judge_file = run_module.judge_lines  # the forked workers inherit it
+    try:
+        c0 = _cpu()
+        t0 = time.perf_counter()
+        plain = list(validate([str(corpus)], Options(), jobs=a.jobs))
+        t_plain = time.perf_counter() - t0
+        cpu_plain = _cpu() - c0
+    finally:
+        run_module.judge_file = real
+    assert [v.as_json(False) for v in plain] == [v.as_json(False) for v in verdicts]
 
     print(f"[{name}] python-statemachine replay (sample) ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
@@ -181,6 +200,11 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
         "parse_only_lines_per_s": round(r_parse), "msgspec_only_lines_per_s": round(lines / t_msgspec),
         "validator_lines_per_s": round(r_val), "validator_seconds": round(t_val, 2),
         "replay_lines_per_s": round(r_replay), "replay_sample_lines": n_replay,
+        "line_by_line_lines_per_s": round(lines / t_plain),
+        "validator_vs_line_by_line": round(t_plain / t_val, 2),
+        "cpu_seconds": {"parse_only": round(cpu_parse, 2), "validator": round(cpu_val, 2),
+                        "line_by_line": round(cpu_plain, 2)},
+        "load_average": os.getloadavg()[0],
         "validator_vs_parse_only": round(r_val / r_parse, 2),
         "validator_vs_replay": round(r_val / r_replay, 1),
         "worker_peak_rss_bytes": children,
@@ -189,6 +213,12 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
 
 
 TARGET_PARSE, TARGET_REPLAY = 4.0, 300.0
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the validator's workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,6 +262,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"({r['replay_sample_lines']} line sample)")
             print(f"  exovoice validate            {r['validator_lines_per_s']:>12,} lines/s  "
                   f"({r['validator_seconds']} s)")
+            print(f"  line by line (before shapes) {r['line_by_line_lines_per_s']:>12,} lines/s  "
+                  f"(shapes: {r['validator_vs_line_by_line']:.2f}x)")
+            cpu = r["cpu_seconds"]
+            print(f"  CPU seconds: parse-only {cpu['parse_only']}, validator {cpu['validator']} "
+                  f"(all processes), line by line {cpu['line_by_line']}; load average "
+                  f"{r['load_average']:.1f} on {os.cpu_count()} cores")
             print(f"  validator / parse-only = {r['validator_vs_parse_only']:.2f}x "
                   f"(target >= {TARGET_PARSE}x); validator / replay = "
                   f"{r['validator_vs_replay']:.1f}x (target >= {TARGET_REPLAY:.0f}x)")

@@ -149,6 +149,12 @@ def test_the_fleet_report_accounts_for_every_trace(fleet: Path,
     clients = {(c["client"], c["sdkVersion"]): c["traces"] for c in s["by_client"]}
     assert clients[("bench", "-")] == 24 and sum(clients.values()) == 40
     assert ("fleet-ios", "1.9.3") in clients
+    per_client: dict[str, int] = {}
+    for c in s["by_client"]:
+        assert sum(c["rules"].values()) == c["non-conformant"]
+        for r, k in c["rules"].items():
+            per_client[r] = per_client.get(r, 0) + k
+    assert per_client == {r["rule"]: r["traces"] for r in s["violations_by_rule"]}
     cov = s["coverage"]
     assert cov["rules"]["never_on_a_transition"] and cov["rules"]["exercised"]
     assert "CALL-DIAL:no_call->outgoing_initiated" in cov["transitions"]["exercised"]

@@ -65,6 +65,8 @@ _FLEET_SUMMARY = {**_COVERAGE_SUMMARY, "properties": {
     "by_client": {"type": "array", "items": _obj({
         "client": _STR, "sdkVersion": _STR, "traces": _COUNT, "conformant": _COUNT,
         "non-conformant": _COUNT, "unusable": _COUNT,
+        "rules": {"type": "object", "additionalProperties": _COUNT,
+                  "description": "rule id -> traces of this client breaking it"},
     }, ["client", "sdkVersion", "traces"])},
 }}
 

@@ -43,7 +43,7 @@ class Fleet:
     unusable: int = 0
     lines: int = 0
     rules: dict[str, RuleCount] = field(default_factory=dict)
-    clients: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    clients: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     fired: dict[str, int] = field(default_factory=dict)
     states: set[str] = field(default_factory=set)
 
@@ -52,7 +52,7 @@ class Fleet:
         self.lines += v.lines
         key = (v.client or UNKNOWN, v.sdk_version or UNKNOWN)
         per = self.clients.setdefault(key, {"traces": 0, "conformant": 0,
-                                            "non-conformant": 0, "unusable": 0})
+                                            "non-conformant": 0, "unusable": 0, "rules": {}})
         per["traces"] += 1
         if v.unusable is not None:
             self.unusable += 1
@@ -68,6 +68,7 @@ class Fleet:
             if rc is None:
                 rc = self.rules[x.rule] = RuleCount(x.rule, x.section, 0, v.trace, x.line)
             rc.traces += 1
+            per["rules"][x.rule] = per["rules"].get(x.rule, 0) + 1
         for tid, n in v.fired.items():
             self.fired[tid] = self.fired.get(tid, 0) + n
         self.states.update(v.states)
@@ -82,7 +83,8 @@ class Fleet:
             "non_conformant": self.nonconformant, "unusable": self.unusable,
             "lines": self.lines,
             "violations_by_rule": [r.as_json() for r in rules],
-            "by_client": [{"client": c, "sdkVersion": s, **n}
+            "by_client": [{"client": c, "sdkVersion": s, **n,
+                           "rules": dict(sorted(n["rules"].items(), key=lambda x: (-x[1], x[0])))}
                           for (c, s), n in sorted(self.clients.items())],
             "coverage": self.coverage(),
         }
@@ -97,10 +99,14 @@ class Fleet:
                 where = f"§{r.section}" if r.section[:1].isdigit() else r.section
                 out.append(f"  {r.rule:<24} {r.traces:>6}  {where:<8} "
                            f"{r.sample_trace}:{r.sample_line}")
-        out.append("by client / sdkVersion (traces: conformant, non-conformant, unusable):")
+        out.append("by client / sdkVersion (traces: conformant, non-conformant, unusable; "
+                   "rules broken, in how many traces):")
         for (c, s), n in sorted(self.clients.items()):
+            broken = ", ".join(f"{r} {k}" for r, k in sorted(n["rules"].items(),
+                                                              key=lambda x: (-x[1], x[0])))
             out.append(f"  {c} {s}: {n['traces']}: {n['conformant']}, "
-                       f"{n['non-conformant']}, {n['unusable']}")
+                       f"{n['non-conformant']}, {n['unusable']}"
+                       + (f"; {broken}" if broken else ""))
         cov = self.coverage()
         ex, nv = cov["states"]["exercised"], cov["states"]["never"]
         out.append(f"coverage: {len(ex)}/{len(ex) + len(nv)} states exercised"
