@@ -122,24 +122,46 @@ REGION_OF = _region_of()
 # The device side: regions about the phone around the call (audio route, Bluetooth, wired
 # headset, data network, log uploads, the log listener). Their events change no call-side
 # state and the call side's none of theirs, so each side is explored on its own with the
-# other held still, instead of as a product of both (which multiplies, and decides nothing
-# more): see `slice_letters`.
+# other held still, instead of as a product of both (which multiplies what is enumerated by
+# every combination of the two): see `slice_letters`.
 DEVICE_REGIONS = frozenset({"logs", "bluetooth", "network", "audio", "listener"})
-# the letters the device side uses to have a call to act on (a live one, then an ended one)
-FRAME = ("initialize", "onInitializationSuccess", "dial", "onCallInitiated", "onCallEstablished",
-         "hangup", "onCallEnded")
-SLICES = ("calls", "device")
+# The life cycle (initialize, reset, stop, token failures) is explored beside the calls too:
+# each with a small frame of the other (initialized; a call that is dialled, established and
+# ended), so the product of every life-cycle state with every call state is not enumerated.
+LIFECYCLE_REGIONS = frozenset({"lifecycle"})
+FRAMES: dict[str, tuple[tuple[str, str], ...]] = {
+    # the device side and the life cycle need a call to act on (a live one, then an ended one)
+    "call": (("dial", "valid"), ("onCallInitiated", ""), ("onCallEstablished", ""),
+             ("hangup", ""), ("onCallEnded", "no reason"), ("relaySessionData", "valid"),
+             ("onIncomingCall", ""), ("answer", "")),
+    # the calls need an initialized client
+    "lifecycle": (("initialize", "valid"), ("onInitializationSuccess", "")),
+}
+SLICES = ("calls", "lifecycle", "device")
 
 
 def letter_side(letter: Letter, sources: dict[str, frozenset[str]]) -> str:
-    """"device" when every edge of the letter's event is in a device-side region (a refused
-    API call: when its operation is one of the device's), else "calls"."""
+    """"device" when every edge of the letter's event is in a device-side region, "lifecycle"
+    when every one is in the life cycle, else "calls" (a refused API call: by its
+    operation's side)."""
     regions = {REGION_OF.get(s, "") for s in sources.get(letter.name, frozenset())}
     if letter.result != "ok" or not regions:
         from ..charts.system import AUDIO_OPS
 
-        return "device" if letter.name in AUDIO_OPS or letter.name == "uploadLogs" else "calls"
-    return "device" if regions <= DEVICE_REGIONS else "calls"
+        if letter.name in AUDIO_OPS or letter.name == "uploadLogs":
+            return "device"
+        return "lifecycle" if letter.name in ("initialize", "reset", "stop") else "calls"
+    from ..charts.system import AUDIO_OPS
+
+    if regions <= DEVICE_REGIONS or (letter.name in AUDIO_OPS and "callkit" not in regions):
+        return "device"  # an audio operation the api region takes by itself (AUDIO-LIVE)
+    if regions <= LIFECYCLE_REGIONS | {"listener"}:
+        return "lifecycle"
+    return "calls"
+
+
+def _framed(letter: Letter, frame: tuple[tuple[str, str], ...]) -> bool:
+    return letter.result == "ok" and (letter.name, letter.label) in frame
 
 
 def slice_letters(callkit: bool, which: str | None) -> tuple[Letter, ...]:
@@ -147,61 +169,12 @@ def slice_letters(callkit: bool, which: str | None) -> tuple[Letter, ...]:
     letters = alphabet(callkit)
     if which is None:
         return letters
+    if which not in SLICES:
+        raise ValueError(f"no slice {which!r} (slices: {', '.join(SLICES)})")
     sources = _sources()
-    if which == "calls":
-        return tuple(x for x in letters if letter_side(x, sources) == "calls")
-    if which == "device":
-        return tuple(x for x in letters if letter_side(x, sources) == "device"
-                     or (x.name in FRAME and x.result == "ok" and x.kind != "callkit"
-                         and x.label in ("", "valid", "no reason")))
-    raise ValueError(f"no slice {which!r} (slices: {', '.join(SLICES)})")
-
-
-_W: dict[str, object] = {}  # the expanding process's machine and letters
-
-
-def _init_worker(callkit: bool, which: str | None, model: type[ClientModel]) -> None:
-    _W["m"] = model(callkit=callkit)
-    _W["letters"] = slice_letters(callkit, which)
-    _W["sources"] = _sources()
-
-
-Raw = tuple[int, Snapshot, MKey, tuple[str, ...], tuple[str, ...], str | None, str | None]
-
-
-def _expand(snap: Snapshot) -> tuple[list[Raw], dict[str, int]]:
-    """Every letter the configuration `snap` takes, with where it leads (run in a worker)."""
-    m: ClientModel = _W["m"]  # type: ignore[assignment]
-    letters: tuple[Letter, ...] = _W["letters"]  # type: ignore[assignment]
-    sources: dict[str, frozenset[str]] = _W["sources"]  # type: ignore[assignment]
-    out: list[Raw] = []
-    cited: dict[str, int] = {}
-    conf = frozenset(snap.configuration)
-    for i, letter in enumerate(letters):
-        if letter.result == "ok" and sources.get(letter.name, frozenset()).isdisjoint(conf):
-            continue
-        m.restore(snap)
-        had_uuid = m.v.ck_uuid is not None
-        had_second = m.v.ck_second is not None
-        try:
-            m._fire(letter.name, result=letter.result, params=letter.params)
-        except SpecViolation as v:
-            for r in v.rules:
-                cited[r.id] = cited.get(r.id, 0) + 1
-            continue
-        uuid_eff = None
-        if m.v.ck_uuid == NEW:
-            m.v.ck_uuid, uuid_eff = ACTIVE, "bind"
-        elif had_uuid and m.v.ck_uuid is None:
-            uuid_eff = "release"
-        if m.v.ck_second == NEW:
-            m.v.ck_second, uuid_eff = SECOND, "bind2"
-        elif had_second and m.v.ck_second is None:
-            uuid_eff = uuid_eff or "release2"
-        rules = _move_rules(m, letter, snap)
-        out.append((i, m.snapshot(), m.key(), tuple(m.fired), rules, m.call_effect, uuid_eff))
-    cited["__fires__"] = len(out) + sum(cited.values())
-    return out, cited
+    own = tuple(x for x in letters if letter_side(x, sources) == which)
+    frames = FRAMES["lifecycle"] if which == "calls" else FRAMES["call"] + FRAMES["lifecycle"]
+    return own + tuple(x for x in letters if x not in own and _framed(x, frames))
 
 
 def explore(callkit: bool, bound: Bound = Bound(), *,

@@ -529,7 +529,8 @@ def _entries() -> tuple[Entry, ...]:
     out += [
         Entry(k.CXStartCallAction.value, STIMULUS, CALLKIT, (C.CALLKIT,), "guide 4.3.3 "
               "Outgoing Calls step 2, played by the driver: after every accepted dial() in a "
-              "CallKit session, unless the client declares callkit-app-start. The delegate "
+              "CallKit session, unless the client declares callkit-app-start or reported the "
+              "call over before dial() answered. The delegate "
               "writes the action's line (with args.uuid and args.handle) and fulfils it",
               StartCallArgs),
         Entry(k.CXAnswerCallAction.value, STIMULUS, CALLKIT, (C.CALLKIT,), "the user accepts "

@@ -20,6 +20,7 @@ from ..base import SpecViolation
 from ..charts.model import ClientModel, transitions_of
 from ..conform.context import ProtocolError, ScenarioContext
 from ..rules import RULES
+from ..validate.compiled import _ACTIVE as ACTIVE
 from ..validate.compiled import FAIL, FastJudge, Tables
 from ..vocabulary import INTERNAL_EVENTS
 from .inputs import Input, usable
@@ -113,23 +114,28 @@ class Oracle:
         for i in inputs:
             if i.kind == "network" and i.cause and not self.answers(sid, i.cause)[1]:
                 continue
-            if i.gate == "callkit-call" and not self.has_callkit_call(sid):
-                continue
+            if i.gate == "callkit-call" and not (self.has_callkit_call(sid)
+                                                 and self.world_allows(sid, i)):
+                continue  # CallKit offers no "accept" for a call it shows as outgoing
             if i.kind == "phone" and not self.world_allows(sid, i):
                 continue  # the phone cannot answer a PSTN call that is not ringing
             out.append(i)
         return out
 
     def world_allows(self, sid: int, inp: Input) -> bool:
-        """Whether some configuration has an edge for what the phone does (an env event)."""
+        """Whether some configuration has an edge for what the world does here: the phone (an
+        env event) or the CallKit user (an action on the active CallKit call)."""
         key = (sid, "world:" + inp.phrase)
         got = self._predict.get(key)
         if got is None:
             ok = False
             for k in self.t.set_keys[sid]:
                 m = self.t.load(k)
+                params = dict(inp.args)
+                if inp.kind == "callkit":
+                    params["uuid"] = ACTIVE  # the active CallKit call (the tables' token)
                 try:
-                    m._fire(str(inp.op))
+                    m._fire(str(inp.op), params=params)
                 except SpecViolation:
                     continue
                 ok = True

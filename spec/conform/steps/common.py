@@ -188,12 +188,18 @@ def dial(ctx: ScenarioContext, remote: str | None = DEFAULT_REMOTE, message: str
     """dial(); in a CallKit app the app then starts the call in CallKit with a new UUID
     (guide 4.3.3, Outgoing Calls 1-2), which CallKit delivers as CXStartCallAction. The driver
     plays that step 2 for the app unless the client declares callkit-app-start (its own app
-    layer starts the transaction, and its CXStartCallAction line comes as an event)."""
+    layer starts the transaction, and its CXStartCallAction line comes as an event), or the
+    client reported the call ended (onCallEnded, onCallFailed) before dial() returned."""
     args: dict[str, Any] = {"remoteId": remote if remote is not None else ""}
     if message is not None:
         args["message"] = message
+    start = ctx.here()
     res = ctx.api(Api.dial, args=args)
-    if res.ok and ctx.callkit and Cap.CALLKIT_APP_START not in ctx.caps:
+    ctx.drain()
+    over = any(e.get("name") in ("onCallEnded", "onCallFailed") and e.get("call") == res.call
+               for e in ctx.since(start))
+    if res.ok and ctx.callkit and Cap.CALLKIT_APP_START not in ctx.caps and not over:
+        # an app does not start a CallKit call for a call its dial() already reported over
         ctx.stimulus(CallKit.CXStartCallAction,
                      args={"uuid": str(uuid.uuid4()).upper(), "handle": args["remoteId"]})
     return res
