@@ -99,12 +99,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     paint = _colour(sys.stdout)
     fleet = Fleet()
     progress = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    problems: tuple[type[Exception], ...] = ()
     if args.dask is not None:
         from .validate.dask_run import DaskProblem, validate_dask
 
+        problems = (DaskProblem,)
         verdicts = validate_dask(args.paths, opts, args.dask, progress=progress)
-    else:
-        DaskProblem = ValueError  # noqa: N806 (nothing of Dask is imported without --dask)
+    else:  # nothing of Dask is imported without --dask
         verdicts = validate(args.paths, opts, jobs=args.jobs, progress=progress)
     try:
         for v in verdicts:
@@ -127,7 +128,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("exovoice: interrupted", file=sys.stderr)
         return EXIT_UNUSABLE
-    except DaskProblem as e:
+    except problems as e:
         print(f"exovoice: {e}", file=sys.stderr)
         return EXIT_UNUSABLE
     finally:

@@ -69,7 +69,11 @@ def list_traces(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Trace | Lit
             yield from iter_trace_files([p])
             continue
         url = str(p)
-        fs, root = _fsspec().core.url_to_fs(url)
+        try:
+            fs, root = _fsspec().core.url_to_fs(url)
+        except (ValueError, ImportError, OSError):
+            yield url  # an unknown protocol, or no fsspec: reported when it is read
+            continue
         proto = url.split("://", 1)[0]
 
         def full(x: str, proto: str = proto) -> str:
