@@ -13,7 +13,11 @@ a ts on every line, asides wherever the spec allows them). On each:
   model, which drives the composed StateChart per line (with the unobserved network steps);
   its rate is extrapolated from the sample, since replaying a million lines takes minutes;
 - exovoice validate: the whole corpus as `exovoice validate` judges it (interned line shapes
-  on the compiled tables, --jobs processes, tables compiled in the run: a cold start).
+  on the compiled tables, --jobs processes, tables compiled in the run: a cold start), then
+  warm: a second run with --cache-dir, the tables compiled by the first read back;
+- the line-by-line path (the reference reader and FastJudge.feed, the validator before line
+  shapes) on the same pool, for the gain the shapes bring; CPU seconds of all processes and the
+  load average are printed, since other work on the machine skews wall-clock ratios.
 
 Then memory: the peak RSS of `exovoice validate` on one trace of --memory-mb MB against a
 three-line trace's.
@@ -189,6 +193,18 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
         run_module.judge_file = real
     assert [v.as_json(False) for v in plain] == [v.as_json(False) for v in verdicts]
 
+    print(f"[{name}] with --cache-dir, a first run and a second one ...", file=sys.stderr,
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="exovoice-cache-") as cache_dir:
+        cached = Options(cache_dir=cache_dir)
+        list(validate([str(corpus)], cached, jobs=a.jobs))  # writes the cache
+        c0 = _cpu()
+        t0 = time.perf_counter()
+        warm = list(validate([str(corpus)], cached, jobs=a.jobs))
+        t_warm = time.perf_counter() - t0
+        cpu_warm = _cpu() - c0
+    assert [v.as_json(False) for v in warm] == [v.as_json(False) for v in verdicts]
+
     print(f"[{name}] python-statemachine replay (sample) ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     n_replay = replay(files, a.replay_lines)
@@ -200,9 +216,12 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
         "parse_only_lines_per_s": round(r_parse), "msgspec_only_lines_per_s": round(lines / t_msgspec),
         "validator_lines_per_s": round(r_val), "validator_seconds": round(t_val, 2),
         "replay_lines_per_s": round(r_replay), "replay_sample_lines": n_replay,
+        "warm_lines_per_s": round(lines / t_warm),
+        "warm_vs_parse_only": round(t_parse / t_warm, 2),
         "line_by_line_lines_per_s": round(lines / t_plain),
         "validator_vs_line_by_line": round(t_plain / t_val, 2),
         "cpu_seconds": {"parse_only": round(cpu_parse, 2), "validator": round(cpu_val, 2),
+                        "warm": round(cpu_warm, 2),
                         "line_by_line": round(cpu_plain, 2)},
         "load_average": os.getloadavg()[0],
         "validator_vs_parse_only": round(r_val / r_parse, 2),
@@ -262,11 +281,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"({r['replay_sample_lines']} line sample)")
             print(f"  exovoice validate            {r['validator_lines_per_s']:>12,} lines/s  "
                   f"({r['validator_seconds']} s)")
+            print(f"  ... warm (--cache-dir, 2nd)  {r['warm_lines_per_s']:>12,} lines/s  "
+                  f"({r['warm_vs_parse_only']:.2f}x parse-only)")
             print(f"  line by line (before shapes) {r['line_by_line_lines_per_s']:>12,} lines/s  "
                   f"(shapes: {r['validator_vs_line_by_line']:.2f}x)")
             cpu = r["cpu_seconds"]
             print(f"  CPU seconds: parse-only {cpu['parse_only']}, validator {cpu['validator']} "
-                  f"(all processes), line by line {cpu['line_by_line']}; load average "
+                  f"(all processes; warm {cpu['warm']}), line by line {cpu['line_by_line']}; "
+                  f"load average "
                   f"{r['load_average']:.1f} on {os.cpu_count()} cores")
             print(f"  validator / parse-only = {r['validator_vs_parse_only']:.2f}x "
                   f"(target >= {TARGET_PARSE}x); validator / replay = "

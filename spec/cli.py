@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -94,7 +95,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             return EXIT_UNUSABLE
     opts = Options(callkit=args.callkit, complete=args.complete,
                    coverage=args.coverage or args.summary or args.report is not None,
-                   allow_empty=args.allow_empty)
+                   allow_empty=args.allow_empty, cache_dir=args.cache_dir)
     kept: list = []  # the verdicts, for --report
     paint = _colour(sys.stdout)
     fleet = Fleet()
@@ -342,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "section, a sample trace and line); by client and sdkVersion (from the meta "
                    "line); the states, transitions and rules the fleet never exercised "
                    "(--format json: one object)")
+    v.add_argument("--cache-dir", metavar="DIR", default=os.environ.get("EXOVOICE_CACHE_DIR"),
+                   help="keep the tables compiled from the spec in DIR between runs (one file "
+                   "per spec version; default $EXOVOICE_CACHE_DIR, else none): a fleet judged "
+                   "again skips the compilation a cold run pays in every process")
     v.add_argument("--dask", metavar="ADDRESS", default=None,
                    help="judge on a Dask distributed cluster: a scheduler address "
                    "(tcp://host:8786) or local:N for a local cluster of N worker processes; "

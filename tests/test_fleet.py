@@ -301,3 +301,23 @@ def test_dask_reads_fsspec_urls_and_judges_on_a_local_cluster(fleet: Path) -> No
     assert [r["traces"] for r in a["violations_by_rule"]] == \
         [r["traces"] for r in b["violations_by_rule"]]
     assert all(r["sample"]["trace"].startswith("file://") for r in b["violations_by_rule"])
+
+
+def test_the_cache_keeps_compiled_tables_between_runs_without_changing_a_verdict(
+        fleet: Path, tmp_path: Path) -> None:
+    """--cache-dir: the first run writes the tables, a second process reads them and says the
+    same bytes; a cache file that is not one (truncated, foreign) is compiled around."""
+    cache = tmp_path / "cache"
+    cold = _cli("validate", "--format", "json", "--coverage", "--cache-dir", str(cache),
+                str(fleet))
+    files = list(cache.glob("tables-*.pickle"))
+    assert len(files) == 1 and files[0].stat().st_size > 10_000
+    warm = _cli("validate", "--format", "json", "--coverage", "--cache-dir", str(cache),
+                str(fleet))
+    plain = _cli("validate", "--format", "json", "--coverage", str(fleet))
+    assert cold.returncode == warm.returncode == plain.returncode == 1
+    assert cold.stdout == warm.stdout == plain.stdout
+    files[0].write_bytes(files[0].read_bytes()[:1000])
+    broken = _cli("validate", "--format", "json", "--coverage", "--cache-dir", str(cache),
+                  str(fleet))
+    assert broken.stdout == plain.stdout and broken.stderr == plain.stderr

@@ -170,8 +170,29 @@ class Tables:
         self.steps: dict[tuple[int, tuple], Step | int] = {}
         self.state_filter: dict[tuple[int, str], int] = {}
         self._one: dict[tuple[Key, tuple], tuple | None] = {}  # (configuration, letter) -> step
+        self._open_filter: dict[tuple[int, str], int] = {}
+        self._covered: dict[tuple[tuple, int], tuple[frozenset[str], frozenset[str]]] = {}
         self.shapes: dict = {}  # line shape -> shapes.Shape (or False), with steps in these tables
         self.start = self._intern(frozenset({self._add()}))
+
+    _STATE = ("snaps", "set_keys", "_closed", "steps", "state_filter", "_one", "_open_filter",
+              "_covered")
+
+    def state(self) -> dict[str, Any]:
+        """What was compiled, as plain data (cache.py keeps it between runs)."""
+        return {name: getattr(self, name) for name in self._STATE}
+
+    @classmethod
+    def from_state(cls, callkit: bool, state: dict[str, Any]) -> "Tables":
+        t = cls(callkit)
+        for name in cls._STATE:
+            setattr(t, name, state[name])
+        t._sets = {keys: sid for sid, keys in enumerate(t.set_keys)}
+        t.start = t._intern(frozenset({t._add()}))
+        return t
+
+    def size(self) -> int:
+        return len(self.steps) + len(self._one) + len(self.state_filter) + len(self.set_keys)
 
     def _intern(self, keys: frozenset[Key]) -> int:
         sid = self._sets.get(keys)
@@ -259,6 +280,23 @@ class Tables:
         return (self._add(), m.call_effect, bind, release, bind2, release2,
                 frozenset(m.fired))
 
+    def covered(self, key: tuple, open_sid: int) -> tuple[frozenset[str], frozenset[str]]:
+        """For coverage: the transitions a step took from where the trace had taken the
+        client (a transition out of a state only an unobserved step could reach, EARLY, was
+        not taken by the trace), and the leaf states it led to. Memoized: a pure function of
+        the tables, asked once per step per trace."""
+        got = self._covered.get((key, open_sid))
+        if got is None:
+            step = self.steps[key]
+            seen = self.set_keys[open_sid]
+            took = frozenset(tid for k, tids in step.fired_by if k in seen  # type: ignore[union-attr]
+                             for tid in tids)
+            leaves: set[str] = set()
+            for k in self.set_keys[step.next_set]:  # type: ignore[union-attr]
+                leaves.update(self.load(k).leaf_states())
+            got = self._covered[(key, open_sid)] = (took, frozenset(leaves))
+        return got
+
     def narrow(self, sid: int, state: str) -> int:
         """A `state` line: keep the configurations whose call is in that CallState."""
         kept = self.narrow_open(sid, state)
@@ -267,6 +305,12 @@ class Tables:
     def narrow_open(self, sid: int, state: str) -> int:
         """The configurations a `state` line keeps, before any unobserved step: the client
         was seen in them."""
+        got = self._open_filter.get((sid, state))
+        if got is None:
+            got = self._open_filter[(sid, state)] = self._narrow_open(sid, state)
+        return got
+
+    def _narrow_open(self, sid: int, state: str) -> int:
         kept = set()
         for k in self.set_keys[sid]:
             m = self.load(k)

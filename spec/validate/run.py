@@ -52,6 +52,7 @@ class Options:
     complete: bool = False
     coverage: bool = False
     allow_empty: bool = False
+    cache_dir: str | None = None  # keep the compiled tables there between runs (cache.py)
 
 
 _TABLES: dict[bool, Tables] = {}  # per process: compiled lazily, shared by every trace
@@ -164,16 +165,10 @@ def _verdict(label: str, fast: FastJudge, opts: Options, lines: int, failed: int
         states: set[str] = set()
         for (mode, key, open_sid), n in coverage.items():
             t = _TABLES[mode]
-            step = t.steps[key]
-            seen = t.set_keys[open_sid]
-            # only from where the trace had taken the client: a transition out of a state
-            # only an unobserved step could reach (EARLY) was not taken by this trace
-            took = {tid for k, tids in step.fired_by if k in seen  # type: ignore[union-attr]
-                    for tid in tids}
+            took, leaves = t.covered(key, open_sid)
             for tid in took:
                 fired[tid] = fired.get(tid, 0) + n
-            for k in t.set_keys[step.next_set]:  # type: ignore[union-attr]
-                states.update(t.load(k).leaf_states())
+            states.update(leaves)
         verdict.fired = dict(sorted(fired.items()))
         verdict.states = sorted(states)
     return verdict
@@ -221,7 +216,35 @@ def batches(items: list[tuple[int, Path | str, int]], workers: int) -> list[Batc
 
 def judge_batch(batch: Batch, opts: Options) -> list[tuple[int, TraceVerdict]]:
     """One unit of work, here or on a Dask worker: each trace of the batch judged."""
-    return [(i, judge_file(p, opts, label=rest[0] if rest else None)) for i, p, *rest in batch]
+    before = _cache_in(opts)
+    out = [(i, judge_file(p, opts, label=rest[0] if rest else None)) for i, p, *rest in batch]
+    _cache_out(opts, before)
+    return out
+
+
+_CACHES_READ: set[str] = set()
+
+
+def _cache_in(opts: Options) -> int:
+    """With --cache-dir: this process's tables read from the cache once; their size now."""
+    if opts.cache_dir is None:
+        return 0
+    from . import cache
+
+    if opts.cache_dir not in _CACHES_READ:
+        _CACHES_READ.add(opts.cache_dir)
+        cache.load(opts.cache_dir, _TABLES)
+    return cache.size(_TABLES)
+
+
+def _cache_out(opts: Options, before: int) -> None:
+    """With --cache-dir: the tables written back when this work compiled something new."""
+    if opts.cache_dir is None:
+        return
+    from . import cache
+
+    if cache.size(_TABLES) > before:
+        cache.save(opts.cache_dir, _TABLES)
 
 
 def _job(args: tuple[Batch, Options]) -> list[tuple[int, TraceVerdict]]:
@@ -275,9 +298,13 @@ def validate(paths: Iterable[str], opts: Options, *, jobs: int | None = None,
         return v
 
     if serial:
-        for w in wins:
-            for _i, p, size in w:
-                yield told(judge_file(p, opts), size)
+        before = _cache_in(opts)
+        try:
+            for w in wins:
+                for _i, p, size in w:
+                    yield told(judge_file(p, opts), size)
+        finally:
+            _cache_out(opts, before)
         return
     ctx = get_context("fork") if hasattr(os, "fork") else get_context()
     with ctx.Pool(min(jobs, state.total_traces)) as pool:

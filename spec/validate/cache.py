@@ -1,0 +1,87 @@
+"""Compiled tables kept between runs (`exovoice validate --cache-dir DIR`).
+
+Compiling drives python-statemachine once per configuration and letter; on a fleet of unusual
+traces that is most of a cold run, and every process pays it. A fleet is judged again every
+day on the same spec, so the tables (and the events each configuration allows, which the
+explanations read) can be kept: a file per spec, named by a hash of the spec's source and of
+python-statemachine's version, so a changed spec never reads another's tables. Written whole
+to a temporary file and renamed, so a reader never sees half of one; any process may write it
+(the last one wins, each holds everything it read at start). Opt-in: nothing is written
+unless asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..charts import model
+from .compiled import Tables
+
+FORMAT = 1
+
+
+@lru_cache(maxsize=1)
+def spec_hash() -> str:
+    """Of every source file of the spec package and the statechart library's version."""
+    from importlib.metadata import version
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(f"{FORMAT} {version('python-statemachine')}".encode())
+    for p in sorted(root.rglob("*.py")):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def cache_file(directory: str | os.PathLike[str]) -> Path:
+    return Path(directory) / f"tables-{spec_hash()}.pickle"
+
+
+def load(directory: str | os.PathLike[str], tables: dict[bool, Tables]) -> bool:
+    """Fill an empty `tables` from the cache; False when there is none (or it is unreadable:
+    then the tables are simply compiled again)."""
+    if tables:
+        return False
+    try:
+        with open(cache_file(directory), "rb") as f:
+            data = pickle.load(f)
+        if data.get("format") != FORMAT or data.get("spec") != spec_hash():
+            return False
+        for callkit, state in data["tables"].items():
+            tables[callkit] = Tables.from_state(callkit, state)
+        model._ALLOWED.update(data["allowed"])
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError,
+            ValueError, ImportError):
+        tables.clear()
+        return False
+    return True
+
+
+def size(tables: dict[bool, Tables]) -> int:
+    return sum(t.size() for t in tables.values()) + len(model._ALLOWED)
+
+
+def save(directory: str | os.PathLike[str], tables: dict[bool, Tables]) -> None:
+    """Write the tables; a directory that cannot be written is no reason to fail a run."""
+    data: dict[str, Any] = {
+        "format": FORMAT, "spec": spec_hash(),
+        "tables": {callkit: t.state() for callkit, t in tables.items()},
+        "allowed": dict(model._ALLOWED),
+    }
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tables-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache_file(directory))
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except (OSError, UnboundLocalError):
+            pass
