@@ -20,8 +20,8 @@ from typing import Any
 from ..arguments import (
     dial_message_allowed,
     dtmf_problem,
-    log_dates_problem,
     issue_problem,
+    log_dates_problem,
     rating_problem,
     remote_id_problem,
     subscriber_name_problem,
