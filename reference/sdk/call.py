@@ -110,6 +110,8 @@ class Call:
     def enableBluetooth(self) -> None:  # noqa: N802
         self._client._call_api(Api.enableBluetooth.value, self)
         self.bluetooth = True
+        if self._client._core.in_state("bt_on"):
+            self.speaker = False  # the device takes the audio from the speaker (AUDIO-ROUTE)
 
     def disableBluetooth(self) -> None:  # noqa: N802
         self._client._call_api(Api.disableBluetooth.value, self)

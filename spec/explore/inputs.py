@@ -36,7 +36,8 @@ class Input:
     cause: str | None = None  # the network happening it makes (the oracle predicts from it)
     op: str | None = None  # the API operation it calls (for predictions)
     args: tuple[tuple[str, Any], ...] = ()  # the operation's arguments, as the spec reads them
-    gate: str | None = None  # "callkit-call": only while the spec has a CallKit call
+    gate: str | None = None  # "callkit-call": only while the spec has a CallKit call; "call":
+    # only once a call was made (a query about the latest call)
 
     def usable(self, caps: frozenset[str], callkit_mode: bool) -> bool:
         if self.kind == "callkit" and not callkit_mode:
@@ -105,7 +106,7 @@ def _inputs() -> tuple[Input, ...]:
                      calls._w_relay_stale, (("caller", "bob"),), needs=((Cap.NETWORK,),),
                      op=Api.relaySessionData.value, args=relay_args))
     out.append(Input("the app reads the call state", calls._w_read_state,
-                     needs=_needs(A, "getCallDetails"), kind="query"))
+                     needs=_needs(A, "getCallDetails"), kind="query", gate="call"))
     seen_causes: set[str] = set()
     for phrase, cause in NETWORK_PHRASES.items():
         cause = str(cause)

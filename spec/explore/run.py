@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..charts.model import ClientModel, transitions_of
-from ..conform.clients import UnknownClient, adapter_factory
+from ..conform.plugin import make_factory
 from ..rules import RULES
 from .gherkin import feature, scenario
-from .walk import GENERATORS, WAIT, Finding, Memory, Session, remember
+from .walk import GENERATORS, WAIT, Finding, Memory, Session, minimize, remember
 
 
 @dataclass
@@ -59,6 +59,11 @@ class Result:
     gherkin: str = ""
     flaky: str | None = None  # the client answered a replay differently (not shrunk)
     shrink_steps: int = 0  # steps replayed while shrinking a failure
+    found_after: float | None = None  # seconds until the failure was found (before shrinking)
+
+    @property
+    def exploring_seconds(self) -> float:
+        return self.found_after if self.found_after is not None else self.seconds
 
     @property
     def verdict(self) -> str:
@@ -158,6 +163,8 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
                     try:
                         took = s.step(inp)
                     except Finding:
+                        if not replaying[0]:
+                            res.found_after = time.monotonic() - t0
                         replaying[0] = True  # every later session of this round is a replay
                         raise
                     if took:
@@ -196,6 +203,11 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
                 break  # nothing new can be reached: the sessions end at once
         else:
             stale = 0
+    if res.finding is not None and opts.shrink:
+        gone = set(unsupported)
+        res.finding = minimize(
+            lambda: Session(factory, callkit=opts.callkit, label=label, unsupported=set(gone),
+                            wait=opts.wait), res.finding.steps, res.finding)
     res.seconds = time.monotonic() - t0
     res.covered = memory.covered & universe.keys()
     res.tried = len(memory.tried)
@@ -255,7 +267,10 @@ def as_json(res: Result) -> dict[str, Any]:
         "steps": res.steps,
         "sessions": res.sessions,
         "seconds": round(res.seconds, 3),
-        "steps_per_second": round(res.steps / res.seconds, 1) if res.seconds else None,
+        "exploring_seconds": round(res.exploring_seconds, 3),
+        "shrink_steps": res.shrink_steps,
+        "steps_per_second": (round(res.steps / res.exploring_seconds, 1)
+                             if res.exploring_seconds else None),
         "coverage": {
             "transitions": {"covered": len(res.covered), "total": len(universe),
                             "percent": round(100 * len(res.covered) / len(universe), 1)},
@@ -277,8 +292,10 @@ def render_text(res: Result) -> str:
     cov = j["coverage"]
     lines = [f"explored {res.client} ({'CallKit' if res.options.callkit else 'no CallKit'}, "
              f"{res.options.generator}, seed {res.options.seed}): {res.steps} steps in "
-             f"{res.sessions} sessions, {res.seconds:.1f} s "
-             f"({j['steps_per_second'] or 0:,.0f} steps/s)",
+             f"{res.sessions} sessions, {res.exploring_seconds:.1f} s "
+             f"({j['steps_per_second'] or 0:,.0f} steps/s)"
+             + (f"; shrunk in {res.seconds - res.exploring_seconds:.1f} s "
+                f"({res.shrink_steps} steps replayed)" if res.finding else ""),
              f"  transitions {cov['transitions']['covered']}/{cov['transitions']['total']} "
              f"({cov['transitions']['percent']}%), rules {cov['rules']['covered']}/"
              f"{cov['rules']['total']} ({cov['rules']['percent']}%), "
@@ -309,7 +326,8 @@ def add_parser(sub: Any) -> None:
         "shortest run that still fails and reported with the rule, a trace v1 file and a "
         "ready Gherkin scenario. Exit 0: no violation found; 1: a violation; 2: unusable.")
     who = e.add_mutually_exclusive_group()
-    who.add_argument("--client", help="an installed client (default: reference)")
+    who.add_argument("--client", help="an in-process client, as for conform: reference "
+                     "(default), reference-sip, model, broken:<fault>")
     who.add_argument("--client-cmd", help="a command speaking the JSON-lines adapter protocol")
     e.add_argument("--callkit", action="store_true", help="the app integrates CallKit")
     e.add_argument("--generator", choices=sorted(GENERATORS), default="quick_random",
@@ -344,12 +362,11 @@ def main(args: argparse.Namespace) -> int:
         print("exovoice explore: --max-steps and --session-steps must be 1 or more, --wait "
               "more than 0", file=sys.stderr)
         return 2
-    try:
-        factory = adapter_factory(args.client, args.client_cmd)
-    except UnknownClient as e:
+    try:  # the same clients as conform: installed ones, model, broken:<fault>, a command
+        factory, label = make_factory(args.client, args.client_cmd)
+    except ValueError as e:
         print(f"exovoice explore: {e}", file=sys.stderr)
         return 2
-    label = args.client or (args.client_cmd and "client-cmd") or "reference"
     opts = Options(args.generator, args.seed, args.max_steps, args.session_steps, args.time,
                    args.coverage, args.rule_coverage, args.callkit, args.wait,
                    None if args.no_db else args.db, not args.no_shrink)

@@ -22,9 +22,10 @@ from ..conform.context import ProtocolError, ScenarioContext
 from ..rules import RULES
 from ..validate.compiled import _ACTIVE as ACTIVE
 from ..validate.compiled import FAIL, FastJudge, Tables
-from ..vocabulary import INTERNAL_EVENTS
+from ..vocabulary import INTERNAL_EVENTS, CallState
 from .inputs import Input, usable
 
+_CALL_STATES = frozenset(CallState.names())
 _TABLES: dict[bool, Tables] = {}  # compiled lazily, shared by every session of the process
 WAIT = 1.0  # bound for a callback the spec owes after a step
 
@@ -102,11 +103,23 @@ class Oracle:
                                     tuple(dict.fromkeys(rules)))
         return got
 
+    def had_call(self, sid: int) -> bool:
+        key = (sid, "had-call")
+        got = self._predict.get(key)
+        if got is None:
+            got = self._predict[key] = frozenset(
+                {"yes"} if all(any(c in _CALL_STATES for c in self.t.snaps[k].configuration)
+                               for k in self.t.set_keys[sid]) else ())
+        return bool(got)
+
     def has_callkit_call(self, sid: int) -> bool:
         got = self._ck.get(sid)
         if got is None:
+            # one CallKit call, not a second beside it: the step library acts on the latest
+            # reported call, which is the active one only while it is the only one
             got = self._ck[sid] = any(self.t.snaps[k].vars.ck_uuid is not None
-                                      for k in self.t.set_keys[sid])
+                                      for k in self.t.set_keys[sid]) and all(
+                self.t.snaps[k].vars.ck_second is None for k in self.t.set_keys[sid])
         return got
 
     def enabled(self, sid: int, inputs: tuple[Input, ...]) -> list[Input]:
@@ -117,6 +130,8 @@ class Oracle:
             if i.gate == "callkit-call" and not (self.has_callkit_call(sid)
                                                  and self.world_allows(sid, i)):
                 continue  # CallKit offers no "accept" for a call it shows as outgoing
+            if i.gate == "call" and not self.had_call(sid):
+                continue  # getLatestCallDetails() has no call to describe before the first
             if i.kind == "phone" and not self.world_allows(sid, i):
                 continue  # the phone cannot answer a PSTN call that is not ringing
             out.append(i)
@@ -272,6 +287,10 @@ class Session:
             if bad:
                 raise self._found(self._violation(), inp)
             raise self._found(Finding("step", "STEP", "-", str(e).splitlines()[0]), inp)
+        except Exception as e:  # noqa: BLE001 - an in-process client raised: its failure
+            first = (str(e).splitlines() or [""])[0]
+            raise self._found(Finding("error", "CLIENT", "-",
+                                      f"the client raised {type(e).__name__}: {first}"), inp)
         self.steps.append(inp)
         if owed is not None and owed[0]:
             names = tuple(sorted(owed[1]))
@@ -381,3 +400,46 @@ def remember(mem: Memory, before: int, inp: Input, after: int, covered: set[str]
 
 def seeded(seed: int) -> random.Random:
     return random.Random(seed)
+
+
+def minimize(make: Callable[[], "Session"], steps: list[str], found: Finding,
+             budget: int = 200) -> Finding:
+    """One-minimal run: drop steps one at a time (each replayed on a fresh client, a step the
+    spec no longer enables there left out) while the same rule still fails, until no single
+    step can go. hypothesis's shrinking works on its draws, which a generator maps to inputs
+    through what the run has seen, so a step it deletes can change the steps after it; this
+    pass works on the steps themselves."""
+    from .inputs import INPUTS
+
+    by_phrase = {i.phrase: i for i in INPUTS}
+
+    def replay(phrases: list[str]) -> Finding | None:
+        s = make()
+        try:
+            for p in phrases:
+                inp = by_phrase[p]
+                if inp not in s.enabled():
+                    continue
+                s.step(inp)
+        except Finding as f:
+            return f
+        finally:
+            s.close()
+        return None
+
+    best = found
+    tries = 0
+    changed = True
+    while changed and tries < budget:
+        changed = False
+        for i in range(len(best.steps) - 1, -1, -1):
+            if tries >= budget:
+                break
+            tries += 1
+            f = replay(best.steps[:i] + best.steps[i + 1:])
+            if f is not None and f.kind == found.kind and f.rule == found.rule \
+                    and len(f.steps) < len(best.steps):
+                best = f
+                changed = True
+                break
+    return best

@@ -175,12 +175,31 @@ def initialized(ctx: ScenarioContext, name: str = "alice") -> None:
 
 
 def callkit_uuid(ctx: ScenarioContext, before: Position | None = None) -> str:
-    """The UUID of the latest CallKit call (reported or started), among the events before
-    position `before` when given."""
-    for ev in reversed(ctx.seen if before is None else ctx.before(before)):
-        if ev.get("kind") == "callkit" and (ev.get("args") or {}).get("uuid") and ev["name"] in (
-                "reportNewIncomingCall", "CXStartCallAction"):
-            return str(ev["args"]["uuid"])
+    """The UUID of the latest CallKit call (reported or started) that is not over, among the
+    events before position `before` when given; when every one is over, the latest. A second
+    call reported during an active one and ended (CK-SECOND-CALL) does not take the active
+    call's place."""
+    live: list[str] = []
+    latest: str | None = None
+    for ev in (ctx.seen if before is None else ctx.before(before)):
+        if ev.get("kind") != "callkit":
+            continue
+        uuid_ = (ev.get("args") or {}).get("uuid")
+        if not uuid_:
+            continue
+        uuid_ = str(uuid_)
+        if ev["name"] in ("reportNewIncomingCall", "CXStartCallAction"):
+            latest = uuid_
+            if uuid_ not in live:
+                live.append(uuid_)
+        elif uuid_ in live and (ev["name"] == "reportCallEnded" or (
+                ev["name"] == "actionFulfilled"
+                and (ev.get("args") or {}).get("action") == "CXEndCallAction")):
+            live.remove(uuid_)
+    if live:
+        return live[-1]
+    if latest is not None:
+        return latest
     raise AssertionError("no CallKit UUID seen: the call was never reported to or started in CallKit")
 
 
