@@ -1,0 +1,181 @@
+"""exovoice explore: model-based runs against real clients (the in-process reference client,
+deliberately broken ones), judged online, shrunk, and written as a trace and a scenario.
+
+Each run is bounded by steps, so the file takes well under a minute."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exovoice.spec.conform import steps as _steps  # noqa: F401 - registers the step library
+from exovoice.spec.conform.plugin import make_factory
+from exovoice.spec.conform.steps import audio, callkit, calls, feedback, lifecycle, pstn
+from exovoice.spec.explore.inputs import INPUTS
+from exovoice.spec.explore.run import Options, explore
+from exovoice.spec.explore.walk import Session
+from exovoice.spec.rules import RULES
+from exovoice.spec.validate.run import Options as VOptions
+from exovoice.spec.validate.run import judge_file
+
+EXO = [sys.executable, "-m", "exovoice.spec"]
+
+
+def _when_steps() -> list[Any]:
+    out = []
+    for mod in (audio, callkit, calls, feedback, lifecycle, pstn):
+        for name in dir(mod):
+            if name.startswith("pytestbdd_stepdef_when"):
+                out.append(getattr(mod, name)._get_wrapped_function()())
+    return out
+
+
+def test_every_input_is_a_when_step_of_the_library_with_its_own_arguments() -> None:
+    """A failing run becomes a scenario of the step library: each input's phrase must parse as
+    exactly the When step whose function the input runs, with the input's arguments."""
+    steps = _when_steps()
+    assert len(INPUTS) > 40
+    for inp in INPUTS:
+        found = [s for s in steps if s.parser.is_matching(inp.phrase)]
+        assert found, f"no When step parses {inp.phrase!r}"
+        assert found[0].step_func is inp.run, inp.phrase
+        parsed = found[0].parser.parse_arguments(inp.phrase) or {}
+        assert {k: str(v) for k, v in parsed.items()} == \
+            {k: str(v) for k, v in dict(inp.kwargs).items()}, inp.phrase
+
+
+@pytest.mark.parametrize("callkit", [False, True], ids=["plain", "callkit"])
+def test_the_reference_client_passes_a_tour(callkit: bool) -> None:
+    factory, label = make_factory("reference")
+    res = explore(factory, label, Options(generator="tour", seed=3, max_steps=1000,
+                                          callkit=callkit, database=None))
+    assert res.finding is None, res.finding and (res.finding.message, res.finding.steps)
+    assert res.steps >= 900  # it ran, and was not stopped by a finding or a stale walk
+    assert len(res.covered) >= 40, sorted(res.covered)  # it went into calls, not round init
+    assert any(t.startswith("CALL-RINGING:") for t in res.covered)  # a call got somewhere
+
+
+def _run_cli(*args: str, tmp: Path) -> tuple[int, dict]:
+    p = subprocess.run([*EXO, "explore", *args, "--format", "json", "--quiet", "--no-db",
+                        "--out", str(tmp)], capture_output=True, text=True, timeout=300)
+    assert p.returncode in (0, 1), p.stderr[-2000:]
+    return p.returncode, json.loads(p.stdout)
+
+
+def test_a_mutant_is_killed_shrunk_and_written_as_a_trace_and_a_scenario(tmp_path: Path) -> None:
+    code, out = _run_cli("--client", "broken:dial-during-pstn", "--generator", "tour",
+                         "--seed", "1", "--max-steps", "600", tmp=tmp_path)
+    assert code == 1 and out["verdict"] == "fail"
+    v = out["violation"]
+    assert v["rule"] in ("PSTN-NO-DIAL", "SYS-UNINIT"), v
+    steps = v["steps"]
+    assert any("PSTN" in s for s in steps) and any(s.startswith("the app dials") for s in steps)
+    assert len(steps) <= 4, steps  # shrunk: a PSTN call, (initialize,) dial
+    # the trace is the run's own and the validator finds the same rule in it
+    trace = tmp_path / "explore-failure.jsonl"
+    verdict = judge_file(trace, VOptions(callkit=False))
+    assert verdict.conformant is False and verdict.violations[0].rule == v["rule"]
+    feature = (tmp_path / "explore-failure.feature").read_text()
+    assert feature.startswith("Feature:") and "Given an app without CallKit" in feature
+    for s in steps:
+        assert s in feature
+    assert "@needs-pstn" in feature and "Then what the app is told is judged against the guide" \
+        in feature
+
+
+def test_the_shrunk_run_is_one_minimal() -> None:
+    """Every step of the reported run is needed: without any one of them the client passes
+    (or fails otherwise)."""
+    factory, label = make_factory("broken:dial-during-pstn")
+    res = explore(factory, label, Options(generator="random", seed=5, max_steps=600,
+                                          database=None))
+    f = res.finding
+    assert f is not None
+    by_phrase = {i.phrase: i for i in INPUTS}
+    for drop in range(len(f.steps)):
+        s = Session(factory, callkit=False, label=label, unsupported=set())
+        rule = None
+        try:
+            for p in f.steps[:drop] + f.steps[drop + 1:]:
+                if by_phrase[p] in s.enabled():
+                    s.step(by_phrase[p])
+        except Exception as e:  # noqa: BLE001
+            rule = getattr(e, "rule", "other")
+        finally:
+            s.close()
+        assert rule != f.rule, f"step {drop + 1} of {f.steps} is not needed"
+
+
+def test_the_same_seed_replays_the_same_run() -> None:
+    factory, label = make_factory("reference")
+    a = explore(factory, label, Options(generator="quick_random", seed=11, max_steps=150,
+                                        database=None))
+    b = explore(factory, label, Options(generator="quick_random", seed=11, max_steps=150,
+                                        database=None))
+    assert a.steps == b.steps and a.covered == b.covered and a.sessions == b.sessions
+
+
+class _NeverEnds:
+    """The reference client, except that it never reports onCallEnded: after the callee is
+    busy the spec owes it, so explore must call the silence a violation (quiescence)."""
+
+    def __init__(self) -> None:
+        factory, _ = make_factory("reference")
+        self.inner = factory()
+        self._q: "queue.Queue[dict]" = queue.Queue()
+
+    def hello(self, *, callkit: bool) -> frozenset[str]:
+        return self.inner.hello(callkit=callkit)
+
+    def api(self, name: str, **kw: Any) -> Any:
+        return self.inner.api(name, **kw)
+
+    def stimulus(self, name: str, **kw: Any) -> None:
+        self.inner.stimulus(name, **kw)
+
+    def events(self) -> Any:
+        inner = self.inner.events()
+        me = self
+
+        class View:
+            def get_nowait(self) -> dict:
+                return self.get(timeout=0)
+
+            def get(self, block: bool = True, timeout: float | None = None) -> dict:
+                while True:
+                    ev = inner.get_nowait() if timeout == 0 else inner.get(timeout=timeout)
+                    if ev.get("name") != "onCallEnded":
+                        return ev
+
+        del me
+        return View()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_silence_where_the_spec_owes_a_callback_is_a_violation() -> None:
+    res = explore(_NeverEnds, "never-ends", Options(generator="quick_random", seed=2,
+                                                    max_steps=300, database=None, wait=0.2,
+                                                    shrink=False))
+    f = res.finding
+    assert f is not None and f.kind == "quiescence", f and (f.kind, f.message)
+    owed = f.message.split("owes ")[1].split(" and none came")[0]
+    assert f.rule in RULES and f"Then the app gets {owed.split(' or ')[0]}" in res.gherkin
+    assert any(s.startswith(("the callee", "the remote", "nobody", "the call ")) or "RTP" in s
+               or "media" in s for s in f.steps), f.steps  # a network happening owed it
+
+
+def test_usage_errors_exit_2() -> None:
+    p = subprocess.run([*EXO, "explore", "--client", "no-such-client"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 2 and "unknown client" in p.stderr
+    p = subprocess.run([*EXO, "explore", "--max-steps", "0"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
