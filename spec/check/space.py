@@ -130,10 +130,14 @@ DEVICE_REGIONS = frozenset({"logs", "bluetooth", "network", "audio", "listener"}
 # ended), so the product of every life-cycle state with every call state is not enumerated.
 LIFECYCLE_REGIONS = frozenset({"lifecycle"})
 FRAMES: dict[str, tuple[tuple[str, str], ...]] = {
-    # the device side and the life cycle need a call to act on (a live one, then an ended one)
-    "call": (("dial", "valid"), ("onCallInitiated", ""), ("onCallEstablished", ""),
-             ("hangup", ""), ("onCallEnded", "no reason"), ("relaySessionData", "valid"),
-             ("onIncomingCall", ""), ("answer", "")),
+    # the device side and the life cycle need a call to act on (a live one, then an ended
+    # one), with what it takes to end it and to answer a declined push (so that what the
+    # slice owes can be met inside it)
+    "call": (("dial", "valid"), ("onCallInitiated", ""), ("onCallRinging", ""),
+             ("onCallEstablished", ""), ("hangup", ""), ("onCallEnded", "no reason"),
+             ("onCallEnded", "LOCAL_HANGUP"), ("onCallEnded", "REMOTE_HANGUP"),
+             ("onCallEnded", "BUSY"), ("relaySessionData", "valid"), ("onIncomingCall", ""),
+             ("onMissedCall", "valid"), ("answer", "")),
     # the calls need an initialized client
     "lifecycle": (("initialize", "valid"), ("onInitializationSuccess", "")),
 }
@@ -175,6 +179,53 @@ def slice_letters(callkit: bool, which: str | None) -> tuple[Letter, ...]:
     own = tuple(x for x in letters if letter_side(x, sources) == which)
     frames = FRAMES["lifecycle"] if which == "calls" else FRAMES["call"] + FRAMES["lifecycle"]
     return own + tuple(x for x in letters if x not in own and _framed(x, frames))
+
+
+_W: dict[str, object] = {}  # the expanding process's machine and letters
+
+
+def _init_worker(callkit: bool, which: str | None, model: type[ClientModel]) -> None:
+    _W["m"] = model(callkit=callkit)
+    _W["letters"] = slice_letters(callkit, which)
+    _W["sources"] = _sources()
+
+
+Raw = tuple[int, Snapshot, MKey, tuple[str, ...], tuple[str, ...], str | None, str | None]
+
+
+def _expand(snap: Snapshot) -> tuple[list[Raw], dict[str, int]]:
+    """Every letter the configuration `snap` takes, with where it leads (run in a worker)."""
+    m: ClientModel = _W["m"]  # type: ignore[assignment]
+    letters: tuple[Letter, ...] = _W["letters"]  # type: ignore[assignment]
+    sources: dict[str, frozenset[str]] = _W["sources"]  # type: ignore[assignment]
+    out: list[Raw] = []
+    cited: dict[str, int] = {}
+    conf = frozenset(snap.configuration)
+    for i, letter in enumerate(letters):
+        if letter.result == "ok" and sources.get(letter.name, frozenset()).isdisjoint(conf):
+            continue
+        m.restore(snap)
+        had_uuid = m.v.ck_uuid is not None
+        had_second = m.v.ck_second is not None
+        try:
+            m._fire(letter.name, result=letter.result, params=letter.params)
+        except SpecViolation as v:
+            for r in v.rules:
+                cited[r.id] = cited.get(r.id, 0) + 1
+            continue
+        uuid_eff = None
+        if m.v.ck_uuid == NEW:
+            m.v.ck_uuid, uuid_eff = ACTIVE, "bind"
+        elif had_uuid and m.v.ck_uuid is None:
+            uuid_eff = "release"
+        if m.v.ck_second == NEW:
+            m.v.ck_second, uuid_eff = SECOND, "bind2"
+        elif had_second and m.v.ck_second is None:
+            uuid_eff = uuid_eff or "release2"
+        rules = _move_rules(m, letter, snap)
+        out.append((i, m.snapshot(), m.key(), tuple(m.fired), rules, m.call_effect, uuid_eff))
+    cited["__fires__"] = len(out) + sum(cited.values())
+    return out, cited
 
 
 def explore(callkit: bool, bound: Bound = Bound(), *,
