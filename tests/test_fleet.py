@@ -321,3 +321,19 @@ def test_the_cache_keeps_compiled_tables_between_runs_without_changing_a_verdict
     broken = _cli("validate", "--format", "json", "--coverage", "--cache-dir", str(cache),
                   str(fleet))
     assert broken.stdout == plain.stdout and broken.stderr == plain.stderr
+
+
+def test_the_cache_is_named_by_what_the_tables_are_made_of() -> None:
+    """Every module the charts import is in the cache's hash: a change there is a new file."""
+    from exovoice.spec.validate import cache
+
+    spec = ROOT / "spec"
+    hashed = {p for pattern in cache._SOURCES for p in spec.glob(pattern)}
+    for p in sorted((spec / "charts").glob("*.py")):
+        for line in p.read_text(encoding="utf-8").splitlines():
+            if line.startswith("from ..") and not line.startswith("from .. import"):
+                mod = line.split()[1][2:].split(".")[0]
+                assert spec / f"{mod}.py" in hashed, (p.name, line)
+            elif line.startswith("from .. import"):
+                for mod in line.split("import", 1)[1].replace(" as R", "").split(","):
+                    assert spec / f"{mod.strip()}.py" in hashed, (p.name, line)

@@ -26,14 +26,20 @@ from .compiled import Tables
 FORMAT = 1
 
 
+_SOURCES = ("charts/*.py", "base.py", "rules.py", "vocabulary.py", "arguments.py",
+            "validate/compiled.py", "validate/cache.py")
+"""What the tables are made of: the charts and what they import, and the compiler (the rest
+of the spec, the readers, the CLI, other commands, may change without touching them)."""
+
+
 @lru_cache(maxsize=1)
 def spec_hash() -> str:
-    """Of every source file of the spec package and the statechart library's version."""
+    """Of the tables' sources and the statechart library's version."""
     from importlib.metadata import version
 
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256(f"{FORMAT} {version('python-statemachine')}".encode())
-    for p in sorted(root.rglob("*.py")):
+    for p in sorted({p for pattern in _SOURCES for p in root.glob(pattern)}):
         h.update(str(p.relative_to(root)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:20]
