@@ -59,6 +59,7 @@ class Result:
     gherkin: str = ""
     flaky: str | None = None  # the client answered a replay differently (not shrunk)
     shrink_steps: int = 0  # steps replayed while shrinking a failure
+    runs: list[list[str]] = field(default_factory=list)  # each generated session's steps
     found_after: float | None = None  # seconds until the failure was found (before shrinking)
 
     @property
@@ -174,6 +175,7 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
                 s.close()
                 if not replaying[0]:
                     res.steps += steps
+                    res.runs.append([i.phrase for i in s.steps])
                 else:
                     res.shrink_steps += steps
                 res.sessions += 1

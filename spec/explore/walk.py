@@ -73,6 +73,7 @@ class Oracle:
         self._answers: dict[tuple[int, str], tuple[bool, frozenset[str], tuple[str, ...]]] = {}
         self._predict: dict[tuple[int, str], frozenset[str]] = {}
         self._ck: dict[int, bool] = {}
+        self._enabled: dict[tuple[int, tuple[Input, ...]], list[Input]] = {}
 
     def answers(self, sid: int, cause: str) -> tuple[bool, frozenset[str], tuple[str, ...]]:
         """(every configuration owes a callback, the callbacks it may be, their rules) for a
@@ -123,6 +124,13 @@ class Oracle:
         return got
 
     def enabled(self, sid: int, inputs: tuple[Input, ...]) -> list[Input]:
+        key = (sid, inputs)
+        got = self._enabled.get(key)
+        if got is None:
+            got = self._enabled[key] = self._enabled_now(sid, inputs)
+        return got
+
+    def _enabled_now(self, sid: int, inputs: tuple[Input, ...]) -> list[Input]:
         out = []
         for i in inputs:
             if i.kind == "network" and i.cause and not self.answers(sid, i.cause)[1]:
@@ -375,7 +383,7 @@ def _way(s: Session, enabled: list[Input], mem: Memory,
     start = s.sid
     seen = {start}
     todo: deque[tuple[int, str | None]] = deque([(start, None)])
-    while todo:
+    while todo and len(seen) < 400:  # a bounded look: past it, the walk goes on at random
         sid, first = todo.popleft()
         for phrase, nxt in mem.graph.get(sid, {}).items():
             if nxt in seen or nxt == FAIL:
