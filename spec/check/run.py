@@ -130,10 +130,11 @@ def add_parser(sub: Any) -> None:
         "hold it to its properties",
         description="Explores the composed client model (with and without CallKit) over its "
         "whole alphabet: every API operation with its argument classes and refused results, "
-        "every callback, environment event, CallKit line and unobserved network step. The "
-        "device side (audio route, Bluetooth, wired headset, data network, log uploads, the "
-        "log listener) is explored beside the call side rather than multiplied with it (see "
-        "--slice). Properties: no deadlock, no livelock, every call ends, obligations can be "
+        "every callback, environment event, CallKit line and unobserved network step, in "
+        "four slices explored side by side rather than multiplied: the calls (with PSTN and "
+        "CallKit), the life cycle, the audio route with the phone's devices and network, "
+        "and the logs; each holds the others still but for a small frame (an initialized "
+        "client; a call that is made and ended). Properties: no deadlock, no livelock, every call ends, obligations can be "
         "met, single call context, no dial during PSTN, ENDED is terminal, determinism "
         "(each choice the spec leaves must be a documented permissive reading), every rule "
         "and every state reachable. A failed property is written as a trace v1 file that "
@@ -142,10 +143,13 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--pstn", type=int, default=2, help="PSTN calls at most (default 2)")
     c.add_argument("--owed", type=int, default=2, help="answers of one kind owed at once at "
                    "most (missed-call reports, log uploads; default 2)")
-    c.add_argument("--callkit", choices=("both", "yes", "no"), default="both")
+    c.add_argument("--callkit", choices=("both", "yes", "no"), default="both",
+                   help="explore the app with CallKit, without, or both (default)")
+    c.add_argument("--jobs", type=int, default=1, help="processes expanding each level of "
+                   "the exploration (default 1)")
     c.add_argument("--slice", choices=("sides", *SLICES, "product"), default="sides",
-                   help="sides: the call side and the device side each (default); product: "
-                   "the whole alphabet as one product (far larger)")
+                   help="sides: every slice, each on its own (default); or one slice; "
+                   "product: the whole alphabet as one product (far larger)")
     c.add_argument("--out", type=Path, default=None,
                    help="folder for counterexample traces (default: none written)")
     c.add_argument("--format", choices=("text", "json"), default="text")
@@ -167,7 +171,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"[{time.monotonic() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
     rep = check(Bound(args.calls, args.pstn, args.owed), modes=modes, slices=slices,
-                out=args.out, progress=progress)
+                out=args.out, progress=progress, jobs=max(1, args.jobs))
     if args.format == "json":
         print(json.dumps(rep.as_json(), indent=2))
     else:

@@ -125,6 +125,8 @@ REGION_OF = _region_of()
 # other held still, instead of as a product of both (which multiplies what is enumerated by
 # every combination of the two): see `slice_letters`.
 DEVICE_REGIONS = frozenset({"logs", "bluetooth", "network", "audio", "listener"})
+LOG_REGIONS = frozenset({"logs", "listener"})  # the device side's own two halves:
+AUDIO_REGIONS = DEVICE_REGIONS - LOG_REGIONS  # logs apart from the audio route and network
 # The life cycle (initialize, reset, stop, token failures) is explored beside the calls too:
 # each with a small frame of the other (initialized; a call that is dialled, established and
 # ended), so the product of every life-cycle state with every call state is not enumerated.
@@ -141,24 +143,26 @@ FRAMES: dict[str, tuple[tuple[str, str], ...]] = {
     # the calls need an initialized client
     "lifecycle": (("initialize", "valid"), ("onInitializationSuccess", "")),
 }
-SLICES = ("calls", "lifecycle", "device")
+SLICES = ("calls", "lifecycle", "audio", "logs")
 
 
 def letter_side(letter: Letter, sources: dict[str, frozenset[str]]) -> str:
-    """"device" when every edge of the letter's event is in a device-side region, "lifecycle"
-    when every one is in the life cycle, else "calls" (a refused API call: by its
-    operation's side)."""
-    regions = {REGION_OF.get(s, "") for s in sources.get(letter.name, frozenset())}
-    if letter.result != "ok" or not regions:
-        from ..charts.system import AUDIO_OPS
-
-        if letter.name in AUDIO_OPS or letter.name == "uploadLogs":
-            return "device"
-        return "lifecycle" if letter.name in ("initialize", "reset", "stop") else "calls"
+    """The slice a letter belongs to: "audio" or "logs" when every edge of its event is in
+    that half of the device side, "lifecycle" when every one is in the life cycle, else
+    "calls" (a refused API call: by its operation)."""
     from ..charts.system import AUDIO_OPS
 
-    if regions <= DEVICE_REGIONS or (letter.name in AUDIO_OPS and "callkit" not in regions):
-        return "device"  # an audio operation the api region takes by itself (AUDIO-LIVE)
+    regions = {REGION_OF.get(s, "") for s in sources.get(letter.name, frozenset())}
+    if letter.result != "ok" or not regions:
+        if letter.name in AUDIO_OPS:
+            return "audio"
+        if letter.name == "uploadLogs":
+            return "logs"
+        return "lifecycle" if letter.name in ("initialize", "reset", "stop") else "calls"
+    if regions <= LOG_REGIONS:
+        return "logs"
+    if regions <= AUDIO_REGIONS or (letter.name in AUDIO_OPS and "callkit" not in regions):
+        return "audio"  # an audio operation the api region takes by itself (AUDIO-LIVE)
     if regions <= LIFECYCLE_REGIONS | {"listener"}:
         return "lifecycle"
     return "calls"

@@ -25,7 +25,7 @@ def scenario(steps: list[str], *, callkit: bool, rule: str, message: str, owed: 
     tags += [f"@needs-{c}" for c in needs]
     if callkit:
         tags.append("@needs-callkit")
-    name = title or f"{rule}: {message.split(';')[0][:90]}"
+    name = title or f"{rule}: {_headline(message)}"
     out = [f"  {' '.join(tags)}" if tags else "", f"  Scenario: {name}",
            f"    Given {'an app that integrates CallKit' if callkit else 'an app without CallKit'}"]
     for n, phrase in enumerate(steps):
@@ -36,6 +36,14 @@ def scenario(steps: list[str], *, callkit: bool, rule: str, message: str, owed: 
     else:
         out.append("    Then what the app is told is judged against the guide")
     return "\n".join(line for line in out if line) + "\n"
+
+
+def _headline(message: str, width: int = 80) -> str:
+    """The finding's first clause, cut at a word: a scenario's name, not its diagnosis."""
+    head = message.split(";")[0].split(", but ")[0].split(" (")[0]
+    if len(head) <= width:
+        return head
+    return head[:width].rsplit(" ", 1)[0]
 
 
 def feature(scenarios: list[str], *, title: str = "Paths found by exovoice explore") -> str:

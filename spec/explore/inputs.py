@@ -119,6 +119,12 @@ def _inputs() -> tuple[Input, ...]:
     for phrase, op in AUDIO_PHRASES.items():
         out.append(Input(f"the app {phrase}", audio._w_audio, (("phrase", phrase),),
                          _needs(A, str(op)), op=str(op)))
+    # DTMF on the latest call (ARG-DTMF: one digit of 0-9, *, #): a plain digit, the last
+    # one of the set, and two digits at once (refused)
+    for digit in ("5", "#", "55"):
+        out.append(Input(f'the app sends the DTMF digit "{digit}"', audio._w_dtmf,
+                         (("digit", digit),), _needs(A, Api.sendDtmf.value), gate="call",
+                         op=Api.sendDtmf.value, args=(("digit", digit),)))
     out.append(Input("the app reads the audio route", audio._w_read_route,
                      needs=_needs(A, Api.getAudioRoute.value), kind="query"))
     out.append(Input("a Bluetooth device connects", audio._w_bt_on,
@@ -134,7 +140,9 @@ def _inputs() -> tuple[Input, ...]:
                      needs=_needs(S, Env.wiredHeadsetDisconnected.value), kind="phone",
                      op=Env.wiredHeadsetDisconnected.value))
     # feedback
-    for rating, issue in ((3, "NO_ISSUE"), (7, "NO_ISSUE"), (3, "NOT_AN_ISSUE")):
+    # ratings 1-5 only (ARG-RATING): one inside, one on each side of the range
+    for rating, issue in ((3, "NO_ISSUE"), (0, "NO_ISSUE"), (9, "NO_ISSUE"),
+                          (3, "NOT_AN_ISSUE")):
         out.append(Input(f"the app posts feedback with rating {rating} and issue {issue}",
                          feedback._w_feedback, (("rating", rating), ("issue", issue)),
                          _needs(A, Api.postFeedback.value), op=Api.postFeedback.value,

@@ -308,7 +308,8 @@ def render_text(res: Result) -> str:
     if f is None:
         lines.append("no violation found")
     else:
-        lines.append(f"FAILED: {f.rule} (guide {f.section}) [{f.kind}]: {f.message}")
+        r = RULES.get(f.rule)
+        lines.append(f"FAILED: {r.cite if r else f.rule} [{f.kind}]: {f.message}")
         lines.append(f"  shortest run ({len(f.steps)} steps):")
         lines += [f"    {n + 1}. {p}" for n, p in enumerate(f.steps)]
         lines.append("  as a scenario:")
