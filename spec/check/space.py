@@ -142,6 +142,9 @@ FRAMES: dict[str, tuple[tuple[str, str], ...]] = {
              ("onMissedCall", "valid"), ("answer", "")),
     # the calls need an initialized client
     "lifecycle": (("initialize", "valid"), ("onInitializationSuccess", "")),
+    # the audio route and the logs need a live call, and an ended one, and no more
+    "live call": (("dial", "valid"), ("onCallInitiated", ""), ("onCallEstablished", ""),
+                  ("hangup", ""), ("onCallEnded", "no reason"), ("onCallEnded", "LOCAL_HANGUP")),
 }
 SLICES = ("calls", "lifecycle", "audio", "logs")
 
@@ -181,7 +184,8 @@ def slice_letters(callkit: bool, which: str | None) -> tuple[Letter, ...]:
         raise ValueError(f"no slice {which!r} (slices: {', '.join(SLICES)})")
     sources = _sources()
     own = tuple(x for x in letters if letter_side(x, sources) == which)
-    frames = FRAMES["lifecycle"] if which == "calls" else FRAMES["call"] + FRAMES["lifecycle"]
+    frames = {"calls": FRAMES["lifecycle"], "lifecycle": FRAMES["call"]}.get(
+        which, FRAMES["live call"] + FRAMES["lifecycle"])
     return own + tuple(x for x in letters if x not in own and _framed(x, frames))
 
 
