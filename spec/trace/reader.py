@@ -6,8 +6,9 @@ reasons:
 
 - `read_trace`: each line validated into its pydantic model (the documented contract), as a
   `Line`; for tools and tests.
-- `iter_raw`: each line as the plain dict `json.loads` made of it; for the validator, which
-  must run at close to JSON-parsing speed.
+- `iter_raw`: each line as the plain dict `json.loads` made of it; the reference the
+  validator's interned loop (exovoice.spec.validate.shapes) is held to, line for line, and
+  through `decode_line` the path every line that loop has not seen takes.
 
 A malformed line comes out as an `Unusable`, whose `str()` is one line such as
 `trace.jsonl:12: not JSON (Expecting ',' delimiter at column 17)`; reading goes on after it, so
@@ -249,9 +250,10 @@ def iter_raw(source: Source, *, name: str | None = None, max_line: int = MAX_LIN
     A well-formed dict is guaranteed to validate as `exovoice.spec.trace.model.TraceLine`; `args` and
     `result` may be absent (use `exovoice.spec.trace.model.result_code(d.get("result"))`).
 
-    One flat loop, since this is the validator's hot path: a line that json decodes cleanly
-    takes no detour; anything else (blank, BOM, bad UTF-8, NaN...) goes through `_decode` for
-    its exact reason. `read_trace` builds on it, so the two readers cannot disagree.
+    A line that json decodes cleanly takes no detour; anything else (blank, BOM, bad UTF-8,
+    NaN...) goes through `_decode` for its exact reason. `read_trace` builds on it, and the
+    validator's interned loop decodes every line it has not seen through `decode_line`, so
+    the readers cannot disagree.
     """
     inp = _Input(source, name)
     order = TraceOrder()
