@@ -106,6 +106,18 @@ def test_work_is_split_by_bytes_not_by_file_count() -> None:
     assert max(len(b) for b in out) > 1
 
 
+def test_the_pool_gives_the_verdicts_in_the_traces_order(fleet: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judged largest first, in windows (7 traces here), by two processes: given back in the
+    order of the traces, the same as one process judging them one after another."""
+    from exovoice.spec.validate import run
+
+    serial = [v.as_json(True) for v in run.validate([str(fleet)], Options(), jobs=1)]
+    monkeypatch.setattr(run, "WINDOW", 7)
+    pooled = [v.as_json(True) for v in run.validate([str(fleet)], Options(), jobs=2)]
+    assert pooled == serial and len(serial) == 40
+
+
 def test_progress_line_shows_rate_and_eta_after_a_few_seconds() -> None:
     now = [0.0]
     buf = io.StringIO()

@@ -264,9 +264,10 @@ def in_order(results: Iterable[list[tuple[int, TraceVerdict]]], start: int
             nxt += 1
 
 
-def windows(paths: Iterable[str], *, window: int = WINDOW
+def windows(paths: Iterable[str], *, window: int | None = None
             ) -> Iterator[list[tuple[int, Path | str, int]]]:
     """The traces `paths` name, numbered in order, with their sizes, a window at a time."""
+    window = window or WINDOW
     cur: list[tuple[int, Path | str, int]] = []
     for i, p in enumerate(list_traces(paths)):
         cur.append((i, p, trace_size(p)))
