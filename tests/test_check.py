@@ -106,3 +106,17 @@ def test_usage_errors_exit_2() -> None:
     p = subprocess.run([*EXO, "check", "--calls", "-1"], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 2 and p.stderr.count("\n") == 1
+
+
+def test_the_call_side_holds_every_property_on_one_call() -> None:
+    """The calls slice (dial, relayed pushes, every callback with every end reason and error,
+    PSTN, the unobserved network steps) on one call without CallKit: a few seconds."""
+    rep = check(Bound(1, 0, 1), modes=(False,), slices=("calls",))
+    failed = [(w, f.name, f.explanation) for w, f in rep.findings if w != "all" and not f.held]
+    assert not failed, failed
+    sp = rep.spaces[0]
+    assert len(sp.nodes) > 150 and sp.transitions > 5000
+    # a relayed push answered either way is the one choice the spec leaves a network happening
+    # here, and it is a documented permissive reading (SYS-RELAY-BUSY or CALL-INCOMING)
+    for g in rep.choices["no-callkit/calls"]:
+        assert g["rules"], g
