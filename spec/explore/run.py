@@ -381,7 +381,7 @@ def main(args: argparse.Namespace) -> int:
 
     res = explore(factory, label, opts, progress)
     f = res.finding
-    if f is not None and f.kind == "protocol" and res.steps == 0:
+    if f is not None and f.kind == "handshake":
         print(f"exovoice explore: unusable: {f.message}", file=sys.stderr)
         return 2
     if f is not None and args.out is not None:

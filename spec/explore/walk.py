@@ -203,7 +203,7 @@ class Session:
         try:
             self.ctx.client()
         except ProtocolError as e:
-            raise Finding("protocol", "ADAPTER", "-", str(e)) from e
+            raise Finding("handshake", "ADAPTER", "-", str(e)) from e
         self.inputs = usable(self.ctx.caps, callkit)
         self.judge = FastJudge(_TABLES, callkit=callkit, complete=False, coverage={})
         self._fed = 0
