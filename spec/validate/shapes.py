@@ -7,7 +7,8 @@ shape is decoded (msgspec, falling back to the reference reader for the exact re
 line it refuses), checked, and judged like any other (compiled.FastJudge.feed); the shape then
 remembers what that line meant: its kind, name and result, where its values go, and its letter
 in the compiled tables. Every later line of that shape costs a split, one dict lookup and the
-table step, with its values checked for what decoding them would check (UTF-8, a finite ts).
+table step, with its values checked for what decoding them would check (UTF-8; a ts finite
+and not less than the one before).
 
 Why it is exact: a shape is kept only when a probe (the line with each value replaced by a
 marker) decodes to the line's own value with the markers in the places the shape names; a line
@@ -64,7 +65,6 @@ class Shape:
     result: str
     slots: tuple[tuple[str, bool], ...]  # per value: (key, is a string)
     n: int  # how many values
-    types: tuple[bool, ...]  # per value: is it a string
     call_i: int  # the slot holding `call`, or -1 (then `call` is constant)
     call: str | None
     ts_i: int
@@ -144,7 +144,6 @@ def learn(parts: list[bytes], d: dict[str, Any]) -> Shape | None:
     return Shape(
         state=kind == "state", kind=kind, name=d["name"], result=result, slots=slots,
         n=len(slots),
-        types=tuple(is_str for _k, is_str in slots),
         call_i=index.get("call", -1), call=None if "call" in index else d.get("call"),
         ts_i=index.get("ts", -1), ts=None if "ts" in index else d.get("ts"),
         uuid_i=index.get("uuid", -1), args=args if args else None, arg_slots=arg_slots,
