@@ -3,19 +3,29 @@ clients (exovoice.spec.conform.mutants, each one realistic violation of one rule
 catches, measured by the tools' own command lines in one run.
 
     python bench/mutation.py [--only FAULT,...] [--tools conform,explore] [--seed 1]
-                             [--max-steps 400] [--jobs 1] [--format text|json] [--strict]
+                             [--generator tour] [--max-steps 3000] [--modes both] [--shrink]
+                             [--jobs 1] [--format text|json] [--strict]
 
 For every mutant, and first for the unmutated reference client (the control, which must pass
 both, or the matrix means nothing):
 
-- `exovoice conform --client broken:<fault> --format json`: killed when it exits 1 (a
-  scenario failed), survived when it exits 0; unusable when only protocol errors came;
-- `exovoice explore --client broken:<fault> --seed S --max-steps N --no-db --format json`
-  (with --callkit for a mutant whose fault lives in a CallKit app; the control is explored
-  both ways): killed on exit 1 (a spec violation found), survived on 0, unusable on 2 or
-  when what it found is the client breaking the adapter protocol (no rule). No example
-  database, so no run replays what an earlier one found. When the installed exovoice has no
-  `explore` command the column reads "not run", never killed nor survived.
+- `exovoice conform --client broken:<fault> --tags "not explored" --format json`, the
+  hand-written scenarios: killed when it exits 1 (a scenario failed), survived when it exits
+  0; unusable when only protocol errors came. Then `--tags explored` alone, the scenarios
+  explore wrote (features/explored.feature): the "explored" column, which shows each fault
+  only explore kills caught by conform too once its scenario is kept;
+- `exovoice explore --client broken:<fault> --generator G --seed S --max-steps N --no-db
+  --format json`, in the mutant's own mode first (with --callkit for a mutant whose fault
+  lives in a CallKit app) and, with --modes both (the default), in the other mode when the
+  first found nothing: a fault of the call flow shows in either app, and the CallKit app
+  reaches paths the plain one does not (and the other way round). The control is explored
+  both ways and must pass both. Killed on exit 1 (a spec violation found), survived on 0,
+  unusable on 2 or when what it found is the client breaking the adapter protocol (no
+  rule). No example database, so no run replays what an earlier one found. When the
+  installed exovoice has no `explore` command the column reads "not run", never killed nor
+  survived. The defaults (tour, 3000 steps, both modes) are the ones that killed most in
+  the measured runs; a kill needs no shrinking, so the bench asks for none (--shrink to
+  get explore's shrunk scenario in the JSON, at several times the cost).
 
 Printed: the kill matrix (mutant, rule, area, conform, explore), each tool's mutation score,
 the mutants only explore kills (each needs a feature scenario so conform catches it too),
@@ -36,7 +46,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +70,8 @@ class Outcome:
     rules: list[str] = field(default_factory=list)  # the rules the tool's failures cite
     steps: int | None = None  # explore: the steps it took
     gherkin: str | None = None  # explore: the scenario it wrote for what it found
+    callkit: bool | None = None  # explore: the app's mode of the run reported
+    exploring_seconds: float | None = None  # explore: before the find (the rest: shrinking)
 
 
 @dataclass
@@ -70,6 +82,7 @@ class Row:
     area: str
     conform: Outcome
     explore: Outcome
+    explored: Outcome  # conform on the scenarios explore wrote
 
 
 def exovoice() -> list[str]:
@@ -104,9 +117,9 @@ def _text(b: bytes | str | None) -> str:
     return b.decode("utf-8", "replace") if isinstance(b, bytes) else (b or "")
 
 
-def run_conform(client: str, timeout: float) -> Outcome:
-    code, out, err, took = _run([*exovoice(), "conform", "--client", client, "--format",
-                                 "json"], timeout)
+def run_conform(client: str, timeout: float, tags: str) -> Outcome:
+    code, out, err, took = _run([*exovoice(), "conform", "--client", client, "--tags", tags,
+                                 "--format", "json"], timeout)
     failed, errors, rules, summary = [], [], [], None
     for line in out.splitlines():
         try:
@@ -134,14 +147,22 @@ def run_conform(client: str, timeout: float) -> Outcome:
     return Outcome(UNUSABLE, took, code, why)
 
 
-def run_explore(client: str, seed: int, max_steps: int, timeout: float,
-                available: tuple[bool, str], callkit: bool = False) -> Outcome:
+def run_explore(client: str, args: argparse.Namespace, available: tuple[bool, str],
+                callkit: bool = False) -> Outcome:
+    out = _run_explore(client, args, available, callkit)
+    out.callkit = callkit if out.verdict != NOT_RUN else None
+    return out
+
+
+def _run_explore(client: str, args: argparse.Namespace, available: tuple[bool, str],
+                 callkit: bool) -> Outcome:
     if not available[0]:
         return Outcome(NOT_RUN, detail=available[1])
-    code, out, err, took = _run([*exovoice(), "explore", "--client", client, "--seed",
-                                 str(seed), "--max-steps", str(max_steps), "--no-db",
-                                 "--format", "json", *(["--callkit"] if callkit else [])],
-                                timeout)
+    code, out, err, took = _run([*exovoice(), "explore", "--client", client, "--generator",
+                                 args.generator, "--seed", str(args.seed), "--max-steps",
+                                 str(args.max_steps), "--no-db", "--format", "json",
+                                 *([] if args.shrink else ["--no-shrink"]),
+                                 *(["--callkit"] if callkit else [])], args.timeout)
     report: dict[str, Any] = {}
     try:
         report = json.loads(out)
@@ -152,6 +173,8 @@ def run_explore(client: str, seed: int, max_steps: int, timeout: float,
             except ValueError:
                 continue
     steps = report.get("steps") if isinstance(report.get("steps"), int) else None
+    exploring = report.get("exploring_seconds")
+    exploring = float(exploring) if isinstance(exploring, (int, float)) else None
     violation = report.get("violation") or {}
     if code == 1 and report.get("verdict") == "fail" and violation.get("kind") == "protocol":
         # the client broke the adapter protocol: a fault of the harness or of the client
@@ -163,9 +186,10 @@ def run_explore(client: str, seed: int, max_steps: int, timeout: float,
         return Outcome(KILLED, took, code, f"{violation.get('rule', '?')}{where}: "
                        f"{violation.get('message', '')}".strip(),
                        [violation["rule"]] if violation.get("rule") else [], steps,
-                       report.get("gherkin"))
+                       report.get("gherkin"), exploring_seconds=exploring)
     if code == 0 and report.get("verdict") == "pass":
-        return Outcome(SURVIVED, took, code, f"no violation in {steps} steps", steps=steps)
+        return Outcome(SURVIVED, took, code, f"no violation in {steps} steps", steps=steps,
+                       exploring_seconds=exploring)
     why = (err.strip().splitlines() or [f"exit {code}, verdict {report.get('verdict')!r}"])[-1]
     return Outcome(UNUSABLE, took, code, why, steps=steps)
 
@@ -173,22 +197,30 @@ def run_explore(client: str, seed: int, max_steps: int, timeout: float,
 def measure(client: str, args: argparse.Namespace, available: tuple[bool, str]) -> Row:
     fault = client.split(":", 1)[1] if client.startswith("broken:") else ""
     cls = BROKEN.get(fault)
-    conform = (run_conform(client, args.timeout) if "conform" in args.tools
+    conform = (run_conform(client, args.timeout, "not explored") if "conform" in args.tools
                else Outcome(NOT_RUN, detail="not asked for (--tools)"))
+    explored = (run_conform(client, args.timeout, "explored") if "conform" in args.tools
+                else Outcome(NOT_RUN, detail="not asked for (--tools)"))
     if "explore" not in args.tools:
         explore = Outcome(NOT_RUN, detail="not asked for (--tools)")
     elif cls is None:  # the control: explored without CallKit and with it, both must pass
-        runs = [run_explore(client, args.seed, args.max_steps, args.timeout, available, ck)
-                for ck in (False, True)]
+        runs = [run_explore(client, args, available, ck) for ck in (False, True)]
         bad = [o for o in runs if o.verdict != SURVIVED] or runs
-        explore = Outcome(bad[0].verdict, sum(o.seconds for o in runs) / len(runs),
-                          bad[0].exit, bad[0].detail, bad[0].rules, bad[0].steps,
-                          bad[0].gherkin)
+        # the floor of one mutant's explore: what the control took in the same modes
+        explore = replace(bad[0], seconds=sum(o.seconds for o in runs) / len(runs)
+                          * (2 if args.modes == "both" else 1))
     else:
-        explore = run_explore(client, args.seed, args.max_steps, args.timeout, available,
-                              cls.callkit)
+        explore = run_explore(client, args, available, cls.callkit)
+        if args.modes == "both" and explore.verdict in (SURVIVED, UNUSABLE):
+            other = run_explore(client, args, available, not cls.callkit)
+            took = explore.seconds + other.seconds
+            if other.verdict == KILLED or explore.verdict == UNUSABLE:
+                explore = replace(other, seconds=took)
+            else:
+                explore = replace(explore, seconds=took, detail=f"{explore.detail}; in the "
+                                  f"other mode {other.verdict}: {other.detail}")
     return Row(client, fault or "(control)", getattr(cls, "rule", ""),
-               getattr(cls, "area", ""), conform, explore)
+               getattr(cls, "area", ""), conform, explore, explored)
 
 
 def score(rows: list[Row], tool: str) -> dict[str, Any]:
@@ -216,13 +248,17 @@ def summarize(control: Row, rows: list[Row], took: float) -> dict[str, Any]:
                  for t in ("conform", "explore")}
     if not explored:  # a comparison needs both columns
         only_explore = only_conform = neither = None  # type: ignore[assignment]
-    control_ok = (control.conform.verdict in (SURVIVED, NOT_RUN)
-                  and control.explore.verdict in (SURVIVED, NOT_RUN))
+    control_ok = all(getattr(control, t).verdict in (SURVIVED, NOT_RUN)
+                     for t in ("conform", "explore", "explored"))
     targets = None
+    kept = None  # explore-only kills conform catches with explore's scenarios kept
     if explored:
+        kept = [f for f in only_explore
+                if next(r for r in rows if r.fault == f).explored.verdict == KILLED]
         targets = {"explore kills all conform kills": not only_conform,
                    "explore only >= 5": len(only_explore) >= 5,
-                   "together kill all": not neither}
+                   "together kill all": not neither,
+                   "explore-only kills kept as scenarios": len(kept) == len(only_explore)}
     floor = {t: getattr(control, t).seconds for t in ("conform", "explore")}
     return {
         "control": asdict(control), "control_passes": control_ok,
@@ -232,6 +268,9 @@ def summarize(control: Row, rows: list[Row], took: float) -> dict[str, Any]:
                                                      if rows else 0.0, floor[t])}
                    for t in ("conform", "explore")},
         "only_explore": only_explore, "only_conform": only_conform, "neither": neither,
+        "only_explore_caught_by_explored_scenarios": kept,
+        "conform_with_explored": sum(kills(r, "conform") or kills(r, "explored")
+                                     for r in rows),
         "survivors": survivors,
         "targets": targets, "seconds": round(took, 1),
     }
@@ -242,22 +281,28 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def _mark(o: Outcome) -> str:
-    return {KILLED: "killed", SURVIVED: "survived", UNUSABLE: "unusable", NOT_RUN: "not run"}[
-        o.verdict]
+    mark = {KILLED: "killed", SURVIVED: "survived", UNUSABLE: "unusable",
+            NOT_RUN: "not run"}[o.verdict]
+    if o.verdict == KILLED and o.callkit is not None:  # explore: in which app it was found
+        mark += " (CallKit)" if o.callkit else " (plain)"
+    return mark
 
 
 def render(s: dict[str, Any]) -> str:
     rows = s["mutants"]
     w = max([len(r["fault"]) for r in rows] + [len("(control) reference")])
     wr = max([len(r["rule"]) for r in rows] + [4])
-    lines = [f"{'mutant':<{w}}  {'rule':<{wr}}  {'area':<10}  {'conform':<9}  explore",
-             "-" * (w + wr + 38)]
+    lines = [f"{'mutant':<{w}}  {'rule':<{wr}}  {'area':<10}  {'conform':<9}  "
+             f"{'explored':<9}  explore", "-" * (w + wr + 60)]
     c = s["control"]
     lines.append(f"{'(control) reference':<{w}}  {'':<{wr}}  {'':<10}  "
-                 f"{_control_explore(c['conform']):<9}  {_control_explore(c['explore'])}")
+                 f"{_control_explore(c['conform']):<9}  {_control_explore(c['explored']):<9}  "
+                 f"{_control_explore(c['explore'])}")
     for r in rows:
         lines.append(f"{r['fault']:<{w}}  {r['rule']:<{wr}}  {r['area']:<10}  "
-                     f"{_mark(Outcome(**r['conform'])):<9}  {_mark(Outcome(**r['explore']))}")
+                     f"{_mark(Outcome(**r['conform'])):<9}  "
+                     f"{_mark(Outcome(**r['explored'])):<9}  {_mark(Outcome(**r['explore']))}"
+                     + (f"  {r['explore']['rules'][0]}" if r["explore"]["rules"] else ""))
     lines.append("")
     for tool in ("conform", "explore"):
         sc = s["scores"][tool]
@@ -277,7 +322,10 @@ def render(s: dict[str, Any]) -> str:
             if s["scores"][tool]["judged"]:
                 lines.append(f"{tool} misses: {', '.join(s['survivors'][tool]) or 'none'}")
     else:
-        lines.append(f"only explore kills: {', '.join(s['only_explore']) or 'none'}")
+        lines.append(f"only explore kills: {', '.join(s['only_explore']) or 'none'}"
+                     f" (of them, conform with explore's scenarios kept kills "
+                     f"{len(s['only_explore_caught_by_explored_scenarios'])}; conform with "
+                     f"them kills {s['conform_with_explored']} of {len(rows)})")
         lines.append(f"only conform kills: {', '.join(s['only_conform']) or 'none'}")
         lines.append(f"neither kills: {', '.join(s['neither']) or 'none'}")
     if s["targets"] is None:
@@ -302,8 +350,16 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", metavar="FAULT,...", help="only these mutants (comma-separated)")
     ap.add_argument("--seed", type=int, default=1, help="explore's seed (default 1)")
-    ap.add_argument("--max-steps", type=int, default=400, metavar="N",
-                    help="explore's bound on steps (default 400)")
+    ap.add_argument("--max-steps", type=int, default=3000, metavar="N",
+                    help="explore's bound on steps, per mode (default 3000)")
+    ap.add_argument("--generator", choices=("tour", "quick_random", "random"), default="tour",
+                    help="explore's generator (default tour)")
+    ap.add_argument("--shrink", action="store_true",
+                    help="let explore shrink what it finds (its scenario in the JSON is then "
+                    "the shortest; several times slower)")
+    ap.add_argument("--modes", choices=("own", "both"), default="both",
+                    help="explore each mutant in its own mode only (CallKit for a CallKit "
+                    "fault), or also in the other when the first finds nothing (default)")
     ap.add_argument("--timeout", type=float, default=900.0, metavar="S",
                     help="give up on one tool's run after S seconds (default 900)")
     ap.add_argument("--jobs", type=int, default=1, metavar="N",
@@ -345,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         row = measure(f"broken:{fault}", a, available)
         done += 1
         print(f"[{done}/{len(faults)}] {fault}: conform {row.conform.verdict} "
+              f"(explored {row.explored.verdict}) "
               f"({row.conform.seconds:.1f} s), explore {row.explore.verdict} "
               f"({row.explore.seconds:.1f} s)", file=sys.stderr, flush=True)
         return row
