@@ -72,6 +72,19 @@ function api(name, args) {
       if (!live()) return { error: "INVALID_PARAMETER" };
       s.state = "ENDING";
       return { call: s.call, ok: () => end("onCallEnded", { endReason: "LOCAL_HANGUP" }) };
+    case "stop": {
+      // guide 4.10: refused while a call exists; onDeinitialized once, when it was initialized
+      if (exists()) return { error: "SYSTEM_BUSY" };
+      const was = s.initialized;
+      s.initialized = false;
+      return { ok: () => { if (was) event("onDeinitialized"); } };
+    }
+    case "reset": {
+      // back to not initialized; a live call ends with it
+      const hadCall = live();
+      s.initialized = false;
+      return { ok: () => { if (hadCall) { s.state = "ENDING"; end("onCallEnded", { endReason: "LOCAL_HANGUP" }); } } };
+    }
     default:
       return { unknown: true };
   }
