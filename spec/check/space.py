@@ -12,7 +12,6 @@ without changing what is found.
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -86,12 +85,6 @@ class Space:
     @property
     def transitions(self) -> int:
         return sum(len(v) for v in self.edges.values())
-
-    def model(self, index: int) -> ClientModel:
-        """A fresh machine put in configuration `index` (for predicates and reports)."""
-        m = ClientModel(callkit=self.callkit)
-        m.restore(self.snaps[index])
-        return m
 
     def path(self, node: Node) -> list[tuple[Node, Move]]:
         """The shortest sequence of moves from the initial node to `node`."""

@@ -96,7 +96,7 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
     if _MORE is None:
         _MORE = _more()
     res = Result(label, opts)
-    last_note = [t0_note := time.monotonic()]
+    last_note = [time.monotonic()]
     chooser = GENERATORS[opts.generator]
     universe = transition_rules(opts.callkit)
     all_rules = set(universe.values())

@@ -406,10 +406,6 @@ def remember(mem: Memory, before: int, inp: Input, after: int, covered: set[str]
     mem.covered |= covered
 
 
-def seeded(seed: int) -> random.Random:
-    return random.Random(seed)
-
-
 def minimize(make: Callable[[], "Session"], steps: list[str], found: Finding,
              budget: int = 200) -> Finding:
     """One-minimal run: drop steps one at a time (each replayed on a fresh client, a step the
