@@ -179,3 +179,42 @@ def test_usage_errors_exit_2() -> None:
     p = subprocess.run([*EXO, "explore", "--max-steps", "0"], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 2 and p.stderr.count("\n") == 1
+
+
+class _DeclinesEverything:
+    """A client that declines every stimulus and refuses every request it is sent: nothing
+    can be explored, and that must not read as a pass."""
+
+    def hello(self, *, callkit: bool) -> frozenset[str]:
+        return frozenset({"core"})
+
+    def api(self, name: str, **kw: Any) -> Any:
+        from exovoice.spec.conform.adapter import Unsupported
+
+        raise Unsupported(f"{name} is not here")
+
+    def stimulus(self, name: str, **kw: Any) -> None:
+        from exovoice.spec.conform.adapter import Unsupported
+
+        raise Unsupported(f"{name} is not here")
+
+    def events(self) -> "queue.Queue[dict]":
+        return queue.Queue()
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_run_that_took_no_step_is_not_a_pass(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import exovoice.spec.explore.run as run
+    from exovoice.spec.cli import main
+
+    res = explore(_DeclinesEverything, "declines", Options(generator="random", seed=1,
+                                                           max_steps=50, database=None))
+    assert res.finding is None and res.steps == 0 and res.unsupported
+    monkeypatch.setattr(run, "make_factory", lambda c, cmd: (_DeclinesEverything, "declines"))
+    assert main(["explore", "--client", "declines", "--max-steps", "50", "--no-db",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "took no step" in err

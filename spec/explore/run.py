@@ -384,6 +384,11 @@ def main(args: argparse.Namespace) -> int:
     if f is not None and f.kind == "handshake":
         print(f"exovoice explore: unusable: {f.message}", file=sys.stderr)
         return 2
+    if f is None and res.steps == 0:
+        # no green for a run that did nothing: every input declined or none enabled
+        print("exovoice explore: unusable: the client took no step (declined: "
+              f"{', '.join(sorted(res.unsupported)) or 'nothing'})", file=sys.stderr)
+        return 2
     if f is not None and args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "explore-failure.jsonl").write_text(f.trace, encoding="utf-8")
