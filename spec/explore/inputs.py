@@ -75,6 +75,8 @@ def _inputs() -> tuple[Input, ...]:
                                "token_invalid")):
         out.append(Input(phrase, fn, needs=((Cap.CONTROLS, Cap.NETWORK),), kind="control",
                          cause=Network.net_token_rejected.value))
+    out.append(Input("log uploads will fail", lifecycle._g_upload_fails,
+                     needs=((Cap.LOGS,), (Cap.CONTROLS, Cap.NETWORK)), kind="control"))
     out.append(Input("the app uploads its logs", lifecycle._w_upload,
                      needs=_needs(A, Api.uploadLogs.value), op=Api.uploadLogs.value,
                      args=(("endDate", "2020-01-03"), ("startDate", "2020-01-02"))))

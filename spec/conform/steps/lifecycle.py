@@ -56,6 +56,7 @@ def _g_init_fails(conform: ScenarioContext) -> None:
 
 
 @given("log uploads will fail")
+@when("log uploads will fail")
 def _g_upload_fails(conform: ScenarioContext) -> None:
     conform.need(Cap.LOGS)
     conform.control("upload_fails", Network.net_upload_failed, None, after=Api.uploadLogs)
