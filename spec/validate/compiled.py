@@ -80,6 +80,28 @@ class TraceContext:
     second_uuid: str | None = None  # a push-only second CallKit call (CK-SECOND-CALL)
     names: dict[str, str] = field(default_factory=dict)
 
+    def take(self, step: "Step", call: str | None, uuid: str | None) -> None:
+        """What a table step did to the ids the tables leave out: the call context (a new
+        call, the previous one back, an announced one) and the CallKit UUIDs (bound, freed)."""
+        eff = step.call_effect
+        if eff is not None:
+            if eff == "start":
+                self.start(call)
+            elif eff == "restore":
+                self.restore()
+            else:
+                self.current_call = announced(self.current_call, call)
+        eff = step.uuid_effect
+        if eff is not None:
+            if eff == "bind":
+                self.active_uuid = uuid
+            elif eff == "release":
+                self.active_uuid = None
+            elif eff == "bind2":
+                self.second_uuid = uuid
+            else:
+                self.second_uuid = None
+
 
 def _name_token(ctx: TraceContext, name: Any) -> Any:
     if not isinstance(name, str):
@@ -405,25 +427,8 @@ class FastJudge:
             self.coverage[ck] = self.coverage.get(ck, 0) + 1
             self.open_sid = st.next_set  # type: ignore[union-attr]
         self.sid = st.closed  # type: ignore[union-attr]
-        eff = st.call_effect  # type: ignore[union-attr]
-        if eff is not None:
-            if eff == "start":
-                ctx.start(call)
-            elif eff == "restore":
-                ctx.restore()
-            else:
-                ctx.current_call = announced(ctx.current_call, call)
-        eff = st.uuid_effect  # type: ignore[union-attr]
-        if eff is not None:
-            uuid = args.get("uuid") if args else None
-            if eff == "bind":
-                ctx.active_uuid = uuid
-            elif eff == "release":
-                ctx.active_uuid = None
-            elif eff == "bind2":
-                ctx.second_uuid = uuid
-            else:
-                ctx.second_uuid = None
+        if st.call_effect is not None or st.uuid_effect is not None:  # type: ignore[union-attr]
+            ctx.take(st, call, args.get("uuid") if args else None)  # type: ignore[arg-type]
         return True
 
     def _fail(self, lineno: int) -> bool:

@@ -26,7 +26,7 @@ from typing import IO, Any, Iterator
 
 import msgspec
 
-from ..charts.calls import announced, call_ref_problem, detached_refusal
+from ..charts.calls import call_ref_problem, detached_refusal
 from ..trace.reader import BLANK, MAX_LINE, TraceOrder, Unusable, decode_line
 from .compiled import FAIL, FastJudge, arg_fact, canon_args
 
@@ -391,24 +391,9 @@ def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = M
                         cov[ck] = cov.get(ck, 0) + 1
                         fast.open_sid = st.next_set  # type: ignore[union-attr]
                     sid = st.closed  # type: ignore[union-attr]
-                    eff = st.call_effect  # type: ignore[union-attr]
-                    if eff is not None:
-                        if eff == "start":
-                            ctx.start(call)
-                        elif eff == "restore":
-                            ctx.restore()
-                        else:
-                            ctx.current_call = announced(ctx.current_call, call)
-                    eff = st.uuid_effect  # type: ignore[union-attr]
-                    if eff is not None:
-                        if eff == "bind":
-                            ctx.active_uuid = _uuid(sh, vv)
-                        elif eff == "release":
-                            ctx.active_uuid = None
-                        elif eff == "bind2":
-                            ctx.second_uuid = _uuid(sh, vv)
-                        else:
-                            ctx.second_uuid = None
+                    if st.call_effect is not None or st.uuid_effect is not None:  # type: ignore[union-attr]
+                        ctx.take(st, call,  # type: ignore[arg-type]
+                                 _uuid(sh, vv) if st.uuid_effect is not None else None)  # type: ignore[union-attr]
                     continue
             # --- a line not seen before: decoded and judged the reference way ---------------
             order.last_ts, order.last_ts_line = last_ts, last_ts_line
