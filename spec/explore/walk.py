@@ -252,11 +252,7 @@ class Session:
         for key in cov.keys() - self._cov_seen:
             self._cov_seen.add(key)
             mode, letter_key, open_sid = key
-            t = _TABLES[mode]
-            step = t.steps[letter_key]
-            seen = t.set_keys[open_sid]
-            self.covered.update(tid for k, tids in step.fired_by  # type: ignore[union-attr]
-                                if k in seen for tid in tids)
+            self.covered.update(_TABLES[mode].covered(letter_key, open_sid)[0])
 
     def _violation(self) -> Finding:
         verdict = self.ctx.judge()
