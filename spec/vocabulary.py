@@ -18,7 +18,13 @@ class _Named(str, Enum):
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(m.value for m in cls)
+        got = _NAMES_OF.get(cls)
+        if got is None:  # asked per trace line by the argument checks: computed once
+            got = _NAMES_OF[cls] = tuple(m.value for m in cls)
+        return got
+
+
+_NAMES_OF: dict[type, tuple[str, ...]] = {}
 
 
 class CallState(_Named):

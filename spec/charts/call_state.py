@@ -311,7 +311,7 @@ class CallGuards:
         reason = (params or {}).get("endReason")
         if reason is None:
             return True
-        ok = reason in {a.value for a in allowed}
+        ok = isinstance(reason, str) and reason in {a.value for a in allowed}
         if not ok and reason == CallEndReason.PSTN_HANGUP:
             self.deny(R.PSTN_CALLKIT if self.v.callkit else R.PSTN_VOIP_TERMINATED,
                       "with CallKit the SDK never ends a call for a PSTN call" if self.v.callkit
@@ -329,7 +329,7 @@ class CallGuards:
 
     def _end_reason_strict(self, params: dict | None, allowed: frozenset, r: R.Rule) -> bool:
         reason = (params or {}).get("endReason")
-        return self.deny_unless(reason in {a.value for a in allowed}, r,
+        return self.deny_unless(isinstance(reason, str) and reason in {a.value for a in allowed}, r,
                                 f"endReason {reason} is not one of {_names(allowed)}")
 
     def end_reason_outgoing(self, params: dict | None = None, **_: Any) -> bool:
@@ -343,7 +343,8 @@ class CallGuards:
 
     def failed_error_ok(self, params: dict | None = None, **_: Any) -> bool:
         err = (params or {}).get("error")
-        return self.deny_unless(err is None or err in {e.value for e in FAILED_ERRORS}, R.CALL_FAILED,
+        return self.deny_unless(err is None or (isinstance(err, str) and err in {e.value for e in FAILED_ERRORS}),
+                                R.CALL_FAILED,
                                 f"onCallFailed error {err} is not a call failure")
 
     # actions

@@ -171,11 +171,22 @@ class PushKitRegion(State.Compound, name="VoIP push"):
                             guard="reported first")
 
 
+def frozen(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(frozen(x) for x in v)
+    if isinstance(v, dict):
+        return frozenset((k, frozen(x)) for k, x in v.items())
+    return v
+
+
 class CallKitGuards:
     v: Any
 
     def _uuid(self, params: dict | None) -> Any:
-        return (params or {}).get("uuid")
+        """The action's UUID as the machine keeps it: a list or object (not a UUID, but a
+        trace may hold one) frozen, equal to what it was equal to, so configurations stay
+        hashable."""
+        return frozen((params or {}).get("uuid"))
 
     def callkit_on(self) -> bool:
         return self.deny_unless(self.v.callkit, R.CK_MODE,

@@ -80,7 +80,7 @@ class AudioGuards:
     def route_ok(self, params: dict | None = None, **_: Any) -> bool:
         route = (params or {}).get("route")
         allowed = self.routes()
-        return self.deny_unless(route in allowed, R.AUDIO_ROUTE,
+        return self.deny_unless(isinstance(route, str) and route in allowed, R.AUDIO_ROUTE,
                                 f"route {route} reported where the guide gives "
                                 f"{' or '.join(sorted(allowed))}")
 

@@ -121,7 +121,7 @@ class LifecycleGuards:
 
     def auth_error_ok(self, params: dict | None = None, **_: Any) -> bool:
         err = (params or {}).get("error")
-        return self.deny_unless(err in AUTH_ERRORS, R.LC_AUTH_FAIL,
+        return self.deny_unless(isinstance(err, str) and err in AUTH_ERRORS, R.LC_AUTH_FAIL,
                                 f"error {err} is not one of {', '.join(sorted(AUTH_ERRORS))}")
 
     def auth_failed_before(self) -> bool:
@@ -133,7 +133,8 @@ class LifecycleGuards:
 
     def log_level_ok(self, params: dict | None = None, **_: Any) -> bool:
         level = (params or {}).get("level")
-        return self.deny_unless(level is None or level in LogLevel.names(), R.LISTENER_LOG,
+        return self.deny_unless(level is None or (isinstance(level, str) and level in LogLevel.names()),
+                                R.LISTENER_LOG,
                                 f"onLog level {level!r} is not a LogLevel")
 
     def last_upload(self) -> bool:

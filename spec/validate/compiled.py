@@ -27,6 +27,7 @@ from ..arguments import (
     subscriber_name_problem,
 )
 from ..base import SpecViolation
+from ..charts.callkit import frozen
 from ..charts.calls import announced, call_ref_problem, detached_refusal
 from ..charts.model import ClientModel, Snapshot
 from ..vocabulary import (
@@ -93,6 +94,7 @@ class TraceContext:
                 self.current_call = announced(self.current_call, call)
         eff = step.uuid_effect
         if eff is not None:
+            uuid = frozen(uuid)  # as the chart keeps it (a list is no UUID, but may be one)
             if eff == "bind":
                 self.active_uuid = uuid
             elif eff == "release":
@@ -114,7 +116,9 @@ def _name_token(ctx: TraceContext, name: Any) -> Any:
 
 
 def _enum_token(value: Any, members: frozenset[str]) -> Any:
-    return value if value in members else ("?" if value is not None else None)
+    if isinstance(value, str) and value in members:  # (a list is no member, and unhashable)
+        return value
+    return "?" if value is not None else None
 
 
 _DROP = object()
@@ -141,6 +145,7 @@ def arg_fact(k: str, v: Any, args: dict, ctx: TraceContext) -> Any:
     if k == "action":
         return _enum_token(v, _ACTIONS)
     if k == "uuid":
+        v = frozen(v)
         return (_ACTIVE if v == ctx.active_uuid and v is not None else
                 _SECOND if v == ctx.second_uuid and v is not None else _NEW)
     if k == "startDate":
@@ -153,15 +158,38 @@ def arg_fact(k: str, v: Any, args: dict, ctx: TraceContext) -> Any:
     if k == "muted" or k == "onHold":
         return v if isinstance(v, bool) else None
     if k == "route":
-        return v if v in _ROUTES else "?"
+        return v if isinstance(v, str) and v in _ROUTES else "?"
     return _DROP
+
+
+_FACT_KEYS = frozenset({"subscriberName", "remoteId", "message", "rating", "issue", "digit",
+                        "endReason", "error", "action", "uuid", "startDate", "endDate", "level",
+                        "muted", "onHold", "route"})
+"""The arguments arg_fact reads (keep in step with it: a test holds the two together)."""
+_BY_VALUE = frozenset({"rating", "issue", "digit", "endReason", "error", "action", "level",
+                       "muted", "onHold", "route"})
+"""Arguments whose fact is a function of the value alone, from a small set of values: kept."""
+_FACTS: dict[tuple[str, type, Any], Any] = {}  # the type too: True == 1 == 1.0 as keys
 
 
 def canon_args(args: dict, ctx: TraceContext) -> tuple:
     """The argument facts the guards read, in a fixed order; everything else is dropped."""
     out: list[tuple[str, Any]] = []
     for k in sorted(args):
-        fact = arg_fact(k, args[k], args, ctx)
+        if k not in _FACT_KEYS:
+            continue
+        v = args[k]
+        if k in _BY_VALUE:
+            try:
+                fact = _FACTS[(k, v.__class__, v)]
+            except KeyError:
+                fact = arg_fact(k, v, args, ctx)
+                if len(_FACTS) < 10_000:
+                    _FACTS[(k, v.__class__, v)] = fact
+            except TypeError:  # an unhashable value (a list): its fact, not kept
+                fact = arg_fact(k, v, args, ctx)
+        else:
+            fact = arg_fact(k, v, args, ctx)
         if fact is not _DROP:
             out.append((k, fact))
     return tuple(out)
@@ -195,6 +223,7 @@ class Tables:
         self._open_filter: dict[tuple[int, str], int] = {}
         self._covered: dict[tuple[tuple, int], tuple[frozenset[str], frozenset[str]]] = {}
         self.shapes: dict = {}  # line shape -> shapes.Shape (or False), with steps in these tables
+        self.names: dict = {}  # kind -> name -> stream._Name, the decoded-block loop's memo
         self.start = self._intern(frozenset({self._add()}))
 
     _STATE = ("snaps", "set_keys", "_closed", "steps", "state_filter", "_one", "_open_filter",

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..trace.reader import Unusable, _os_reason, iter_raw
 from .compiled import FastJudge, Tables
 from .engine import Judge, Violation
-from .shapes import judge_stream
+from .stream import judge_stream
 from .sources import list_traces, open_trace, trace_size
 
 

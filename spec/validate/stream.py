@@ -1,0 +1,492 @@
+"""One trace judged as a stream: whole blocks decoded at once, line shapes for the rest.
+
+A block of whole lines is decoded in one call into typed line structs (msgspec's
+`decode_lines`, a C loop: several times faster than `json.loads` line by line), and the loop
+over them reads attributes instead of parsing anything. That decoder is strict where the
+reference reader is: a block it refuses in any way (a line that is not an object, a `call`
+that is not a string, a `ts` that is not a finite number, bad UTF-8, a blank line it would
+skip) is judged line by line instead, by the interned-shape path (shapes.py), which takes
+every line it has not seen through the reference reader. Within a decoded block, a line the
+struct cannot vouch for on its own (the first line of the trace, a meta line, a kind or name
+the trace format does not know, a result the format refuses, a ts that goes backwards) is
+handed to that same path, one line, and the block goes on. So every line the reference
+reader would refuse reaches the reference reader, and a verdict never depends on the path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import isfinite
+from typing import IO, Any, Union
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from ..charts.calls import call_ref_problem, detached_refusal
+from ..trace.model import KIND_NAMES
+from ..trace.reader import BLANK, MAX_LINE, TraceOrder, Unusable, decode_line
+from ..vocabulary import ErrorType, Kind
+from .compiled import FAIL, FastJudge, arg_fact, canon_args
+from . import shapes as _shapes
+from .shapes import MAX_SHAPES, _SLOTS, Blocks, Shape, learn
+
+
+class _Error(msgspec.Struct):
+    error: str
+
+
+class _Line(msgspec.Struct, array_like=False):
+    """What the judge reads of a line; every other key is ignored, as the reader ignores it."""
+
+    kind: str
+    name: str
+    call: Union[str, UnsetType] = UNSET
+    args: Union[dict, UnsetType] = UNSET
+    result: Union[str, _Error, UnsetType] = UNSET
+    ts: Union[int, float, UnsetType] = UNSET
+
+
+_decode_lines = msgspec.json.Decoder(_Line).decode_lines
+_decode = msgspec.json.Decoder().decode
+_ERRORS = frozenset(ErrorType.names())
+_API = Kind.API.value
+
+
+@dataclass(eq=False)
+class _Name:
+    """One (kind, name) of the trace format, as the decoded-block loop judges it."""
+
+    state: bool
+    dial_like: bool  # dial or onIncomingCall: the call id check is not the plain one
+    letters: dict  # result, or (result, argument facts) -> (letter, {set id -> Step})
+    nxt: dict  # for a state line: set id -> next set id
+
+
+def _names() -> dict[str, dict[str, _Name]]:
+    """Every kind and name a line may have, except meta (only ever a trace's first line)."""
+    out: dict[str, dict[str, _Name]] = {}
+    for kind, names in KIND_NAMES.items():
+        if kind is Kind.META:
+            continue
+        out[kind.value] = {n: _Name(state=kind is Kind.STATE,
+                                    dial_like=n in ("dial", "onIncomingCall"),
+                                    letters={}, nxt={}) for n in names}
+    return out
+
+
+@dataclass
+class Outcome:
+    """What the loop found in one trace; run.py turns it into a TraceVerdict."""
+
+    lines: int = 0  # the last line that held something (or the unusable one)
+    unusable: Unusable | None = None
+    failed: int = 0
+    failed_raw: bytes | None = None
+    last_raw: bytes | None = None
+    client: str | None = None
+    sdk_version: str | None = None
+
+
+class _Judging:
+    """The state of one trace between lines, shared by the two paths."""
+
+    def __init__(self, label: str, fast: FastJudge) -> None:
+        self.label = label
+        self.fast = fast
+        self.out = Outcome()
+        self.order = TraceOrder()
+        self.t = fast.tables
+        self.shapes: dict[Any, Shape | bool] = self.t.shapes if self.t is not None else {}
+        self.names: dict[str, dict[str, _Name]] | None = None  # the tables' own, once known
+        self.sid = fast.sid
+        self.lineno = 0
+        self.last_no = 0
+        self.last_raw: bytes | None = None
+        self.failed = 0
+        self.failed_raw: bytes | None = None
+        self.last_ts: Any = None  # the trace's latest ts and its line (TraceOrder's, kept here)
+        self.last_ts_line = 0
+
+    # --- a block decoded at once ---------------------------------------------------------
+
+    def block(self, data: bytes, open_end: bool) -> bool:
+        """Judge one block of whole lines (the last one without its newline when `open_end`);
+        False when a line made the trace unusable."""
+        pos = 0
+        while self.t is None or self.order.first is None:
+            # the trace's first line (a meta line, or the tables' mode by default) and its
+            # first place: the reference way
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                return self.line(data[pos:], open_end)
+            if not self.line(data[pos:nl], False):
+                return False
+            pos = nl + 1
+        if pos:
+            data = data[pos:]
+        try:
+            objs = _decode_lines(data)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            objs = None
+        if objs is None or len(objs) != data.count(b"\n") + 1:
+            return self.lines(data.split(b"\n"), open_end)
+        raws: list[bytes] | None = None
+        i, n = 0, len(objs)
+        while i < n:
+            i = self.decoded(objs, i)
+            if i >= n:
+                break
+            if raws is None:
+                raws = data.split(b"\n")
+            if not self.line(raws[i], open_end and i == n - 1):
+                return False
+            i += 1
+        if self.last_no == self.lineno and self.last_raw is None:
+            self.last_raw = data[data.rfind(b"\n") + 1:]
+        if self.failed and self.failed_raw is None:
+            if raws is None:
+                raws = data.split(b"\n")
+            self.failed_raw = raws[self.failed - (self.lineno - n) - 1]
+        return True
+
+    def decoded(self, objs: list[_Line], i: int) -> int:
+        """Judge decoded lines from index i; the index of the first one this loop leaves to
+        the reference path (len(objs) when none). Nothing of a line left there is taken."""
+        n = len(objs)
+        names = self.names
+        assert names is not None
+        t = self.t
+        assert t is not None
+        fast = self.fast
+        ctx = fast.ctx
+        cov = fast.coverage
+        sid = self.sid
+        last_ts, last_ts_line = self.last_ts, self.last_ts_line
+        lineno = self.lineno
+        failed = self.failed
+        start = i
+        while i < n:
+            o = objs[i]
+            by_name = names.get(o.kind)
+            if by_name is None:
+                break
+            nm = by_name.get(o.name)
+            if nm is None:
+                break
+            res = o.result
+            if res is UNSET:
+                result = "ok"
+            elif o.kind != _API:
+                break
+            elif res.__class__ is str:
+                if res != "ok":
+                    break
+                result = "ok"
+            else:
+                result = res.error  # type: ignore[union-attr]
+                if result not in _ERRORS:
+                    break
+            ts = o.ts
+            if ts is not UNSET:
+                if last_ts is not None and ts < last_ts:
+                    break
+                last_ts, last_ts_line = ts, lineno + 1
+            # --- the line is well-formed and in order: it is the trace's now -------------
+            i += 1
+            lineno += 1
+            if failed:
+                continue
+            call = o.call
+            if call is UNSET:
+                call = None
+            if nm.state:
+                if call is not None and ctx.current_call is not None \
+                        and call != ctx.current_call:
+                    failed = lineno
+                    fast.sid = sid
+                    fast._fail(lineno)
+                    continue
+                nsid = nm.nxt.get(sid)
+                if nsid is None:
+                    skey = (sid, o.name)
+                    nsid = t.state_filter.get(skey)
+                    if nsid is None:
+                        nsid = t.state_filter[skey] = t.narrow(sid, o.name)
+                    nm.nxt[sid] = nsid
+                if nsid == FAIL:
+                    failed = lineno
+                    fast.sid = sid
+                    fast._fail(lineno)
+                    continue
+                if cov is not None:
+                    fast.open_sid = t.narrow_open(sid, o.name)
+                sid = nsid
+                continue
+            # an event line
+            if call is not None and (nm.dial_like or call != ctx.current_call):
+                name = o.name
+                if call_ref_problem(name, call, result, ctx.current_call,
+                                    ctx.past_calls) is not None:
+                    failed = lineno
+                    fast.sid = sid
+                    fast._fail(lineno)
+                    continue
+                if detached_refusal(name, call, result, ctx.current_call, ctx.past_calls):
+                    continue
+            args = o.args
+            if args is UNSET or not args:
+                args = None
+                lr = nm.letters.get(result)
+                if lr is None:
+                    lr = nm.letters[result] = ((o.kind, o.name, result, ()), {})
+            else:
+                lk = (result, canon_args(args, ctx))
+                lr = nm.letters.get(lk)
+                if lr is None:
+                    lr = nm.letters[lk] = ((o.kind, o.name, result, lk[1]), {})
+            letter, row = lr
+            st = row.get(sid)
+            if st is None:
+                skey = (sid, letter)
+                st = t.steps.get(skey)
+                if st is None:
+                    st = t.steps[skey] = t.step(*skey)
+                row[sid] = st
+            if st.__class__ is int:  # FAIL (a Step's == is the dataclass's, slow)
+                failed = lineno
+                fast.sid = sid
+                fast._fail(lineno)
+                continue
+            if cov is not None:
+                ck = (t.callkit, (sid, letter), fast.open_sid)
+                cov[ck] = cov.get(ck, 0) + 1
+                fast.open_sid = st.next_set  # type: ignore[union-attr]
+            sid = st.closed  # type: ignore[union-attr]
+            if st.call_effect is not None or st.uuid_effect is not None:  # type: ignore[union-attr]
+                ctx.take(st, call, args.get("uuid") if args else None)  # type: ignore[arg-type]
+        if i > start:
+            self.last_no = lineno
+            self.last_raw = None  # the block's loop finds it when the block is done
+        if failed and not self.failed:
+            self.failed_raw = None  # likewise
+        self.sid, self.failed, self.lineno = sid, failed, lineno
+        self.last_ts, self.last_ts_line = last_ts, last_ts_line
+        return i
+
+    # --- line by line --------------------------------------------------------------------
+
+    def lines(self, raws: list[bytes], open_end: bool) -> bool:
+        last = len(raws) - 1
+        for i, raw in enumerate(raws):
+            if not self.line(raw, open_end and i == last):
+                return False
+        return True
+
+    def line(self, raw: bytes, is_open: bool) -> bool:
+        """One physical line on interned shapes (shapes.py), or the reference reader for a
+        shape not seen before; False when the line made the trace unusable."""
+        self.lineno += 1
+        lineno = self.lineno
+        fast = self.fast
+        t = self.t
+        sid = self.sid
+        parts = _SLOTS.split(raw)
+        if len(parts) == 1:
+            key: Any = raw
+            vv: list[bytes] = parts
+        else:
+            vv = parts[2::3]
+            del parts[2::3]
+            key = tuple(parts)
+        shapes = self.shapes
+        sh = shapes.get(key)
+        if sh:
+            sh = self._values_ok(sh, raw, vv, lineno)
+        if sh:
+            self.last_raw, self.last_no = raw, lineno
+            if self.order.first is None:  # as the reader's order check would have it
+                self.order.first = lineno
+            if self.failed:
+                return True
+            self._interned(sh, raw, vv, lineno)
+            return True
+        # --- a line not seen before: decoded and judged the reference way -------------------
+        order = self.order
+        order.last_ts, order.last_ts_line = self.last_ts, self.last_ts_line
+        # with its newline, as the reference reader reads it (a JSON error's column counts it)
+        d = decode_line(raw if is_open else raw + b"\n", lineno, order, self.label,
+                        _decode)
+        self.last_ts, self.last_ts_line = order.last_ts, order.last_ts_line
+        if d is BLANK:
+            return True
+        if isinstance(d, Unusable):
+            self.out.lines = lineno
+            self.out.unusable = d
+            return False
+        self.last_raw, self.last_no = raw, lineno
+        if t is None and d["kind"] == "meta":  # type: ignore[index]
+            a = d.get("args") or {}  # type: ignore[union-attr]
+            self.out.client, self.out.sdk_version = a.get("client"), a.get("sdkVersion")
+        if not self.failed:
+            fast.sid = sid
+            if not fast.feed(lineno, d):  # type: ignore[arg-type]
+                self.failed, self.failed_raw = lineno, raw
+            else:
+                self.sid = fast.sid
+            if t is None:
+                self.t = t = fast.tables
+                assert t is not None
+                self.shapes = t.shapes
+                if not t.names:
+                    t.names.update(_names())
+                self.names = t.names
+                return True
+        if sh is None:  # a shape never seen (not one refused or learned)
+            if len(shapes) >= MAX_SHAPES:
+                shapes.clear()
+            shapes[key] = learn(_SLOTS.split(raw), d) or False  # type: ignore[arg-type]
+        return True
+
+    def _values_ok(self, sh: Shape, raw: bytes, vv: list[bytes], lineno: int) -> Shape | bool:
+        """The checks decoding a line of this shape would make of its values (UTF-8; a ts
+        finite and not less than the one before); the ts taken when they hold."""
+        if sh.n:
+            if not raw.isascii():
+                try:
+                    for v in vv:
+                        v.decode("utf-8")
+                except UnicodeDecodeError:
+                    return False
+            if sh.ts_i >= 0:
+                # as json reads it: an int without . or exponent; only an exponent can
+                # overflow (the expression allows 301 digits before the point)
+                v = vv[sh.ts_i]
+                if b"e" in v or b"E" in v:
+                    ts = float(v)
+                    if not isfinite(ts):
+                        return False
+                elif b"." in v:
+                    ts = float(v)
+                else:
+                    ts = int(v)
+                if self.last_ts is not None and ts < self.last_ts:
+                    return False
+                self.last_ts, self.last_ts_line = ts, lineno
+        elif sh.ts is not None:
+            if self.last_ts is not None and sh.ts < self.last_ts:
+                return False
+            self.last_ts, self.last_ts_line = sh.ts, lineno
+        return sh
+
+    def _interned(self, sh: Shape, raw: bytes, vv: list[bytes], lineno: int) -> None:
+        """Judge one line of a known shape on the tables."""
+        fast = self.fast
+        ctx = fast.ctx
+        t = self.t
+        assert t is not None
+        sid = self.sid
+        cov = fast.coverage
+        call = sh.call if sh.call_i < 0 else vv[sh.call_i][1:-1].decode("utf-8")
+        if sh.state:
+            if call is not None and ctx.current_call is not None and call != ctx.current_call:
+                return self._fail(lineno, raw)
+            nsid = sh.nxt.get(sid)
+            if nsid is None:
+                skey = (sid, sh.name)
+                nsid = t.state_filter.get(skey)
+                if nsid is None:
+                    nsid = t.state_filter[skey] = t.narrow(sid, sh.name)
+                sh.nxt[sid] = nsid
+            if nsid == FAIL:
+                return self._fail(lineno, raw)
+            if cov is not None:
+                fast.open_sid = t.narrow_open(sid, sh.name)
+            self.sid = nsid
+            return
+        result = sh.result
+        if call is not None and (sh.dial_like or call != ctx.current_call):
+            if call_ref_problem(sh.name, call, result, ctx.current_call,
+                                ctx.past_calls) is not None:
+                return self._fail(lineno, raw)
+            if detached_refusal(sh.name, call, result, ctx.current_call, ctx.past_calls):
+                return
+        letter = sh.letter
+        if letter is None:
+            # the facts the guards read from the values, then the letter they make
+            facts = tuple([arg_fact(k, sh.args[k] if i < 0  # type: ignore[index]
+                                    else vv[i][1:-1].decode("utf-8"), sh.args, ctx)  # type: ignore[arg-type]
+                           for k, i in sh.dyn])
+            letter = sh.letters.get(facts)
+            if letter is None:
+                args = dict(sh.args)  # type: ignore[arg-type]
+                for k, i in sh.arg_slots:
+                    args[k] = vv[i][1:-1].decode("utf-8")
+                letter = sh.letters[facts] = (sh.kind, sh.name, result, canon_args(args, ctx))
+            skey = (sid, letter)
+            st = t.steps.get(skey)
+            if st is None:
+                st = t.steps[skey] = t.step(*skey)
+        else:
+            st = sh.nxt.get(sid)
+            if st is None:
+                skey = (sid, letter)
+                st = t.steps.get(skey)
+                if st is None:
+                    st = t.steps[skey] = t.step(*skey)
+                sh.nxt[sid] = st
+        if st.__class__ is int:
+            return self._fail(lineno, raw)
+        if cov is not None:
+            ck = (t.callkit, (sid, letter), fast.open_sid)
+            cov[ck] = cov.get(ck, 0) + 1
+            fast.open_sid = st.next_set  # type: ignore[union-attr]
+        self.sid = st.closed  # type: ignore[union-attr]
+        if st.call_effect is not None or st.uuid_effect is not None:  # type: ignore[union-attr]
+            ctx.take(st, call, _uuid(sh, vv) if st.uuid_effect is not None else None)  # type: ignore[union-attr, arg-type]
+
+    def _fail(self, lineno: int, raw: bytes) -> None:
+        self.failed, self.failed_raw = lineno, raw
+        self.fast.sid = self.sid
+        self.fast._fail(lineno)
+
+
+def _uuid(sh: Shape, vals: list[bytes]) -> Any:
+    if sh.uuid_i >= 0:
+        return vals[sh.uuid_i][1:-1].decode("utf-8")
+    return (sh.args or {}).get("uuid")
+
+
+DECODED = True
+"""Blocks decoded whole (False: every line on the interned-shape path, as before)."""
+
+
+def judge_stream(f: IO[bytes], label: str, fast: FastJudge, *, max_line: int = MAX_LINE,
+                 block: int | None = None, decoded: bool | None = None) -> Outcome:
+    """Feed every line of one trace to `fast` (a fresh FastJudge); stop at the first unusable
+    line, keep reading after the first violation (a later line may still be unusable).
+    `decoded=False` judges every block line by line (the path before decoded blocks, kept
+    for the benchmark's comparison and the equivalence tests; default: DECODED)."""
+    if decoded is None:
+        decoded = DECODED
+    j = _Judging(label, fast)
+    out = j.out
+    blocks = Blocks(f, max_line, block or _shapes.BLOCK)
+    for data in blocks:
+        if data is None:
+            j.lineno += 1
+            j.order.seen(j.lineno)
+            out.lines = j.lineno
+            out.unusable = Unusable(label, j.lineno, f"line longer than {max_line} bytes")
+            return out
+        ok = (j.block(data, blocks.open_end) if decoded
+              else j.lines(data.split(b"\n"), blocks.open_end))
+        if not ok:
+            return out
+    fast.sid = j.sid
+    if blocks.error is not None:
+        out.lines = 0
+        out.unusable = Unusable(label, 0, f"cannot read ({blocks.error.strerror or blocks.error})")
+        return out
+    out.lines = j.last_no
+    out.failed, out.failed_raw, out.last_raw = j.failed, j.failed_raw, j.last_raw
+    return out
