@@ -84,6 +84,7 @@ def _colour(stream: object) -> Callable[[str, str], str]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validate.cache import default_cache_dir
     from .validate.run import Options, validate
     from .validate.summary import Fleet, ProgressLine
 
@@ -95,7 +96,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             return EXIT_UNUSABLE
     opts = Options(callkit=args.callkit, complete=args.complete,
                    coverage=args.coverage or args.summary or args.report is not None,
-                   allow_empty=args.allow_empty, cache_dir=args.cache_dir)
+                   allow_empty=args.allow_empty,
+                   cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()))
     kept: list = []  # the verdicts, for --report
     paint = _colour(sys.stdout)
     fleet = Fleet()
@@ -343,10 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "section, a sample trace and line); by client and sdkVersion (from the meta "
                    "line); the states, transitions and rules the fleet never exercised "
                    "(--format json: one object)")
-    v.add_argument("--cache-dir", metavar="DIR", default=os.environ.get("EXOVOICE_CACHE_DIR"),
-                   help="keep the tables compiled from the spec in DIR between runs (one file "
-                   "per spec version; default $EXOVOICE_CACHE_DIR, else none): a fleet judged "
-                   "again skips the compilation a cold run pays in every process")
+    v.add_argument("--cache-dir", metavar="DIR", default=None,
+                   help="keep the tables compiled from the spec in DIR between runs, one file "
+                   "per spec version, so a fleet judged again skips the compilation a first run "
+                   "pays in every process (default: $EXOVOICE_CACHE_DIR, else "
+                   "$XDG_CACHE_HOME/exovoice, else ~/.cache/exovoice)")
+    v.add_argument("--no-cache", action="store_true",
+                   help="compile the tables in this run only: read no cache, write none")
     v.add_argument("--dask", metavar="ADDRESS", default=None,
                    help="judge on a Dask distributed cluster: a scheduler address "
                    "(tcp://host:8786) or local:N for a local cluster of N worker processes; "

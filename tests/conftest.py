@@ -88,11 +88,18 @@ _SENTENCES: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep every violation sentence the validator writes during the run (every message goes
+    """The validator's table cache (on by default for `exovoice validate`) in a directory of
+    this run's own, not the user's cache, so no test reads what another run compiled.
+
+    Keep every violation sentence the validator writes during the run (every message goes
     through exovoice.spec.validate.words.sentence), so the run can fail on any that names the
     spec's machinery (`pk_idle`, `net_up`, `sdk`...) instead of the guide's words."""
+    import tempfile
+
     from exovoice.spec.validate import words
 
+    if "EXOVOICE_CACHE_DIR" not in os.environ:
+        os.environ["EXOVOICE_CACHE_DIR"] = tempfile.mkdtemp(prefix="exovoice-test-cache-")
     original = words.sentence
 
     def keep(*args: object, **kwargs: object) -> str:

@@ -6,8 +6,9 @@ day on the same spec, so the tables (and the events each configuration allows, w
 explanations read) can be kept: a file per spec, named by a hash of the spec's source and of
 python-statemachine's version, so a changed spec never reads another's tables. Written whole
 to a temporary file and renamed, so a reader never sees half of one; any process may write it
-(the last one wins, each holds everything it read at start). Opt-in: nothing is written
-unless asked.
+(the last one wins, each holds everything it read at start). The CLI keeps it in the user's
+cache directory unless told otherwise (`--cache-dir`, `--no-cache`), as pip and pytest keep
+theirs; the library's `validate()` writes nothing unless given a directory.
 """
 
 from __future__ import annotations
@@ -43,6 +44,21 @@ def spec_hash() -> str:
         h.update(str(p.relative_to(root)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:20]
+
+
+def default_cache_dir() -> str | None:
+    """$EXOVOICE_CACHE_DIR (empty: no cache), else $XDG_CACHE_HOME/exovoice, else
+    ~/.cache/exovoice (None when there is no home to put it in)."""
+    env = os.environ.get("EXOVOICE_CACHE_DIR")
+    if env is not None:
+        return env or None
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:
+            return None
+    return str(Path(base) / "exovoice")
 
 
 def cache_file(directory: str | os.PathLike[str]) -> Path:

@@ -205,6 +205,12 @@ class Step:
     fired_by: tuple[tuple[Key, frozenset[str]], ...] = ()
     """The transitions each configuration of the set took, for coverage: a transition counts
     only from a configuration the trace is known to have been in (see FastJudge.open_sid)."""
+    effects: bool = field(init=False, compare=False)
+    """Something for TraceContext.take to do (read once per line by the hot loop)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "effects",
+                           self.call_effect is not None or self.uuid_effect is not None)
 
 
 class Tables:

@@ -17,61 +17,64 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import isfinite
-from typing import IO, Any, Union
+from typing import IO, Any, Literal, Union
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from ..charts.calls import call_ref_problem, detached_refusal
-from ..trace.model import KIND_NAMES
 from ..trace.reader import BLANK, MAX_LINE, TraceOrder, Unusable, decode_line
-from ..vocabulary import ErrorType, Kind
+from ..vocabulary import KIND_NAMES, ErrorType, Kind
 from .compiled import FAIL, FastJudge, arg_fact, canon_args
 from . import shapes as _shapes
 from .shapes import MAX_SHAPES, _SLOTS, Blocks, Shape, learn
 
 
+_KINDS = tuple(k.value for k in KIND_NAMES if k is not Kind.META)
+_ALL_NAMES = tuple(n for k, names in KIND_NAMES.items() if k is not Kind.META for n in names)
+_KIND_OF = {n: k.value for k, names in KIND_NAMES.items() if k is not Kind.META for n in names}
+"""Names are unique across kinds (the format's vocabulary): a name says its kind."""
+
+
 class _Error(msgspec.Struct):
-    error: str
+    error: Literal[tuple(ErrorType.names())]  # type: ignore[valid-type]
 
 
-class _Line(msgspec.Struct, array_like=False):
-    """What the judge reads of a line; every other key is ignored, as the reader ignores it."""
+class _Line(msgspec.Struct):
+    """What the judge reads of a line; every other key is ignored, as the reader ignores it.
+    A kind, name or error outside the vocabulary (or meta: only ever a trace's first line)
+    fails the block's decoding, which then goes line by line to the reference reader; the
+    values the Literals give back are the vocabulary's own strings, hashed once."""
 
-    kind: str
-    name: str
+    kind: Literal[_KINDS]  # type: ignore[valid-type]
+    name: Literal[_ALL_NAMES]  # type: ignore[valid-type]
     call: Union[str, UnsetType] = UNSET
     args: Union[dict, UnsetType] = UNSET
-    result: Union[str, _Error, UnsetType] = UNSET
+    result: Union[Literal["ok"], _Error, UnsetType] = UNSET
     ts: Union[int, float, UnsetType] = UNSET
 
 
 _decode_lines = msgspec.json.Decoder(_Line).decode_lines
 _decode = msgspec.json.Decoder().decode
-_ERRORS = frozenset(ErrorType.names())
 _API = Kind.API.value
 
 
 @dataclass(eq=False)
 class _Name:
-    """One (kind, name) of the trace format, as the decoded-block loop judges it."""
+    """One name of the trace format, as the decoded-block loop judges it."""
 
+    kind: str
     state: bool
+    api: bool  # a result is allowed on it
     dial_like: bool  # dial or onIncomingCall: the call id check is not the plain one
     letters: dict  # result, or (result, argument facts) -> (letter, {set id -> Step})
     nxt: dict  # for a state line: set id -> next set id
 
 
-def _names() -> dict[str, dict[str, _Name]]:
-    """Every kind and name a line may have, except meta (only ever a trace's first line)."""
-    out: dict[str, dict[str, _Name]] = {}
-    for kind, names in KIND_NAMES.items():
-        if kind is Kind.META:
-            continue
-        out[kind.value] = {n: _Name(state=kind is Kind.STATE,
-                                    dial_like=n in ("dial", "onIncomingCall"),
-                                    letters={}, nxt={}) for n in names}
-    return out
+def _names() -> dict[str, _Name]:
+    return {n: _Name(kind=k, state=k == Kind.STATE.value, api=k == _API,
+                     dial_like=n in ("dial", "onIncomingCall"), letters={}, nxt={})
+            for n, k in _KIND_OF.items()}
 
 
 @dataclass
@@ -97,7 +100,7 @@ class _Judging:
         self.order = TraceOrder()
         self.t = fast.tables
         self.shapes: dict[Any, Shape | bool] = self.t.shapes if self.t is not None else {}
-        self.names: dict[str, dict[str, _Name]] | None = None  # the tables' own, once known
+        self.names: dict[str, _Name] | None = None  # the tables' own, once known
         self.sid = fast.sid
         self.lineno = 0
         self.last_no = 0
@@ -149,8 +152,8 @@ class _Judging:
             self.failed_raw = raws[self.failed - (self.lineno - n) - 1]
         return True
 
-    def decoded(self, objs: list[_Line], i: int) -> int:
-        """Judge decoded lines from index i; the index of the first one this loop leaves to
+    def decoded(self, objs: list[_Line], i0: int) -> int:
+        """Judge decoded lines from index i0; the index of the first one this loop leaves to
         the reference path (len(objs) when none). Nothing of a line left there is taken."""
         n = len(objs)
         names = self.names
@@ -161,39 +164,32 @@ class _Judging:
         ctx = fast.ctx
         cov = fast.coverage
         sid = self.sid
-        last_ts, last_ts_line = self.last_ts, self.last_ts_line
-        lineno = self.lineno
+        last_ts, ts_at = self.last_ts, -1
+        base = self.lineno - i0  # objs[i] is line base + i + 1
         failed = self.failed
-        start = i
-        while i < n:
+        steps = t.steps
+        stop = n
+        for i in range(i0, n):
             o = objs[i]
-            by_name = names.get(o.kind)
-            if by_name is None:
-                break
-            nm = by_name.get(o.name)
-            if nm is None:
+            nm = names[o.name]
+            if nm.kind != o.kind:
+                stop = i
                 break
             res = o.result
             if res is UNSET:
                 result = "ok"
-            elif o.kind != _API:
-                break
-            elif res.__class__ is str:
-                if res != "ok":
-                    break
-                result = "ok"
+            elif nm.api:
+                result = res if res.__class__ is str else res.error  # type: ignore[union-attr]
             else:
-                result = res.error  # type: ignore[union-attr]
-                if result not in _ERRORS:
-                    break
+                stop = i
+                break
             ts = o.ts
             if ts is not UNSET:
                 if last_ts is not None and ts < last_ts:
+                    stop = i
                     break
-                last_ts, last_ts_line = ts, lineno + 1
+                last_ts, ts_at = ts, i
             # --- the line is well-formed and in order: it is the trace's now -------------
-            i += 1
-            lineno += 1
             if failed:
                 continue
             call = o.call
@@ -202,9 +198,9 @@ class _Judging:
             if nm.state:
                 if call is not None and ctx.current_call is not None \
                         and call != ctx.current_call:
-                    failed = lineno
+                    failed = base + i + 1
                     fast.sid = sid
-                    fast._fail(lineno)
+                    fast._fail(failed)
                     continue
                 nsid = nm.nxt.get(sid)
                 if nsid is None:
@@ -214,9 +210,9 @@ class _Judging:
                         nsid = t.state_filter[skey] = t.narrow(sid, o.name)
                     nm.nxt[sid] = nsid
                 if nsid == FAIL:
-                    failed = lineno
+                    failed = base + i + 1
                     fast.sid = sid
-                    fast._fail(lineno)
+                    fast._fail(failed)
                     continue
                 if cov is not None:
                     fast.open_sid = t.narrow_open(sid, o.name)
@@ -224,14 +220,13 @@ class _Judging:
                 continue
             # an event line
             if call is not None and (nm.dial_like or call != ctx.current_call):
-                name = o.name
-                if call_ref_problem(name, call, result, ctx.current_call,
+                if call_ref_problem(o.name, call, result, ctx.current_call,
                                     ctx.past_calls) is not None:
-                    failed = lineno
+                    failed = base + i + 1
                     fast.sid = sid
-                    fast._fail(lineno)
+                    fast._fail(failed)
                     continue
-                if detached_refusal(name, call, result, ctx.current_call, ctx.past_calls):
+                if detached_refusal(o.name, call, result, ctx.current_call, ctx.past_calls):
                     continue
             args = o.args
             if args is UNSET or not args:
@@ -244,34 +239,35 @@ class _Judging:
                 lr = nm.letters.get(lk)
                 if lr is None:
                     lr = nm.letters[lk] = ((o.kind, o.name, result, lk[1]), {})
-            letter, row = lr
+            row = lr[1]
             st = row.get(sid)
             if st is None:
-                skey = (sid, letter)
-                st = t.steps.get(skey)
+                skey = (sid, lr[0])
+                st = steps.get(skey)
                 if st is None:
-                    st = t.steps[skey] = t.step(*skey)
+                    st = steps[skey] = t.step(*skey)
                 row[sid] = st
             if st.__class__ is int:  # FAIL (a Step's == is the dataclass's, slow)
-                failed = lineno
+                failed = base + i + 1
                 fast.sid = sid
-                fast._fail(lineno)
+                fast._fail(failed)
                 continue
             if cov is not None:
-                ck = (t.callkit, (sid, letter), fast.open_sid)
+                ck = (t.callkit, (sid, lr[0]), fast.open_sid)
                 cov[ck] = cov.get(ck, 0) + 1
                 fast.open_sid = st.next_set  # type: ignore[union-attr]
             sid = st.closed  # type: ignore[union-attr]
-            if st.call_effect is not None or st.uuid_effect is not None:  # type: ignore[union-attr]
+            if st.effects:  # type: ignore[union-attr]
                 ctx.take(st, call, args.get("uuid") if args else None)  # type: ignore[arg-type]
-        if i > start:
-            self.last_no = lineno
+        if stop > i0:
+            self.last_no = self.lineno = base + stop
             self.last_raw = None  # the block's loop finds it when the block is done
         if failed and not self.failed:
             self.failed_raw = None  # likewise
-        self.sid, self.failed, self.lineno = sid, failed, lineno
-        self.last_ts, self.last_ts_line = last_ts, last_ts_line
-        return i
+        if ts_at >= 0:
+            self.last_ts, self.last_ts_line = last_ts, base + ts_at + 1
+        self.sid, self.failed = sid, failed
+        return stop
 
     # --- line by line --------------------------------------------------------------------
 
