@@ -286,7 +286,9 @@ def _cmd_demo(argv: Sequence[str]) -> int:
     return int(run(list(argv)))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser; when `command` is one of the light ones, only as much as it
+    needs (a validate run does not wait for the conformance runner's imports)."""
     p = argparse.ArgumentParser(
         prog="exovoice",
         description="The Exotel Voice SDK call flow as an executable specification: its rules, "
@@ -363,18 +365,6 @@ def build_parser() -> argparse.ArgumentParser:
                    "heat-map, violations by rule")
     v.set_defaults(func=_cmd_validate)
 
-    from .conform.runner import add_conform_parser
-
-    add_conform_parser(sub)
-
-    from .check.run import add_parser as add_check_parser
-    from .explore.run import add_parser as add_explore_parser
-    from .probe.cli import add_probe_parser
-
-    add_probe_parser(sub)
-    add_check_parser(sub)
-    add_explore_parser(sub)
-
     dm = sub.add_parser(
         "demo", add_help=False,
         help="place one real call on this machine and watch it (`exovoice demo --help`)",
@@ -419,6 +409,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the adapter protocol's messages, generated from their models "
                     "(the same as `adapter`; docs/adapter-protocol.schema.json)")
     sc.set_defaults(func=_cmd_schema)
+    if command in sub.choices:
+        return p  # the commands below import the conformance runner and pytest: not for this
+    from .conform.runner import add_conform_parser
+
+    add_conform_parser(sub)
+
+    from .check.run import add_parser as add_check_parser
+    from .explore.run import add_parser as add_explore_parser
+    from .probe.cli import add_probe_parser
+
+    add_probe_parser(sub)
+    add_check_parser(sub)
+    add_explore_parser(sub)
     return p
 
 
@@ -430,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("exovoice: interrupted", file=sys.stderr)
             return EXIT_UNUSABLE
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
