@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 with atheris.instrument_imports():
     from exovoice.spec.trace.reader import Unusable, iter_raw
-    from exovoice.spec.validate import shapes
+    from exovoice.spec.validate import shapes, stream
     from exovoice.spec.validate.compiled import FastJudge
     from exovoice.spec.validate.run import Options, judge_file, judge_lines
 
@@ -37,11 +37,14 @@ def one_input(data: bytes) -> None:
         if not judge.feed(lineno, d):
             break
     judge.finish()
-    # the validator's interned loop (block reader, line shapes, msgspec) against the reference
-    # reader line by line: the same verdict, the same line number for a bad line
-    fast = judge_file(io.BytesIO(data), _OPTS, label="fuzz")
+    # the validator's loops (block reader; blocks decoded whole, or line shapes) against the
+    # reference reader line by line: the same verdict, the same line number for a bad line
     ref = judge_lines(io.BytesIO(data), _OPTS, label="fuzz")
-    assert (fast.as_json(True), fast.lines) == (ref.as_json(True), ref.lines), (fast, ref)
+    for decoded in (True, False):
+        stream.DECODED = decoded
+        fast = judge_file(io.BytesIO(data), _OPTS, label="fuzz")
+        assert (fast.as_json(True), fast.lines) == (ref.as_json(True), ref.lines), (fast, ref)
+    stream.DECODED = True
 
 
 if __name__ == "__main__":

@@ -89,6 +89,12 @@ _MUTATIONS = [
     (b'"kind":"api"', b'"kind":"meta"'), (b'"kind":"callback"', b'"kind":"api"'),
     (b'"call":"', b'"call":null,"c":"'), (b'"kind":"api"', b'"kind":"API"'),
     (b'"args":{', b'"args":{"uuid":"other",'), (b'"ts":', b'"ts":1,"ts":'),
+    # bytes a decoder could skip unchecked in a key it does not read: bad UTF-8, a bad escape
+    (b'"args"', b'"arg\x8b"'), (b'"name":"', b'"x":"\\q","name":"'),
+    (b'"name":"', b'"x":{"y":[1,"\xc3"]},"name":"'),
+    # a line cut inside its object, two objects on one line: as many values as lines, but
+    # not one per line
+    (b'"}', b'"\n}'), (b'}}', b'}\n}'), (b'"}', b'"}{"kind":"api","name":"mute"}'),
 ]
 
 

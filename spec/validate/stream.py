@@ -7,9 +7,9 @@ reference reader is: a block it refuses in any way (a line that is not an object
 that is not a string, a `ts` that is not a finite number, bad UTF-8, a blank line it would
 skip) is judged line by line instead, by the interned-shape path (shapes.py), which takes
 every line it has not seen through the reference reader. Within a decoded block, a line the
-struct cannot vouch for on its own (the first line of the trace, a meta line, a kind or name
-the trace format does not know, a result the format refuses, a ts that goes backwards) is
-handed to that same path, one line, and the block goes on. So every line the reference
+struct cannot vouch for on its own (the first line of the trace, a kind that is not its
+name's, a result off an api line, a ts that goes backwards) is handed to that same path, one
+line, and the block goes on; a block whose values do not sit one per line goes line by line. So every line the reference
 reader would refuse reaches the reference reader, and a verdict never depends on the path.
 """
 
@@ -36,15 +36,17 @@ _KIND_OF = {n: k.value for k, names in KIND_NAMES.items() if k is not Kind.META 
 """Names are unique across kinds (the format's vocabulary): a name says its kind."""
 
 
-class _Error(msgspec.Struct):
+class _Error(msgspec.Struct, forbid_unknown_fields=True):
     error: Literal[tuple(ErrorType.names())]  # type: ignore[valid-type]
 
 
-class _Line(msgspec.Struct):
-    """What the judge reads of a line; every other key is ignored, as the reader ignores it.
-    A kind, name or error outside the vocabulary (or meta: only ever a trace's first line)
-    fails the block's decoding, which then goes line by line to the reference reader; the
-    values the Literals give back are the vocabulary's own strings, hashed once."""
+class _Line(msgspec.Struct, forbid_unknown_fields=True):
+    """What the judge reads of a line. A kind, name or error outside the vocabulary (or
+    meta: only ever a trace's first line), or a key the format does not define, fails the
+    block's decoding, which then goes line by line to the reference reader: msgspec skips an
+    unknown key without checking its bytes as json would (its UTF-8, its escapes), so only
+    what it decodes whole is taken. The Literals give back the vocabulary's own strings,
+    hashed once."""
 
     kind: Literal[_KINDS]  # type: ignore[valid-type]
     name: Literal[_ALL_NAMES]  # type: ignore[valid-type]
@@ -75,6 +77,18 @@ def _names() -> dict[str, _Name]:
     return {n: _Name(kind=k, state=k == Kind.STATE.value, api=k == _API,
                      dial_like=n in ("dial", "onIncomingCall"), letters={}, nxt={})
             for n, k in _KIND_OF.items()}
+
+
+def _one_per_line(data: bytes, values: int) -> bool:
+    """The block's lines held one decoded value each. decode_lines reads JSON whitespace,
+    newlines included, inside a value and several values on one line; but no valid value
+    holds `}` newline `{` (after a value comes `,` or a closing bracket), so when every
+    newline sits between `}` and `{` each line ends a value and starts the next, and as many
+    values as lines is one per line (else, or with blank lines: line by line)."""
+    lines = data.count(b"\n") + 1
+    if values != lines:
+        return False
+    return data.count(b"}\n{") == lines - 1 or data.count(b"}\r\n{") == lines - 1
 
 
 @dataclass
@@ -131,7 +145,7 @@ class _Judging:
             objs = _decode_lines(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             objs = None
-        if objs is None or len(objs) != data.count(b"\n") + 1:
+        if objs is None or not _one_per_line(data, len(objs)):
             return self.lines(data.split(b"\n"), open_end)
         raws: list[bytes] | None = None
         i, n = 0, len(objs)
