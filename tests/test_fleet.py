@@ -351,13 +351,42 @@ def test_the_cache_keeps_compiled_tables_between_runs_without_changing_a_verdict
     assert len(files) == 1 and files[0].stat().st_size > 10_000
     warm = _cli("validate", "--format", "json", "--coverage", "--cache-dir", str(cache),
                 str(fleet))
-    plain = _cli("validate", "--format", "json", "--coverage", str(fleet))
+    plain = _cli("validate", "--format", "json", "--coverage", "--no-cache", str(fleet))
     assert cold.returncode == warm.returncode == plain.returncode == 1
     assert cold.stdout == warm.stdout == plain.stdout
     files[0].write_bytes(files[0].read_bytes()[:1000])
     broken = _cli("validate", "--format", "json", "--coverage", "--cache-dir", str(cache),
                   str(fleet))
     assert broken.stdout == plain.stdout and broken.stderr == plain.stderr
+
+
+def test_what_two_processes_compiled_reaches_the_next_run_whole(
+        fleet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes of one run, each judging half the fleet, each writing the cache: the
+    second writer merges what the first wrote, so a third process judges the whole fleet
+    without running the statechart for a step or a closure (only to explain a finding, as
+    ever), and says what a run without the cache says."""
+    from exovoice.spec.validate import cache, compiled, run as run_module
+
+    files = sorted(fleet.glob("*.jsonl"))
+    opts = Options(coverage=True, complete=True)
+    expected = [judge_lines(f, opts).as_json(True) for f in files]
+    for half in (files[::2], files[1::2]):  # two processes: tables of their own
+        monkeypatch.setattr(run_module, "_TABLES", {})
+        for f in half:
+            judge_file(f, opts)
+        cache.save(tmp_path, run_module._TABLES)
+    tables: dict = {}
+    assert cache.load(tmp_path, tables)
+    monkeypatch.setattr(run_module, "_TABLES", tables)
+
+    def no_statechart(*_a: object, **_k: object) -> None:
+        raise AssertionError("the statechart was run for a step the cache holds")
+
+    monkeypatch.setattr(compiled.Tables, "_step_one", no_statechart)
+    reached = {mode: len(t._reach) for mode, t in tables.items()}
+    assert [judge_file(f, opts).as_json(True) for f in files] == expected
+    assert {mode: len(t._reach) for mode, t in tables.items()} == reached  # no closure run
 
 
 def test_the_cache_is_named_by_what_the_tables_are_made_of() -> None:

@@ -5,8 +5,9 @@ traces that is most of a cold run, and every process pays it. A fleet is judged 
 day on the same spec, so the tables (and the events each configuration allows, which the
 explanations read) can be kept: a file per spec, named by a hash of the spec's source and of
 python-statemachine's version, so a changed spec never reads another's tables. Written whole
-to a temporary file and renamed, so a reader never sees half of one; any process may write it
-(the last one wins, each holds everything it read at start). The CLI keeps it in the user's
+to a temporary file and renamed, so a reader never sees half of one; any process may write it,
+merging what the file holds into what it writes (the steps of each configuration, which are
+what compiling costs), so what every process of a run compiled reaches the next run. The CLI keeps it in the user's
 cache directory unless told otherwise (`--cache-dir`, `--no-cache`), as pip and pytest keep
 theirs; the library's `validate()` writes nothing unless given a directory.
 """
@@ -90,7 +91,23 @@ def size(tables: dict[bool, Tables]) -> int:
 
 
 def save(directory: str | os.PathLike[str], tables: dict[bool, Tables]) -> None:
-    """Write the tables; a directory that cannot be written is no reason to fail a run."""
+    """Write the tables, with what the file already holds that these do not (another process
+    of the same run may have written since this one read it): the configurations' steps are
+    merged, so the next run finds what every process compiled. A directory that cannot be
+    written is no reason to fail a run."""
+    path = cache_file(directory)
+    try:
+        with open(path, "rb") as f:
+            there = pickle.load(f)
+        if there.get("format") == FORMAT and there.get("spec") == spec_hash():
+            for callkit, state in there["tables"].items():
+                if callkit in tables:
+                    tables[callkit].merge(state)
+            for k, v in there["allowed"].items():
+                model._ALLOWED.setdefault(k, v)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError,
+            ValueError, ImportError):
+        pass
     data: dict[str, Any] = {
         "format": FORMAT, "spec": spec_hash(),
         "tables": {callkit: t.state() for callkit, t in tables.items()},
@@ -101,7 +118,7 @@ def save(directory: str | os.PathLike[str], tables: dict[bool, Tables]) -> None:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tables-", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache_file(directory))
+        os.replace(tmp, path)
     except OSError:
         try:
             os.unlink(tmp)

@@ -226,6 +226,7 @@ class Tables:
         self.steps: dict[tuple[int, tuple], Step | int] = {}
         self.state_filter: dict[tuple[int, str], int] = {}
         self._one: dict[tuple[Key, tuple], tuple | None] = {}  # (configuration, letter) -> step
+        self._reach: dict[Key, frozenset[Key]] = {}  # configuration -> its closure
         self._open_filter: dict[tuple[int, str], int] = {}
         self._covered: dict[tuple[tuple, int], tuple[frozenset[str], frozenset[str]]] = {}
         self.shapes: dict = {}  # line shape -> shapes.Shape (or False), with steps in these tables
@@ -233,11 +234,23 @@ class Tables:
         self.start = self._intern(frozenset({self._add()}))
 
     _STATE = ("snaps", "set_keys", "_closed", "steps", "state_filter", "_one", "_open_filter",
-              "_covered")
+              "_covered", "_reach")
+    SHARED = ("snaps", "_one", "_reach")
+    """What is keyed by configurations alone, not by this process's set numbers: what two
+    processes compiled can be merged (the expensive part: every python-statemachine run)."""
 
     def state(self) -> dict[str, Any]:
         """What was compiled, as plain data (cache.py keeps it between runs)."""
         return {name: getattr(self, name) for name in self._STATE}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Take what another process compiled that is keyed by configurations (SHARED): its
+        set-numbered tables are its own, so the steps it compiled are rebuilt here from its
+        configurations' steps without running the statechart again."""
+        for name in self.SHARED:
+            mine = getattr(self, name)
+            for k, v in state.get(name, {}).items():
+                mine.setdefault(k, v)
 
     @classmethod
     def from_state(cls, callkit: bool, state: dict[str, Any]) -> "Tables":
@@ -270,15 +283,21 @@ class Tables:
         return self.m
 
     def closure(self, sid: int) -> int:
-        """Every configuration reachable by unobserved network steps."""
+        """Every configuration reachable by unobserved network steps: the union of each
+        configuration's own (a set's closure is its members' closures together)."""
         got = self._closed.get(sid)
         if got is not None:
             return got
-        found = self.m.closure(self.snaps[k] for k in self.set_keys[sid])
-        for k, snap in found.items():
-            self.snaps.setdefault(k, snap)
-        seen = frozenset(found)
-        out = self._closed[sid] = self._intern(seen)
+        seen: set[Key] = set()
+        for k in self.set_keys[sid]:
+            reach = self._reach.get(k)
+            if reach is None:
+                found = self.m.closure([self.snaps[k]])
+                for k2, snap in found.items():
+                    self.snaps.setdefault(k2, snap)
+                reach = self._reach[k] = frozenset(found)
+            seen |= reach
+        out = self._closed[sid] = self._intern(frozenset(seen))
         self._closed[out] = out
         return out
 
