@@ -364,8 +364,8 @@ def test_what_two_processes_compiled_reaches_the_next_run_whole(
         fleet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two processes of one run, each judging half the fleet, each writing the cache: the
     second writer merges what the first wrote, so a third process judges the whole fleet
-    without running the statechart for a step or a closure (only to explain a finding, as
-    ever), and says what a run without the cache says."""
+    without compiling anything (the statechart runs only to explain a finding, as ever),
+    and says what a run without the cache says."""
     from exovoice.spec.validate import cache, compiled, run as run_module
 
     files = sorted(fleet.glob("*.jsonl"))
@@ -384,9 +384,15 @@ def test_what_two_processes_compiled_reaches_the_next_run_whole(
         raise AssertionError("the statechart was run for a step the cache holds")
 
     monkeypatch.setattr(compiled.Tables, "_step_one", no_statechart)
-    reached = {mode: len(t._reach) for mode, t in tables.items()}
+
+    def sizes() -> dict:
+        return {mode: (len(t._reach), len(t.steps), len(t.state_filter), len(t._covered))
+                for mode, t in tables.items()}
+
+    before = sizes()
     assert [judge_file(f, opts).as_json(True) for f in files] == expected
-    assert {mode: len(t._reach) for mode, t in tables.items()} == reached  # no closure run
+    assert sizes() == before  # no closure run, and every set's step, filter and coverage
+    # was there already, renumbered from the process that compiled it
 
 
 def test_the_cache_is_named_by_what_the_tables_are_made_of() -> None:

@@ -236,21 +236,41 @@ class Tables:
     _STATE = ("snaps", "set_keys", "_closed", "steps", "state_filter", "_one", "_open_filter",
               "_covered", "_reach")
     SHARED = ("snaps", "_one", "_reach")
-    """What is keyed by configurations alone, not by this process's set numbers: what two
-    processes compiled can be merged (the expensive part: every python-statemachine run)."""
+    """What is keyed by configurations alone, not by a process's set numbers (the expensive
+    part: every python-statemachine run)."""
 
     def state(self) -> dict[str, Any]:
         """What was compiled, as plain data (cache.py keeps it between runs)."""
         return {name: getattr(self, name) for name in self._STATE}
 
     def merge(self, state: dict[str, Any]) -> None:
-        """Take what another process compiled that is keyed by configurations (SHARED): its
-        set-numbered tables are its own, so the steps it compiled are rebuilt here from its
-        configurations' steps without running the statechart again."""
+        """Take what another process compiled: what is keyed by configurations (SHARED) as
+        it is, and its set-numbered tables renumbered into this process's set numbers (a set
+        is the same set of configurations whatever number a process gave it), so nothing
+        another worker of the run compiled is compiled again."""
         for name in self.SHARED:
             mine = getattr(self, name)
             for k, v in state.get(name, {}).items():
                 mine.setdefault(k, v)
+        theirs = state.get("set_keys", [])
+        ids = [self._intern(keys) for keys in theirs]
+
+        def sid(x: int) -> int:
+            return x if x == FAIL else ids[x]
+
+        for (a, letter), st in state.get("steps", {}).items():
+            key = (ids[a], letter)
+            if key not in self.steps:
+                self.steps[key] = st if st.__class__ is int else replace(
+                    st, next_set=ids[st.next_set], closed=ids[st.closed])
+        for a, b in state.get("_closed", {}).items():
+            self._closed.setdefault(ids[a], ids[b])
+        for (a, name), b in state.get("state_filter", {}).items():
+            self.state_filter.setdefault((ids[a], name), sid(b))
+        for (a, name), b in state.get("_open_filter", {}).items():
+            self._open_filter.setdefault((ids[a], name), sid(b))
+        for ((a, letter), o), v in state.get("_covered", {}).items():
+            self._covered.setdefault(((ids[a], letter), ids[o]), v)
 
     @classmethod
     def from_state(cls, callkit: bool, state: dict[str, Any]) -> "Tables":
