@@ -2,15 +2,16 @@
 
 A block of whole lines is decoded in one call into typed line structs (msgspec's
 `decode_lines`, a C loop: several times faster than `json.loads` line by line), and the loop
-over them reads attributes instead of parsing anything. That decoder is strict where the
-reference reader is: a block it refuses in any way (a line that is not an object, a `call`
-that is not a string, a `ts` that is not a finite number, bad UTF-8, a blank line it would
-skip) is judged line by line instead, by the interned-shape path (shapes.py), which takes
-every line it has not seen through the reference reader. Within a decoded block, a line the
-struct cannot vouch for on its own (the first line of the trace, a kind that is not its
-name's, a result off an api line, a ts that goes backwards) is handed to that same path, one
-line, and the block goes on; a block whose values do not sit one per line goes line by line. So every line the reference
-reader would refuse reaches the reference reader, and a verdict never depends on the path.
+over them reads attributes instead of parsing anything. The structs are strict where the
+reference reader is, and stricter: a block with anything they refuse (a line that is not an
+object, a kind, name or ErrorType outside the vocabulary, a result off an api line, a key
+the format does not define, a `call` that is not a string, a `ts` that is not a finite
+number, bad UTF-8, a blank line, a line holding other than one value) is judged line by
+line instead, by the interned-shape path (shapes.py), which takes every line it has not
+seen through the reference reader. Within a decoded block, the trace's first line and a ts
+that goes backwards are handed to that same path, one line, and the block goes on. So every
+line the reference reader would refuse reaches the reference reader, and a verdict never
+depends on the path.
 """
 
 from __future__ import annotations
@@ -40,23 +41,35 @@ class _Error(msgspec.Struct, forbid_unknown_fields=True):
     error: Literal[tuple(ErrorType.names())]  # type: ignore[valid-type]
 
 
-class _Line(msgspec.Struct, forbid_unknown_fields=True):
-    """What the judge reads of a line. A kind, name or error outside the vocabulary (or
-    meta: only ever a trace's first line), or a key the format does not define, fails the
-    block's decoding, which then goes line by line to the reference reader: msgspec skips an
-    unknown key without checking its bytes as json would (its UTF-8, its escapes), so only
-    what it decodes whole is taken. The Literals give back the vocabulary's own strings,
-    hashed once."""
+def _line_types() -> tuple[type, ...]:
+    """One struct per kind, told apart by `kind` (msgspec's tagged union): what the judge
+    reads of a line. A kind or name outside the vocabulary (or meta: only ever a trace's
+    first line), a name of another kind, a result off an api line, or a key the format does
+    not define, fails the block's decoding, which then goes line by line to the reference
+    reader: msgspec skips an unknown key without checking its bytes as json would (its
+    UTF-8, its escapes), so only what it decodes whole is taken. The Literals give back the
+    vocabulary's own strings, hashed once."""
+    out = []
+    for kind, names in KIND_NAMES.items():
+        if kind is Kind.META:
+            continue
+        fields: list[tuple] = [
+            ("name", Literal[tuple(names)]),
+            ("call", Union[str, UnsetType], UNSET),
+            ("args", Union[dict, UnsetType], UNSET),
+            ("ts", Union[int, float, UnsetType], UNSET)]
+        if kind is Kind.API:
+            fields.append(("result", Union[Literal["ok"], _Error, UnsetType], UNSET))
+        out.append(msgspec.defstruct(f"_{kind.name.title()}Line", fields, tag=kind.value,
+                                     tag_field="kind", forbid_unknown_fields=True))
+    return tuple(out)
 
-    kind: Literal[_KINDS]  # type: ignore[valid-type]
-    name: Literal[_ALL_NAMES]  # type: ignore[valid-type]
-    call: Union[str, UnsetType] = UNSET
-    args: Union[dict, UnsetType] = UNSET
-    result: Union[Literal["ok"], _Error, UnsetType] = UNSET
-    ts: Union[int, float, UnsetType] = UNSET
+
+_LINE_TYPES = _line_types()
+_Line = Union[_LINE_TYPES]  # type: ignore[valid-type]
 
 
-_decode_lines = msgspec.json.Decoder(_Line).decode_lines
+_decode_lines = msgspec.json.Decoder(_Line).decode_lines  # type: ignore[arg-type]
 _decode = msgspec.json.Decoder().decode
 _API = Kind.API.value
 
@@ -166,7 +179,7 @@ class _Judging:
             self.failed_raw = raws[self.failed - (self.lineno - n) - 1]
         return True
 
-    def decoded(self, objs: list[_Line], i0: int) -> int:
+    def decoded(self, objs: list, i0: int) -> int:
         """Judge decoded lines from index i0; the index of the first one this loop leaves to
         the reference path (len(objs) when none). Nothing of a line left there is taken."""
         n = len(objs)
@@ -186,17 +199,11 @@ class _Judging:
         for i in range(i0, n):
             o = objs[i]
             nm = names[o.name]
-            if nm.kind != o.kind:
-                stop = i
-                break
-            res = o.result
-            if res is UNSET:
-                result = "ok"
-            elif nm.api:
-                result = res if res.__class__ is str else res.error  # type: ignore[union-attr]
-            else:
-                stop = i
-                break
+            result = "ok"
+            if nm.api:
+                res = o.result
+                if res is not UNSET:
+                    result = res if res.__class__ is str else res.error  # type: ignore[union-attr]
             ts = o.ts
             if ts is not UNSET:
                 if last_ts is not None and ts < last_ts:
@@ -247,12 +254,12 @@ class _Judging:
                 args = None
                 lr = nm.letters.get(result)
                 if lr is None:
-                    lr = nm.letters[result] = ((o.kind, o.name, result, ()), {})
+                    lr = nm.letters[result] = ((nm.kind, o.name, result, ()), {})
             else:
                 lk = (result, canon_args(args, ctx))
                 lr = nm.letters.get(lk)
                 if lr is None:
-                    lr = nm.letters[lk] = ((o.kind, o.name, result, lk[1]), {})
+                    lr = nm.letters[lk] = ((nm.kind, o.name, result, lk[1]), {})
             row = lr[1]
             st = row.get(sid)
             if st is None:
