@@ -30,6 +30,16 @@ Feature: Audio management
     When the app unmutes the call
     Then it is accepted
 
+  @guide-4.4 @needs-network
+  Scenario: The microphone is muted again after it was unmuted
+    Given an outgoing call is established
+    When the app mutes the call
+    Then it is accepted
+    When the app unmutes the call
+    Then it is accepted
+    When the app mutes the call
+    Then it is accepted
+
   @guide-4.4
   Scenario: Muting without a call is refused or does nothing
     When the app mutes the call
@@ -76,6 +86,14 @@ Feature: Audio management
     Then the audio route is BLUETOOTH
     When the Bluetooth device disconnects
     Then the audio route is EARPIECE
+
+  @guide-4.4 @needs-network @needs-bluetooth
+  Scenario: A Bluetooth headset paired during a call can be chosen with enableBluetooth
+    Given an outgoing call is established
+    When a Bluetooth device connects
+    And the app enables Bluetooth
+    Then it is accepted
+    And the audio route is BLUETOOTH
 
   @guide-4.4 @needs-network @needs-wired-headset
   Scenario: The speaker wins over a wired headset until it is disabled

@@ -48,6 +48,18 @@ Feature: Call states and what the calling screen shows
     Then the app gets onCallEstablished
 
   @guide-4.5 @needs-network
+  Scenario: Media disrupted a second time after it was restored is reported again
+    Given an outgoing call is established
+    When RTP is lost
+    Then the app gets onMediaDisrupted
+    When RTP is restored
+    Then the app gets onCallEstablished
+    When RTP is lost
+    Then the app gets onMediaDisrupted
+    When RTP is restored
+    Then the app gets onCallEstablished
+
+  @guide-4.5 @needs-network
   Scenario: Media that is never restored ends the call
     Given an outgoing call is established
     When RTP is lost
