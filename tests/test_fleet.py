@@ -411,7 +411,7 @@ def test_the_cache_is_named_by_what_the_tables_are_made_of() -> None:
                     assert spec / f"{mod.strip()}.py" in hashed, (p.name, line)
 
 
-_ARG_KEYS = sorted(compiled._FACT_KEYS | {"payload", "payloadVersion", "time", "tag", "x"})
+_ARG_KEYS = sorted(compiled.FACT_KEYS | {"payload", "payloadVersion", "time", "tag", "x"})
 _ARG_VALUES = st.one_of(st.booleans(), st.integers(-2, 12), st.floats(0, 10), st.none(),
                         st.sampled_from(["ERROR", "LOCAL_HANGUP", "SYSTEM_BUSY", "1", "#",
                                          "2020-01-02", "u1", "sip:0804", "hi there", "ECHO"]),
@@ -420,9 +420,9 @@ _ARG_VALUES = st.one_of(st.booleans(), st.integers(-2, 12), st.floats(0, 10), st
 
 @settings(max_examples=300, deadline=None)
 @given(args=st.dictionaries(st.sampled_from(_ARG_KEYS), _ARG_VALUES, max_size=4))
-def test_argument_facts_kept_by_value_are_the_facts_read_fresh(args: dict) -> None:
-    """canon_args keeps the facts of small-valued arguments and skips the arguments no guard
-    reads; on any arguments (True, 1 and 1.0 told apart) it gives what arg_fact gives."""
+def test_argument_facts_from_a_kept_plan_are_the_facts_read_fresh(args: dict) -> None:
+    """canon_args keeps, per list of argument names, which ones a guard reads; on any
+    arguments (any order, unknown ones, odd values) it gives what arg_fact gives, sorted."""
     fresh = tuple((k, f) for k in sorted(args)
                   if (f := compiled.arg_fact(k, args[k], args, compiled.TraceContext()))
                   is not compiled._DROP)

@@ -124,75 +124,60 @@ def _enum_token(value: Any, members: frozenset[str]) -> Any:
 _DROP = object()
 
 
+def _uuid_fact(v: Any, args: dict, ctx: TraceContext) -> Any:
+    v = frozen(v)
+    return (_ACTIVE if v == ctx.active_uuid and v is not None else
+            _SECOND if v == ctx.second_uuid and v is not None else _NEW)
+
+
+def _end_date_fact(v: Any, args: dict, ctx: TraceContext) -> Any:
+    return _DATE_END if log_dates_problem(args.get("startDate"), v) is None else _DATE_BEFORE
+
+
+_FACT_OF: dict[str, Any] = {
+    # argument -> (value, the line's arguments, the trace's ids) -> the fact its guards read
+    "subscriberName": lambda v, a, c: _name_token(c, v),
+    "remoteId": lambda v, a, c: "r" if remote_id_problem(v) is None else "",
+    "message": lambda v, a, c: None if v is None else ("m" if dial_message_allowed(v) else "!"),
+    "rating": lambda v, a, c: 3 if rating_problem(v) is None else 7,
+    "issue": lambda v, a, c: v if issue_problem(v) is None else "?",
+    "digit": lambda v, a, c: "1" if dtmf_problem(v) is None else "x",
+    "endReason": lambda v, a, c: _enum_token(v, _END_REASONS),
+    "error": lambda v, a, c: _enum_token(v, _ERRORS),
+    "action": lambda v, a, c: _enum_token(v, _ACTIONS),
+    "uuid": _uuid_fact,
+    "startDate": lambda v, a, c: _DATE_START,
+    "endDate": _end_date_fact,
+    "level": lambda v, a, c: v if isinstance(v, str) and v in _LEVELS else "?",
+    "muted": lambda v, a, c: v if isinstance(v, bool) else None,
+    "onHold": lambda v, a, c: v if isinstance(v, bool) else None,
+    "route": lambda v, a, c: v if isinstance(v, str) and v in _ROUTES else "?",
+}
+"""The one place an argument's fact is defined; every other argument is read by no guard."""
+
+FACT_KEYS = frozenset(_FACT_OF)
+
+
 def arg_fact(k: str, v: Any, args: dict, ctx: TraceContext) -> Any:
     """The fact the guards read from argument k (or _DROP when they read none)."""
-    if k == "subscriberName":
-        return _name_token(ctx, v)
-    if k == "remoteId":
-        return "r" if remote_id_problem(v) is None else ""
-    if k == "message":
-        return None if v is None else ("m" if dial_message_allowed(v) else "!")
-    if k == "rating":
-        return 3 if rating_problem(v) is None else 7
-    if k == "issue":
-        return v if issue_problem(v) is None else "?"
-    if k == "digit":
-        return "1" if dtmf_problem(v) is None else "x"
-    if k == "endReason":
-        return _enum_token(v, _END_REASONS)
-    if k == "error":
-        return _enum_token(v, _ERRORS)
-    if k == "action":
-        return _enum_token(v, _ACTIONS)
-    if k == "uuid":
-        v = frozen(v)
-        return (_ACTIVE if v == ctx.active_uuid and v is not None else
-                _SECOND if v == ctx.second_uuid and v is not None else _NEW)
-    if k == "startDate":
-        return _DATE_START
-    if k == "endDate":
-        ok = log_dates_problem(args.get("startDate"), v) is None
-        return _DATE_END if ok else _DATE_BEFORE
-    if k == "level":
-        return v if isinstance(v, str) and v in _LEVELS else "?"
-    if k == "muted" or k == "onHold":
-        return v if isinstance(v, bool) else None
-    if k == "route":
-        return v if isinstance(v, str) and v in _ROUTES else "?"
-    return _DROP
+    fn = _FACT_OF.get(k)
+    return _DROP if fn is None else fn(v, args, ctx)
 
 
-_FACT_KEYS = frozenset({"subscriberName", "remoteId", "message", "rating", "issue", "digit",
-                        "endReason", "error", "action", "uuid", "startDate", "endDate", "level",
-                        "muted", "onHold", "route"})
-"""The arguments arg_fact reads (keep in step with it: a test holds the two together)."""
-_BY_VALUE = frozenset({"rating", "issue", "digit", "endReason", "error", "action", "level",
-                       "muted", "onHold", "route"})
-"""Arguments whose fact is a function of the value alone, from a small set of values: kept."""
-_FACTS: dict[tuple[str, type, Any], Any] = {}  # the type too: True == 1 == 1.0 as keys
+_PLANS: dict[tuple[str, ...], tuple[tuple[str, Any], ...]] = {}
+"""A line's argument names, in its order -> the ones a guard reads, sorted, with their fact
+functions (a fleet's lines have a handful of argument lists)."""
 
 
 def canon_args(args: dict, ctx: TraceContext) -> tuple:
     """The argument facts the guards read, in a fixed order; everything else is dropped."""
-    out: list[tuple[str, Any]] = []
-    for k in sorted(args):
-        if k not in _FACT_KEYS:
-            continue
-        v = args[k]
-        if k in _BY_VALUE:
-            try:
-                fact = _FACTS[(k, v.__class__, v)]
-            except KeyError:
-                fact = arg_fact(k, v, args, ctx)
-                if len(_FACTS) < 10_000:
-                    _FACTS[(k, v.__class__, v)] = fact
-            except TypeError:  # an unhashable value (a list): its fact, not kept
-                fact = arg_fact(k, v, args, ctx)
-        else:
-            fact = arg_fact(k, v, args, ctx)
-        if fact is not _DROP:
-            out.append((k, fact))
-    return tuple(out)
+    names = tuple(args)
+    plan = _PLANS.get(names)
+    if plan is None:
+        plan = tuple((k, _FACT_OF[k]) for k in sorted(set(names)) if k in _FACT_OF)
+        if len(_PLANS) < 10_000:
+            _PLANS[names] = plan
+    return tuple([(k, fn(args[k], args, ctx)) for k, fn in plan])
 
 
 @dataclass(frozen=True)
