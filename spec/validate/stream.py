@@ -37,7 +37,7 @@ _KIND_OF = {n: k.value for k, names in KIND_NAMES.items() if k is not Kind.META 
 """Names are unique across kinds (the format's vocabulary): a name says its kind."""
 
 
-class _Error(msgspec.Struct, forbid_unknown_fields=True):
+class _Error(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     error: Literal[tuple(ErrorType.names())]  # type: ignore[valid-type]
 
 
@@ -61,7 +61,8 @@ def _line_types() -> tuple[type, ...]:
         if kind is Kind.API:
             fields.append(("result", Union[Literal["ok"], _Error, UnsetType], UNSET))
         out.append(msgspec.defstruct(f"_{kind.name.title()}Line", fields, tag=kind.value,
-                                     tag_field="kind", forbid_unknown_fields=True))
+                                     tag_field="kind", forbid_unknown_fields=True,
+                                     gc=False))
     return tuple(out)
 
 
