@@ -201,9 +201,9 @@ class Step:
 class Tables:
     """Lazily compiled tables for one CallKit mode; one per process."""
 
-    def __init__(self, callkit: bool) -> None:
+    def __init__(self, callkit: bool, *, start: frozenset[Key] | None = None) -> None:
         self.callkit = callkit
-        self.m = ClientModel(callkit=callkit)  # the one machine every entry is compiled on
+        self._m: ClientModel | None = None
         self.snaps: dict[Key, Snapshot] = {}
         self._sets: dict[frozenset[Key], int] = {}
         self.set_keys: list[frozenset[Key]] = []
@@ -216,7 +216,15 @@ class Tables:
         self._covered: dict[tuple[tuple, int], tuple[frozenset[str], frozenset[str]]] = {}
         self.shapes: dict = {}  # line shape -> shapes.Shape (or False), with steps in these tables
         self.names: dict = {}  # kind -> name -> stream._Name, the decoded-block loop's memo
-        self.start = self._intern(frozenset({self._add()}))
+        self.start = self._intern(start if start is not None else frozenset({self._add()}))
+
+    @property
+    def m(self) -> ClientModel:
+        """The one machine every entry is compiled on: made when first needed (tables read
+        from the cache may judge a whole fleet without it)."""
+        if self._m is None:
+            self._m = ClientModel(callkit=self.callkit)
+        return self._m
 
     _STATE = ("snaps", "set_keys", "_closed", "steps", "state_filter", "_one", "_open_filter",
               "_covered", "_reach")
@@ -226,7 +234,8 @@ class Tables:
 
     def state(self) -> dict[str, Any]:
         """What was compiled, as plain data (cache.py keeps it between runs)."""
-        return {name: getattr(self, name) for name in self._STATE}
+        return {"start": self.set_keys[self.start],
+                **{name: getattr(self, name) for name in self._STATE}}
 
     def merge(self, state: dict[str, Any]) -> None:
         """Take what another process compiled: what is keyed by configurations (SHARED) as
@@ -259,11 +268,11 @@ class Tables:
 
     @classmethod
     def from_state(cls, callkit: bool, state: dict[str, Any]) -> "Tables":
-        t = cls(callkit)
+        t = cls(callkit, start=state["start"])
         for name in cls._STATE:
             setattr(t, name, state[name])
         t._sets = {keys: sid for sid, keys in enumerate(t.set_keys)}
-        t.start = t._intern(frozenset({t._add()}))
+        t.start = t._intern(state["start"])
         return t
 
     def size(self) -> int:
