@@ -62,7 +62,6 @@ import socket
 import sys
 import threading
 import time
-import weakref
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -145,10 +144,9 @@ class SipEndpoint:
         self._ep: Any = None
         self._acc: Any = None
         self._calls: dict[str, Any] = {}  # handle -> pjsua2 Call subclass
-        self._dead: list[weakref.ref] = []  # Calls released in DISCONNECTED, to see go
+        self._dead: list[str] = []
         self._clean = True
         self.handles: dict[str, Any] = {}  # handle -> SipCall (the public proxy)
-        self.collections = 0  # full collections a released Call still alive needed
 
     # ---- life cycle -------------------------------------------------------------------
     @property
@@ -323,8 +321,7 @@ class SipEndpoint:
         proxy = self.handles.get(handle)
         if pjc is not None and proxy is not None:
             proxy._final_stats = pjc.last_stats
-        if pjc is not None:
-            self._dead.append(weakref.ref(pjc))
+        self._dead.append(handle)
 
     # ---- the pump thread -----------------------------------------------------------------
     def _pump(self) -> None:
@@ -364,19 +361,15 @@ class SipEndpoint:
         n = self._ep.libHandleEvents(wait_ms)
         self._poll = (t, time.monotonic(), n if isinstance(n, int) else 1)
         if self._dead:
-            # The Calls were released in their DISCONNECTED callbacks (_call_ended) and go
-            # when the callback returns, with their RTP sockets: nothing else holds them
-            # (measured: outgoing and incoming, answered or not). Should one still be alive,
-            # in a cycle some path left, a full collection frees it: a Call that survived into
-            # the oldest generation keeps its RTP sockets in pjlib's 64-slot ioqueue until the
-            # process aborts, and a young-generation collection left them there (about 20
-            # calls, found by bench/sip.py). Only then: a full collection is tens of ms the
-            # next call would wait for (the p95 tail bench/sip.py --timeline showed).
-            alive = any(r() is not None for r in self._dead)
+            # The Calls were released in their DISCONNECTED callbacks (_call_ended); collect
+            # the cycles pjsua2's SWIG objects may have left, now that no callback runs. It
+            # must be a full collection: a Call that survived into the oldest generation keeps
+            # its RTP sockets in pjlib's 64-slot ioqueue, and a young-generation collection
+            # left them there until the process aborted (about 20 calls, found by bench/sip.py).
+            # Start-up objects are frozen out of it (procs.process), so it scans what calls
+            # allocated, and it runs after a call ended, not while one is being set up.
             self._dead.clear()
-            if alive:
-                self.collections += 1
-                gc.collect()
+            gc.collect()
 
     def _create(self) -> None:
         ep = pj.Endpoint()
