@@ -15,7 +15,7 @@ import pytest
 from exovoice.spec.check import properties
 from exovoice.spec.check.counterexample import trace_text
 from exovoice.spec.check.run import check
-from exovoice.spec.check.space import Bound, explore, slice_letters
+from exovoice.spec.check.space import SLICES, Bound, explore, slice_letters
 from exovoice.spec.check.alphabet import alphabet
 from exovoice.spec.validate.run import Options, judge_file
 
@@ -30,7 +30,7 @@ def test_the_alphabet_covers_every_event_and_the_slices_cover_the_alphabet() -> 
         names = {x.name for x in letters}
         want = {n for n, k in OBSERVABLE_EVENTS.items() if ck or k is not Kind.CALLKIT}
         assert want | set(INTERNAL_EVENTS) == names
-        sliced = set().union(*(slice_letters(ck, w) for w in ("calls", "lifecycle", "audio", "logs")))
+        sliced = set().union(*(slice_letters(ck, w) for w in SLICES))
         assert sliced == set(letters)
         # every refusal a rule names for dial is tried, valid or not
         dial = {(x.label, x.result) for x in letters if x.name == "dial"}

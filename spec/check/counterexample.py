@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..trace.recorder import TraceRecorder
 from ..vocabulary import CALL_CALLBACKS, Kind
-from .alphabet import ACTIVE, NEW, SECOND
+from .alphabet import ACTIVE, SECOND
 from .space import Node, Space
 
 _CALL_OPS = frozenset({"answer", "hangup", "mute", "unmute", "enableSpeaker", "disableSpeaker",
@@ -30,14 +30,13 @@ def trace_text(sp: Space, node: Node, *, client: str = "exovoice-check") -> str:
         if letter.internal:
             continue
         args = letter.params
-        if "uuid" in args:
-            token = args["uuid"]
-            if token == NEW or (token == ACTIVE and active is None) or \
-                    (token == SECOND and second is None):
+        token = args.get("uuid")
+        minted: str | None = None
+        if token is not None:
+            real = {ACTIVE: active, SECOND: second}.get(token)
+            if real is None:  # N, or a symbol no CallKit call holds: a UUID never seen
                 uuids += 1
-                real = f"UUID-{uuids}"
-            else:
-                real = active if token == ACTIVE else second  # type: ignore[assignment]
+                real = minted = f"UUID-{uuids}"
             args["uuid"] = real
         call: str | None = None
         eff = mv.call_effect
@@ -67,14 +66,13 @@ def trace_text(sp: Space, node: Node, *, client: str = "exovoice-check") -> str:
         elif letter.kind == Kind.CALLKIT.value:
             uuid = args.pop("uuid", None) or f"UUID-{uuids + 1}"
             rec.callkit(letter.name, uuid=uuid, args=args or None)
-            if mv.uuid_effect == "bind":
-                active = uuid
-            elif mv.uuid_effect == "release":
-                active = None
-            elif mv.uuid_effect == "bind2":
-                second = uuid
-            elif mv.uuid_effect == "release2":
-                second = None
+        if mv.uuid_effect is not None:
+            # the CallKit calls after the move, by the symbol each held before it (the
+            # letter's own when it named a new one)
+            held = {ACTIVE: active, SECOND: second}
+            if minted is not None:
+                held[token] = minted
+            active, second = (held.get(s) if s is not None else None for s in mv.uuid_effect)
     return rec.text()
 
 

@@ -12,13 +12,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from ..base import SpecViolation
 from ..charts.call_state import LIVE
 from ..charts.model import ClientModel, transitions_of
 from ..rules import RULES
 from ..charts.system import REFUSALS
-from ..vocabulary import Api, CallState, Network
+from ..vocabulary import OBSERVABLE_EVENTS, Api, CallState, Network
+from .alphabet import INTERNAL, Letter
 from .space import Node, Space
+from .step import REGIONS, Stepper, leaves_of
 
 
 @dataclass
@@ -35,33 +36,54 @@ class Finding:
 
 
 class Facts:
-    """Per model configuration facts the properties read, computed once."""
+    """Per model configuration facts the properties read, computed once (and, through the
+    exploring stepper, once per values of what they read), and the explored graph reversed,
+    for every reachability question."""
 
     def __init__(self, sp: Space) -> None:
         self.sp = sp
-        m = ClientModel(callkit=sp.callkit)
+        st = sp.stepper if sp.stepper is not None else Stepper()
         self.call_state: list[CallState | None] = []
-        self.obligations: list[list[str]] = []
+        self.obligations: list[tuple[str, ...]] = []
         self.leaves: list[list[str]] = []
         self.pstn_in_progress: list[bool] = []
-        for snap in sp.snaps:
-            m.restore(snap)
-            self.call_state.append(m.call_state)
-            self.obligations.append([f"{r.id}: {why}" for r, why in m.obligations()])
-            self.leaves.append(m.leaf_states())
-            self.pstn_in_progress.append(m.pstn_in_progress)
+        for s in sp.states:
+            cs, owed, pstn = st.query(s, "facts", _facts)
+            self.call_state.append(cs)
+            self.obligations.append(owed)
+            self.leaves.append(leaves_of(s))
+            self.pstn_in_progress.append(pstn)
+        self._back: dict[Node, list[Node]] | None = None
 
     def idle(self, idx: int) -> bool:
         cs = self.call_state[idx]
         return cs in (None, CallState.ENDED) and not self.obligations[idx]
 
+    @property
+    def back(self) -> dict[Node, list[Node]]:
+        """node -> the nodes with an edge to it."""
+        if self._back is None:
+            back: dict[Node, list[Node]] = {}
+            for a, outs in self.sp.edges.items():
+                for _j, b in outs:
+                    if b != a:
+                        got = back.get(b)
+                        if got is None:
+                            back[b] = [a]
+                        else:
+                            got.append(a)
+            self._back = back
+        return self._back
 
-def _can_reach(sp: Space, target: Callable[[Node], bool]) -> set[Node]:
+
+def _facts(m: ClientModel) -> tuple[CallState | None, tuple[str, ...], bool]:
+    return (m.call_state, tuple(f"{r.id}: {why}" for r, why in m.obligations()),
+            m.pstn_in_progress)
+
+
+def _can_reach(sp: Space, facts: Facts, target: Callable[[Node], bool]) -> set[Node]:
     """Every node from which some node satisfying `target` is reachable."""
-    back: dict[Node, list[Node]] = {}
-    for a, outs in sp.edges.items():
-        for _j, b in outs:
-            back.setdefault(b, []).append(a)
+    back = facts.back
     good = {n for n in sp.order if target(n)}
     todo = deque(good)
     while todo:
@@ -84,7 +106,7 @@ def _shown(sp: Space, facts: Facts, n: Node) -> str:
 
 
 def no_deadlock(sp: Space, facts: Facts) -> Finding:
-    good = _can_reach(sp, lambda n: facts.idle(n[0]))
+    good = _can_reach(sp, facts, lambda n: facts.idle(n[0]))
     bad = _first_bad(sp, good, lambda n: True)
     f = Finding("no-deadlock", "from every reachable configuration, idle (no call, nothing "
                 "owed) can be reached", not bad)
@@ -100,11 +122,15 @@ def no_deadlock(sp: Space, facts: Facts) -> Finding:
 def no_livelock(sp: Space, facts: Facts) -> Finding:
     """No cycle of unobserved steps only: a client cannot go round for ever where no trace line
     can show it."""
+    internal = {idx: {j for j, mv in enumerate(moves) if sp.letters[mv.letter].internal}
+                for idx, moves in sp.moves.items()}
     inner: dict[Node, list[Node]] = {}
     for a, outs in sp.edges.items():
-        for j, b in outs:
-            if sp.letters[sp.moves[a[0]][j].letter].internal:
-                inner.setdefault(a, []).append(b)
+        js = internal.get(a[0])
+        if js:
+            got = [b for j, b in outs if j in js]
+            if got:
+                inner[a] = got
     colour: dict[Node, int] = {}
     for start in inner:
         if colour.get(start):
@@ -132,7 +158,7 @@ def calls_end(sp: Space, facts: Facts) -> Finding:
         cs = facts.call_state[n[0]]
         return cs is not None and cs != CallState.ENDED
 
-    good = _can_reach(sp, lambda n: facts.call_state[n[0]] == CallState.ENDED)
+    good = _can_reach(sp, facts, lambda n: facts.call_state[n[0]] == CallState.ENDED)
     bad = _first_bad(sp, good, has_call)
     f = Finding("every-call-ends", "every configuration with a call can reach ENDED", not bad)
     if bad:
@@ -142,7 +168,7 @@ def calls_end(sp: Space, facts: Facts) -> Finding:
 
 
 def obligations_met(sp: Space, facts: Facts) -> Finding:
-    good = _can_reach(sp, lambda n: not facts.obligations[n[0]])
+    good = _can_reach(sp, facts, lambda n: not facts.obligations[n[0]])
     bad = _first_bad(sp, good, lambda n: bool(facts.obligations[n[0]]))
     f = Finding("obligations-met", "every obligation of --complete can be met", not bad)
     if bad:
@@ -187,11 +213,19 @@ INVARIANTS = (
 
 
 def invariant(sp: Space, facts: Facts, inv: Invariant) -> Finding:
-    for a in sp.order:
-        for j, b in sp.edges.get(a, ()):
-            mv = sp.moves[a[0]][j]
+    # whether a move breaks it does not depend on the node it is taken from: each move is
+    # judged once, and the nodes (in BFS order) searched only when one does
+    broken: dict[int, set[int]] = {}
+    for idx, moves in sp.moves.items():
+        for j, mv in enumerate(moves):
             letter = sp.letters[mv.letter]
-            if inv.broken(facts, a[0], letter.name, letter.result, b[0], mv.call_effect):
+            if inv.broken(facts, idx, letter.name, letter.result, mv.target, mv.call_effect):
+                broken.setdefault(idx, set()).add(j)
+    for a in sp.order if broken else ():
+        js = broken.get(a[0])
+        for j, b in sp.edges.get(a, ()) if js else ():
+            if j in js:
+                letter = sp.letters[sp.moves[a[0]][j].letter]
                 return Finding(inv.name, f"{inv.title} ({inv.rule})", False,
                                f"{letter} takes {_shown(sp, facts, a)} to "
                                f"{_shown(sp, facts, b)}", b)
@@ -210,9 +244,10 @@ def rules_reached(spaces: Iterable[Space]) -> tuple[set[str], set[str]]:
     applied: set[str] = set()
     cited: set[str] = set()
     for sp in spaces:
-        for a in sp.order:
-            for j, _b in sp.edges.get(a, ()):
-                applied.update(sp.moves[a[0]][j].rules)
+        for a, outs in sp.edges.items():
+            moves = sp.moves[a[0]]
+            for j, _b in outs:
+                applied.update(moves[j].rules)
         cited.update(sp.cited)
     return applied, cited
 
@@ -247,24 +282,30 @@ def every_state(spaces: list[Space], facts: list[Facts]) -> Finding:
 def determinism(sp: Space, facts: Facts) -> tuple[Finding, list[dict]]:
     """For each configuration and network happening, the callbacks the spec allows for it;
     where it allows more than one, the rules behind them must say why (`permissive`)."""
-    m = ClientModel(callkit=sp.callkit)
-    edges = [(t, spec) for t, spec in transitions_of(ClientModel) if spec.causes]
+    st = sp.stepper if sp.stepper is not None else Stepper()
+    # per network happening: the edges it may take (their source, each event with the
+    # happening's arguments as a letter, and the edge's rule)
+    tries: list[tuple[str, list[tuple[str, Letter, str]]]] = []
+    for cause in Network.names():
+        got = []
+        for t, spec in transitions_of(ClientModel):
+            params = spec.cause_params(cause) if spec.causes else None
+            if params is None:
+                continue
+            for ev in t.events:
+                kind = OBSERVABLE_EVENTS.get(str(ev))
+                got.append((t.source.value, Letter(kind.value if kind else INTERNAL, str(ev),
+                                                   "ok", tuple(sorted(params.items()))),
+                            spec.rule.id))
+        tries.append((cause, got))
     groups: dict[tuple, dict] = {}
-    for idx, snap in enumerate(sp.snaps):
-        conf = set(snap.configuration)
-        for cause in Network.names():
+    for idx, s in enumerate(sp.states):
+        conf = set(s[:len(REGIONS)])
+        for cause, got in tries:
             answers: dict[tuple, str] = {}
-            for t, spec in edges:
-                params = spec.cause_params(cause)
-                if params is None or t.source.value not in conf:
-                    continue
-                for ev in t.events:
-                    m.restore(snap)
-                    try:
-                        m._fire(str(ev), params=params)
-                    except SpecViolation:
-                        continue
-                    answers[(str(ev), tuple(sorted(params.items())))] = spec.rule.id
+            for source, letter, rule in got:
+                if source in conf and st.step(s, letter).ok:
+                    answers[(letter.name, letter.args)] = rule
             if len(answers) > 1:
                 key = (cause, tuple(sorted(answers)))
                 g = groups.setdefault(key, {"cause": cause, "answers": [

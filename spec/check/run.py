@@ -25,7 +25,7 @@ from .properties import (
     no_livelock,
     obligations_met,
 )
-from .space import SLICES, Bound, Space, explore
+from .space import SLICES, Bound, Space, explore, slices_of
 
 
 @dataclass
@@ -48,8 +48,9 @@ class Report:
             "seconds": round(self.seconds, 2),
             "spaces": [{"label": label(sp), "callkit": sp.callkit, "slice": sp.which,
                         "configurations": len(sp.snaps), "nodes": len(sp.nodes),
-                        "transitions": sp.transitions, "fires": sp.fires,
+                        "transitions": sp.transitions, "steps": sp.steps, "fires": sp.fires,
                         "seconds": round(sp.seconds, 2),
+                        "steps_per_second": round(sp.steps / sp.seconds) if sp.seconds else 0,
                         "fires_per_second": round(sp.fires / sp.seconds) if sp.seconds else 0}
                        for sp in self.spaces],
             "properties": [{"space": where, "name": f.name, "title": f.title, "held": f.held,
@@ -72,6 +73,8 @@ def check(bound: Bound, *, modes: tuple[bool, ...] = (False, True),
     all_facts: list[Facts] = []
     for ck in modes:
         for which in slices:
+            if which is not None and which not in slices_of(ck):
+                continue  # nothing of its own in this mode
             name = f"{'callkit' if ck else 'no-callkit'}/{which or 'all'}"
             tick = (lambda e, n, name=name: progress(f"{name}: {e} expanded, {n} reached")) \
                 if progress else None
@@ -103,10 +106,10 @@ def render_text(rep: Report) -> str:
     lines = [f"bound: {rep.bound.calls} calls, {rep.bound.pstn} PSTN calls, "
              f"{rep.bound.owed} owed answers of a kind"]
     for sp in rep.spaces:
-        rate = sp.fires / sp.seconds if sp.seconds else 0.0
+        rate = sp.steps / sp.seconds if sp.seconds else 0.0
         lines.append(f"  {label(sp):22} {len(sp.snaps):7} configurations {len(sp.nodes):8} "
                      f"nodes {sp.transitions:9} transitions  {sp.seconds:6.1f} s "
-                     f"({rate:,.0f} steps/s)")
+                     f"({rate:,.0f} steps/s, {sp.fires:,} fired)")
     for where, f in rep.findings:
         mark = "held  " if f.held else "FAILED"
         lines.append(f"{mark} {f.name:24} [{where}] {f.title}")

@@ -15,12 +15,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..base import SpecViolation
 from ..charts.model import ClientModel, Snapshot, transitions_of
 from ..vocabulary import Env
-from .alphabet import ACTIVE, NEW, SECOND, Letter, alphabet
+from .alphabet import Letter, alphabet
+from .step import POS, REGION_OF, REGIONS, State, Stepper, after, snapshot_of, state_of
 
-MKey = tuple  # a model configuration with its data (ClientModel.key())
 Node = tuple[int, int, int]  # (model configuration index, calls started, PSTN calls started)
 _PSTN_STARTS = frozenset({Env.pstnRinging.value, Env.pstnDialed.value})
 
@@ -38,6 +37,12 @@ class Bound:
     def admits(self, snap: Snapshot) -> bool:
         return snap.vars.missed_owed <= self.owed and snap.vars.uploads <= self.owed
 
+    def admits_state(self, st: State) -> bool:
+        return st[_MISSED] <= self.owed and st[_UPLOADS] <= self.owed
+
+
+_MISSED, _UPLOADS = POS["missed_owed"], POS["uploads"]
+
 
 @dataclass(frozen=True)
 class Move:
@@ -48,7 +53,26 @@ class Move:
     fired: tuple[str, ...]  # transition ids taken
     rules: tuple[str, ...]  # the rules behind it (tagged transitions, or the refusal rule)
     call_effect: str | None
-    uuid_effect: str | None
+    uuid_effect: tuple[str | None, str | None] | None  # the symbols the CallKit UUIDs came from
+
+
+class Snaps:
+    """A read-only list of the model snapshots of flat states, each made once."""
+
+    def __init__(self, states: list[State], made: dict[int, Snapshot]) -> None:
+        self.states, self.made = states, made
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def __getitem__(self, idx: int) -> Snapshot:
+        got = self.made.get(idx)
+        if got is None:
+            got = self.made[idx] = snapshot_of(self.states[idx])
+        return got
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (self[i] for i in range(len(self.states)))
 
 
 def _sources() -> dict[str, frozenset[str]]:
@@ -71,20 +95,28 @@ class Space:
     bound: Bound
     letters: tuple[Letter, ...]
     which: str | None = None
-    snaps: list[Snapshot] = field(default_factory=list)
-    keys: dict[MKey, int] = field(default_factory=dict)
+    states: list[State] = field(default_factory=list)  # each configuration, flat
+    keys: dict[State, int] = field(default_factory=dict)
+    made: dict[int, Snapshot] = field(default_factory=dict, repr=False)  # snaps made so far
     moves: dict[int, list[Move]] = field(default_factory=dict)
     cited: dict[str, int] = field(default_factory=dict)  # rule -> times a guard cited it
     nodes: dict[Node, int] = field(default_factory=dict)  # node -> index in order
     order: list[Node] = field(default_factory=list)
     parent: dict[Node, tuple[Node, int] | None] = field(default_factory=dict)
     edges: dict[Node, list[tuple[int, Node]]] = field(default_factory=dict)  # node -> (move#, node)
-    fires: int = 0
+    stepper: Stepper | None = field(default=None, repr=False)  # the memo it was explored with
+    fires: int = 0  # steps the engine took
+    steps: int = 0  # letters judged, fired or applied from what an earlier step read
     seconds: float = 0.0
 
     @property
     def transitions(self) -> int:
         return sum(len(v) for v in self.edges.values())
+
+    @property
+    def snaps(self) -> "Snaps":
+        """The configurations as model snapshots (made when first asked for)."""
+        return Snaps(self.states, self.made)
 
     def path(self, node: Node) -> list[tuple[Node, Move]]:
         """The shortest sequence of moves from the initial node to `node`."""
@@ -98,20 +130,6 @@ class Space:
             node = prev
 
 
-def _region_of() -> dict[str, str]:
-    out: dict[str, str] = {}
-
-    def walk(state: object, region: str) -> None:
-        for child in getattr(state, "states", ()):
-            out[child.value] = region
-            walk(child, region)
-
-    for region in ClientModel.client.states:  # type: ignore[attr-defined]
-        walk(region, region.id)
-    return out
-
-
-REGION_OF = _region_of()
 # The device side: regions about the phone around the call (audio route, Bluetooth, wired
 # headset, data network, log uploads, the log listener). Their events change no call-side
 # state and the call side's none of theirs, so each side is explored on its own with the
@@ -124,7 +142,7 @@ AUDIO_REGIONS = DEVICE_REGIONS - LOG_REGIONS  # logs apart from the audio route 
 # each with a small frame of the other (initialized; a call that is dialled, established and
 # ended), so the product of every life-cycle state with every call state is not enumerated.
 LIFECYCLE_REGIONS = frozenset({"lifecycle"})
-FRAMES: dict[str, tuple[tuple[str, str], ...]] = {
+FRAMES: dict[str, tuple[tuple[str, ...], ...]] = {
     # the device side and the life cycle need a call to act on (a live one, then an ended
     # one), with what it takes to end it and to answer a declined push (so that what the
     # slice owes can be met inside it)
@@ -138,8 +156,26 @@ FRAMES: dict[str, tuple[tuple[str, str], ...]] = {
     # the audio route and the logs need a live call, and an ended one, and no more
     "live call": (("dial", "valid"), ("onCallInitiated", ""), ("onCallEstablished", ""),
                   ("hangup", ""), ("onCallEnded", "no reason"), ("onCallEnded", "LOCAL_HANGUP")),
+    "push": (("reportNewIncomingCall", "A"), ("reportNewIncomingCall", "S"),
+             ("relaySessionData", "valid"), ("onIncomingCall", ""), ("CXAnswerCallAction", "A"),
+             ("answer", ""), ("actionFulfilled", "CXAnswerCallAction A"),
+             ("onCallEstablished", ""), ("CXEndCallAction", "A"), ("CXEndCallAction", "S"),
+             ("hangup", ""), ("actionFulfilled", "CXEndCallAction A"),
+             ("actionFulfilled", "CXEndCallAction S"), ("onCallEnded", "LOCAL_HANGUP"),
+             ("onCallEnded", "REMOTE_HANGUP"), ("reportCallEnded", "A"),
+             ("reportCallEnded", "S"), ("onMissedCall", "valid"), ("dial", "valid"),
+             ("CXStartCallAction", "A"), ("actionFulfilled", "CXStartCallAction A"),
+             ("onCallInitiated", "")),
+    "pstn": (("onCallEnded", "PSTN_HANGUP"), ("dial", "valid", "PSTN_CALL_INPROGRESS"),
+             ("relaySessionData", "valid", "PSTN_CALL_INPROGRESS"),
+             ("CXStartCallAction", "A"), ("actionFulfilled", "CXStartCallAction A"),
+             ("reportNewIncomingCall", "A"), ("CXAnswerCallAction", "A"),
+             ("actionFulfilled", "CXAnswerCallAction A"), ("CXSetHeldCallAction", "A onHold=True"),
+             ("actionFulfilled", "CXSetHeldCallAction A"), ("CXEndCallAction", "A"),
+             ("actionFulfilled", "CXEndCallAction A"), ("reportCallEnded", "A")),
 }
-SLICES = ("calls", "lifecycle", "audio", "logs")
+PUSH_REGIONS = frozenset({"pushkit"})
+SLICES = ("calls", "lifecycle", "audio", "logs", "push", "pstn")
 
 
 def letter_side(letter: Letter, sources: dict[str, frozenset[str]]) -> str:
@@ -161,11 +197,27 @@ def letter_side(letter: Letter, sources: dict[str, frozenset[str]]) -> str:
         return "audio"  # an audio operation the api region takes by itself (AUDIO-LIVE)
     if regions <= LIFECYCLE_REGIONS | {"listener"}:
         return "lifecycle"
+    if regions <= PUSH_REGIONS:
+        return "push"
+    if "pstn" in regions:
+        return "pstn"
     return "calls"
 
 
-def _framed(letter: Letter, frame: tuple[tuple[str, str], ...]) -> bool:
-    return letter.result == "ok" and (letter.name, letter.label) in frame
+def _framed(letter: Letter, frame: tuple[tuple[str, ...], ...]) -> bool:
+    return (letter.name, letter.label) + (() if letter.result == "ok" else (letter.result,)) \
+        in frame
+
+
+def own_letters(callkit: bool, which: str) -> tuple[Letter, ...]:
+    """The letters that belong to slice `which` (its frame aside)."""
+    sources = _sources()
+    return tuple(x for x in alphabet(callkit) if letter_side(x, sources) == which)
+
+
+def slices_of(callkit: bool) -> tuple[str, ...]:
+    """The slices with letters of their own in this mode (the VoIP push only with CallKit)."""
+    return tuple(w for w in SLICES if own_letters(callkit, w))
 
 
 def slice_letters(callkit: bool, which: str | None) -> tuple[Letter, ...]:
@@ -175,58 +227,52 @@ def slice_letters(callkit: bool, which: str | None) -> tuple[Letter, ...]:
         return letters
     if which not in SLICES:
         raise ValueError(f"no slice {which!r} (slices: {', '.join(SLICES)})")
-    sources = _sources()
-    own = tuple(x for x in letters if letter_side(x, sources) == which)
-    frames = {"calls": FRAMES["lifecycle"], "lifecycle": FRAMES["call"]}.get(
+    own = own_letters(callkit, which)
+    frames = {"calls": FRAMES["lifecycle"], "lifecycle": FRAMES["call"],
+              "push": FRAMES["push"] + FRAMES["lifecycle"],
+              "pstn": FRAMES["call"] + FRAMES["pstn"] + FRAMES["lifecycle"]}.get(
         which, FRAMES["live call"] + FRAMES["lifecycle"])
     return own + tuple(x for x in letters if x not in own and _framed(x, frames))
 
 
-_W: dict[str, object] = {}  # the expanding process's machine and letters
+_W: dict[str, object] = {}  # the expanding process's stepper and letters
 
 
 def _init_worker(callkit: bool, which: str | None, model: type[ClientModel]) -> None:
-    _W["m"] = model(callkit=callkit)
+    _W["stepper"] = Stepper(model)
     _W["letters"] = slice_letters(callkit, which)
     _W["sources"] = _sources()
 
 
-Raw = tuple[int, Snapshot, MKey, tuple[str, ...], tuple[str, ...], str | None, str | None]
+Raw = tuple[int, State | None, tuple[str, ...], tuple[str, ...], str | None,
+            tuple[str | None, str | None] | None]
 
 
-def _expand(snap: Snapshot) -> tuple[list[Raw], dict[str, int]]:
-    """Every letter the configuration `snap` takes, with where it leads (run in a worker)."""
-    m: ClientModel = _W["m"]  # type: ignore[assignment]
+def _expand(st: State) -> tuple[list[Raw], dict[str, int]]:
+    """Every letter the configuration takes, with where it leads (None: to itself); run in
+    the exploring process or a worker."""
+    stepper: Stepper = _W["stepper"]  # type: ignore[assignment]
     letters: tuple[Letter, ...] = _W["letters"]  # type: ignore[assignment]
     sources: dict[str, frozenset[str]] = _W["sources"]  # type: ignore[assignment]
     out: list[Raw] = []
     cited: dict[str, int] = {}
-    conf = frozenset(snap.configuration)
+    leaves = st[:len(REGIONS)]
+    fires, steps = stepper.fires, stepper.steps
     for i, letter in enumerate(letters):
-        if letter.result == "ok" and sources.get(letter.name, frozenset()).isdisjoint(conf):
+        if letter.result == "ok" and sources.get(letter.name, _NONE).isdisjoint(leaves):
             continue
-        m.restore(snap)
-        had_uuid = m.v.ck_uuid is not None
-        had_second = m.v.ck_second is not None
-        try:
-            m._fire(letter.name, result=letter.result, params=letter.params)
-        except SpecViolation as v:
-            for r in v.rules:
-                cited[r.id] = cited.get(r.id, 0) + 1
+        o = stepper.step(st, letter)
+        if not o.ok:
+            for r in o.cited:
+                cited[r] = cited.get(r, 0) + 1
             continue
-        uuid_eff = None
-        if m.v.ck_uuid == NEW:
-            m.v.ck_uuid, uuid_eff = ACTIVE, "bind"
-        elif had_uuid and m.v.ck_uuid is None:
-            uuid_eff = "release"
-        if m.v.ck_second == NEW:
-            m.v.ck_second, uuid_eff = SECOND, "bind2"
-        elif had_second and m.v.ck_second is None:
-            uuid_eff = uuid_eff or "release2"
-        rules = _move_rules(m, letter, snap)
-        out.append((i, m.snapshot(), m.key(), tuple(m.fired), rules, m.call_effect, uuid_eff))
-    cited["__fires__"] = len(out) + sum(cited.values())
+        out.append((i, after(st, o), o.fired, o.rules, o.call_effect, o.uuid_effect))
+    cited["__fires__"] = stepper.fires - fires
+    cited["__steps__"] = stepper.steps - steps
     return out, cited
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def explore(callkit: bool, bound: Bound = Bound(), *,
@@ -239,7 +285,11 @@ def explore(callkit: bool, bound: Bound = Bound(), *,
     t0 = time.perf_counter()
     letters = slice_letters(callkit, which)
     sp = Space(callkit, bound, letters, which)
-    _init_worker(callkit, which, model)
+    if _W.get("model") is not model:  # one stepper per model class, kept across explorations
+        _init_worker(callkit, which, model)
+        _W["model"] = model
+    _W["letters"] = letters
+    sp.stepper = _W["stepper"]  # type: ignore[assignment]
     pool = None
     if jobs > 1:
         import multiprocessing
@@ -247,16 +297,18 @@ def explore(callkit: bool, bound: Bound = Bound(), *,
         pool = multiprocessing.get_context("fork").Pool(
             jobs, initializer=_init_worker, initargs=(callkit, which, model))
 
-    def intern(key: MKey, snap: Snapshot) -> int:
-        idx = sp.keys.get(key)
+    admitted: list[bool] = []
+
+    def intern(st: State) -> int:
+        idx = sp.keys.get(st)
         if idx is None:
-            idx = sp.keys[key] = len(sp.snaps)
-            sp.snaps.append(snap)
+            idx = sp.keys[st] = len(sp.states)
+            sp.states.append(st)
+            admitted.append(bound.admits_state(st))
         return idx
 
-    m0: ClientModel = _W["m"]  # type: ignore[assignment]
-    m0.restore(model(callkit=callkit).snapshot())
-    start: Node = (intern(m0.key(), m0.snapshot()), 0, 0)
+    m0 = model(callkit=callkit)
+    start: Node = (intern(state_of(m0.configuration_values, m0.v)), 0, 0)
     sp.nodes[start] = 0
     sp.order.append(start)
     sp.parent[start] = None
@@ -264,15 +316,16 @@ def explore(callkit: bool, bound: Bound = Bound(), *,
     try:
         while level:
             todo = list(dict.fromkeys(n[0] for n in level if n[0] not in sp.moves))
-            snaps = [sp.snaps[i] for i in todo]
-            results = (pool.imap(_expand, snaps, chunksize=8) if pool is not None
-                       else map(_expand, snaps))
+            items = [sp.states[i] for i in todo]
+            results = (pool.imap(_expand, items, chunksize=8) if pool is not None
+                       else map(_expand, items))
             for idx, (raw, cited) in zip(todo, results):
                 sp.fires += cited.pop("__fires__")
+                sp.steps += cited.pop("__steps__")
                 for r, n in cited.items():
                     sp.cited[r] = sp.cited.get(r, 0) + n
-                sp.moves[idx] = [Move(i, intern(key, snap), fired, rules, ce, ue)
-                                 for i, snap, key, fired, rules, ce, ue in raw]
+                sp.moves[idx] = [Move(i, idx if nxt is None else intern(nxt), fired, rules, ce, ue)
+                                 for i, nxt, fired, rules, ce, ue in raw]
             nxt_level: list[Node] = []
             for node in level:
                 idx, calls, pstn = node
@@ -280,7 +333,7 @@ def explore(callkit: bool, bound: Bound = Bound(), *,
                 for j, mv in enumerate(sp.moves[idx]):
                     c = calls + (mv.call_effect == "start")
                     p = pstn + (letters[mv.letter].name in _PSTN_STARTS)
-                    if c > bound.calls or p > bound.pstn or not bound.admits(sp.snaps[mv.target]):
+                    if c > bound.calls or p > bound.pstn or not admitted[mv.target]:
                         continue
                     nxt: Node = (mv.target, c, p)
                     outs.append((j, nxt))
@@ -299,28 +352,3 @@ def explore(callkit: bool, bound: Bound = Bound(), *,
             pool.join()
     sp.seconds = time.perf_counter() - t0
     return sp
-
-
-def _move_rules(m: ClientModel, letter: Letter, before: Snapshot) -> tuple[str, ...]:
-    """The rules behind a move: its tagged transitions' rules, and for a refused API call the
-    refusal rule that allowed that result."""
-    rules = [_TRANSITION_RULE[f] for f in m.fired if f in _TRANSITION_RULE]
-    if letter.result != "ok":
-        state = m.snapshot()
-        m.restore(before)
-        for r, _why in m.applicable_refusals(letter.name, letter.params):
-            if r.errors is None or letter.result in r.errors:
-                rules.append(r.rule.id)
-                break
-        m.restore(state)
-    return tuple(dict.fromkeys(rules))
-
-
-def _transition_rules() -> dict[str, str]:
-    from ..base import transition_id
-
-    return {transition_id(t): spec.rule.id for t, spec in transitions_of(ClientModel)}
-
-
-_TRANSITION_RULE = _transition_rules()
-
