@@ -466,3 +466,30 @@ def test_any_argument_with_an_odd_value_gets_a_verdict_never_a_crash(
                     ).encode() + b"\n"
     _same(src, Options(complete=True))
     assert judge_file(io.BytesIO(src), Options(), label="t").conformant is not None
+
+
+def test_allowed_events_skip_only_events_no_edge_could_take(fleet: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """What a violation says the spec expected: events with no edge leaving any active state
+    are left out without firing them, and that leaves out nothing firing would allow (every
+    configuration the fleet reached, both modes)."""
+    from exovoice.spec.charts import model as charts_model
+    from exovoice.spec.validate import run as run_module
+
+    monkeypatch.setattr(run_module, "_TABLES", {})
+    for f in sorted(fleet.glob("*.jsonl")):
+        judge_file(f, Options(callkit=False))
+        judge_file(f, Options(callkit=True))
+    checked = 0
+    for t in run_module._TABLES.values():
+        for k in list(t.snaps)[:120]:
+            m = t.load(k)
+            monkeypatch.setattr(charts_model, "_ALLOWED", {})
+            quick = m.allowed_events()
+            monkeypatch.setattr(charts_model, "_ALLOWED", {})
+            monkeypatch.setitem(charts_model._SOURCES, type(m), None)  # fire every event
+            assert m.allowed_events() == quick, k
+            monkeypatch.delitem(charts_model._SOURCES, type(m))
+            checked += 1
+    assert checked > 150

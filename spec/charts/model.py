@@ -334,7 +334,11 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
             return list(cached)
         out = []
         here = self.snapshot()
+        active = set(self.configuration_values)
+        sources = _event_sources(type(self))
         for name in (*OBSERVABLE_EVENTS, *INTERNAL_EVENTS):
+            if sources is not None and not (sources.get(name, _NONE) & active):
+                continue  # no edge for it leaves any state the client is in: refused unfired
             try:
                 self._fire(name, params=self._probe_params(name))
             except SpecViolation:
@@ -385,6 +389,28 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
         if self.in_state("initializing"):
             owed.append((R.LC_INIT, "initialize() was never answered"))
         return owed
+
+
+_NONE: frozenset[str] = frozenset()
+_SOURCES: dict[type, dict[str, frozenset[str]] | None] = {}
+
+
+def _event_sources(chart: type) -> dict[str, frozenset[str]] | None:
+    """Event -> the states an edge for it leaves (every transition, tagged or not); None when
+    an edge names events by a pattern (then every event is fired to see)."""
+    if chart in _SOURCES:
+        return _SOURCES[chart]
+    idx: dict[str, set[str]] = {}
+    pattern = False
+    for state in chart.states_map.values():  # type: ignore[attr-defined]
+        for t in state.transitions:
+            for e in t.events:
+                name = str(e)
+                pattern = pattern or "*" in name or name.endswith(".")
+                idx.setdefault(name, set()).add(t.source.value)
+    got = None if pattern else {k: frozenset(v) for k, v in idx.items()}
+    _SOURCES[chart] = got
+    return got
 
 
 _HOME_RULES: dict[tuple[type, str], tuple] = {}
