@@ -1,22 +1,26 @@
 """exovoice check: the explored space, the properties and their counterexamples.
 
-The call side at the default bound is a benchmark (bench/check.py); here a small bound of the
-life-cycle and device slices, which take seconds, and a spec broken on purpose."""
+The default bound, every slice of both modes, is checked here (its speed is bench/check.py's);
+beside it small bounds, the step memo held to the bare engine, and a spec broken on purpose."""
 
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from exovoice.spec.base import SpecViolation
+from exovoice.spec.charts.model import ClientModel
 from exovoice.spec.check import properties
+from exovoice.spec.check.alphabet import ACTIVE, SECOND, Letter, alphabet
 from exovoice.spec.check.counterexample import trace_text
 from exovoice.spec.check.run import check
-from exovoice.spec.check.space import SLICES, Bound, explore, slice_letters
-from exovoice.spec.check.alphabet import alphabet
+from exovoice.spec.check.space import SLICES, Bound, explore, slice_letters, slices_of
+from exovoice.spec.check.step import POS, Outcome, State, after, snapshot_of, state_of
 from exovoice.spec.validate.run import Options, judge_file
 
 EXO = [sys.executable, "-m", "exovoice.spec"]
@@ -120,3 +124,100 @@ def test_the_call_side_holds_every_property_on_one_call() -> None:
     # here, and it is a documented permissive reading (SYS-RELAY-BUSY or CALL-INCOMING)
     for g in rep.choices["no-callkit/calls"]:
         assert g["rules"], g
+
+
+def _engine(m: ClientModel, st: State, letter: Letter) -> tuple:
+    """The bare engine's step: refused with the rules cited, or the configuration it leads to
+    (the CallKit UUIDs named as check names them: the active call's A, the second's S)."""
+    m.restore(snapshot_of(st))
+    try:
+        m._fire(letter.name, result=letter.result, params=letter.params)
+    except SpecViolation as e:
+        return ("refused", frozenset(r.id for r in e.rules))
+    m.v.ck_uuid = ACTIVE if m.v.ck_uuid is not None else None
+    m.v.ck_second = SECOND if m.v.ck_second is not None else None
+    return ("took", state_of(m.configuration_values, m.v), frozenset(m.fired))
+
+
+def _remembered(st: State, out: Outcome) -> tuple:
+    if not out.ok:
+        return ("refused", frozenset(out.cited))
+    return ("took", after(st, out) or st, frozenset(out.fired))
+
+
+def _swapped(st: State, letter: Letter) -> tuple[State, Letter]:
+    """The same configuration and letter with the UUID symbols A and S exchanged."""
+    swap = {ACTIVE: SECOND, SECOND: ACTIVE}
+    out = list(st)
+    for f in ("ck_uuid", "ck_second"):
+        out[POS[f]] = swap.get(out[POS[f]], out[POS[f]])
+    args = tuple((k, swap.get(v, v) if k == "uuid" else v) for k, v in letter.args)
+    return tuple(out), Letter(letter.kind, letter.name, letter.result, args, letter.label)
+
+
+def test_a_step_from_the_memo_is_the_step_the_engine_takes() -> None:
+    """Check fires the engine once per values a step reads and applies that step to every
+    configuration that agrees on them. Held to the bare engine on a sample of every slice's
+    configurations and letters in both modes: the same verdict, the same rules cited, the
+    same transitions and the same configuration after. With CallKit the engine also takes the
+    same step with the UUID symbols A and S exchanged, which is why check may name them
+    canonically (the active call's A, the second's S) and lose nothing."""
+    rng = random.Random(13)
+    plain = {ck: ClientModel(callkit=ck) for ck in (False, True)}
+    sampled = second_calls = 0
+    for ck in (False, True):
+        for which in slices_of(ck):
+            sp = explore(ck, Bound(1, 1, 1), which=which)
+            assert sp.stepper is not None and sp.fires < sp.steps
+            for _ in range(100):
+                st, letter = rng.choice(sp.states), rng.choice(sp.letters)
+                want = _engine(plain[ck], st, letter)
+                assert _remembered(st, sp.stepper.step(st, letter)) == want, (which, letter)
+                if ck:
+                    assert _engine(plain[ck], *_swapped(st, letter)) == want, (which, letter)
+                    second_calls += st[POS["ck_second"]] is not None
+                sampled += 1
+    assert sampled == 100 * (len(slices_of(False)) + len(slices_of(True)))
+    assert second_calls  # the sample met second CallKit calls, where the symbols matter
+
+
+def test_the_default_bound_holds_every_property_and_each_slice_reaches_its_own() -> None:
+    """The default bound, every slice of both modes: every property holds, every rule and
+    state is reached over the slices, and each slice reaches a rule or a state no other
+    does, so leaving any slice out (or a frame that cut one off) would fail the check."""
+    rep = check(Bound())
+    failed = [(w, f.name, f.explanation) for w, f in rep.findings if not f.held]
+    assert not failed, failed
+    assert {(sp.callkit, sp.which) for sp in rep.spaces} == {
+        (ck, w) for ck in (False, True) for w in slices_of(ck)}
+    assert "push" in slices_of(True) and "push" not in slices_of(False)
+    facts = {id(sp): properties.Facts(sp) for sp in rep.spaces}
+
+    def reached(which: str | None) -> tuple[set[str], set[str]]:
+        spaces = [sp for sp in rep.spaces if sp.which != which]
+        applied, cited = properties.rules_reached(spaces)
+        states = {s for sp in spaces for leaves in facts[id(sp)].leaves for s in leaves}
+        return applied | cited, states
+
+    rules, states = reached(None)
+    assert properties.model_rules() <= rules
+    for which in SLICES:
+        r, s = reached(which)
+        assert (rules - r) or (states - s), f"the {which} slice reaches nothing of its own"
+
+
+def test_counterexamples_follow_the_callkit_uuids_through_second_calls() -> None:
+    """With CallKit, the trace of the shortest path to a node names each CallKit call by the
+    UUID it was reported or started with, a second call's too (the VoIP push slice), and the
+    validator accepts it."""
+    sp = explore(True, Bound(1, 0, 1), which="push")
+    tmp = Path(__file__).parent / "_cx_ck_tmp.jsonl"
+    seconds = [n for n in sp.order if sp.states[n[0]][POS["ck_second"]] is not None]
+    assert seconds
+    try:
+        for node in seconds[:: max(1, len(seconds) // 40)] + sp.order[:: len(sp.order) // 40]:
+            tmp.write_text(trace_text(sp, node))
+            v = judge_file(tmp, Options(callkit=True, allow_empty=True))
+            assert v.conformant, (node, v.violations[0].message, tmp.read_text())
+    finally:
+        tmp.unlink(missing_ok=True)

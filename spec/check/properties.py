@@ -2,8 +2,11 @@
 when it fails, the node a shortest counterexample leads to and a one-line explanation.
 
 Reachability properties ("from here, idle can still be reached") are decided backwards: the
-set of nodes that can reach a target is grown from the targets over reversed edges, once, so
-each property costs one pass over the graph whatever its size.
+set of nodes that can reach a target is grown from the targets over reversed edges (reversed
+once per space), so each property costs one pass over the graph whatever its size. A move's
+invariants do not depend on the node it is taken from, so each move is judged once; and the
+facts about each configuration (its call state, what it owes) and determinism's trial steps
+are asked of the exploring step memo, so the model is driven once per values they read.
 """
 
 from __future__ import annotations

@@ -134,22 +134,28 @@ def add_parser(sub: Any) -> None:
         description="Explores the composed client model (with and without CallKit) over its "
         "whole alphabet: every API operation with its argument classes and refused results, "
         "every callback, environment event, CallKit line and unobserved network step, in "
-        "four slices explored side by side rather than multiplied: the calls (with PSTN and "
-        "CallKit), the life cycle, the audio route with the phone's devices and network, "
-        "and the logs; each holds the others still but for a small frame (an initialized "
-        "client; a call that is made and ended). Properties: no deadlock, no livelock, every call ends, obligations can be "
-        "met, single call context, no dial during PSTN, ENDED is terminal, determinism "
-        "(each choice the spec leaves must be a documented permissive reading), every rule "
-        "and every state reachable. A failed property is written as a trace v1 file that "
-        "`exovoice validate` accepts. Exit 0: all held; 1: a property failed; 2: usage.")
-    c.add_argument("--calls", type=int, default=3, help="calls started at most (default 3)")
+        "six slices explored side by side rather than multiplied: the calls (with CallKit's "
+        "actions), the life cycle, the audio route with the phone's devices and network, the "
+        "logs, the VoIP push (with CallKit only) and the PSTN call; each holds the others "
+        "still but for a small frame (an initialized client; a call that is made and ended; "
+        "for the PSTN call every state a call goes through and CallKit's hold). The engine "
+        "is fired once per values a letter's step reads, and that step applied to every "
+        "configuration that agrees on them. Properties: no deadlock, no livelock, every call "
+        "ends, obligations can be met, single call context, no dial during PSTN, ENDED is "
+        "terminal, determinism (each choice the spec leaves must be a documented permissive "
+        "reading), every rule and every state reachable. A failed property is written as a "
+        "trace v1 file that `exovoice validate` accepts. Exit 0: all held; 1: a property "
+        "failed; 2: usage.")
+    c.add_argument("--calls", type=int, default=3, help="calls started at most: a dial() or a "
+                   "relayed push accepted as a call (default 3)")
     c.add_argument("--pstn", type=int, default=2, help="PSTN calls at most (default 2)")
     c.add_argument("--owed", type=int, default=2, help="answers of one kind owed at once at "
                    "most (missed-call reports, log uploads; default 2)")
     c.add_argument("--callkit", choices=("both", "yes", "no"), default="both",
                    help="explore the app with CallKit, without, or both (default)")
     c.add_argument("--jobs", type=int, default=1, help="processes expanding each level of "
-                   "the exploration (default 1)")
+                   "the exploration (default 1: each process keeps its own memo of steps "
+                   "and sends back every move, so on 2 cores one is faster)")
     c.add_argument("--slice", choices=("sides", *SLICES, "product"), default="sides",
                    help="sides: every slice, each on its own (default); or one slice; "
                    "product: the whole alphabet as one product (far larger)")
@@ -167,6 +173,10 @@ def main(args: argparse.Namespace) -> int:
     modes = {"both": (False, True), "yes": (True,), "no": (False,)}[args.callkit]
     slices: tuple[str | None, ...] = (SLICES if args.slice == "sides" else (None,)
                                       if args.slice == "product" else (args.slice,))
+    if not any(w is None or w in slices_of(ck) for ck in modes for w in slices):
+        print(f"exovoice check: the {args.slice} slice has letters only with CallKit "
+              "(--callkit yes or both)", file=sys.stderr)
+        return 2
     t0 = time.monotonic()
 
     def progress(msg: str) -> None:

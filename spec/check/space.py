@@ -2,11 +2,19 @@
 the initial one, and every transition between them.
 
 The model's own behaviour does not depend on how many calls came before (ids are symbolic),
-so the expensive part, driving python-statemachine, is done once per model configuration and
-letter; the bound (calls started, PSTN calls started) is a cheap counter on top. A letter is
-tried only where some region has an edge for its event (or it is a refused API call, which
-the api region may always take), which skips most of the alphabet in most configurations
-without changing what is found.
+so a configuration's moves are found once, whatever the counters (calls started, PSTN calls
+started) the bound puts on top. Each move comes from `step.Stepper`, which fires the engine
+once per values of what a letter's step reads and applies that outcome to every other
+configuration that agrees on them; that loses nothing, since the engine, guards and actions
+are deterministic functions of what they read. A letter is tried only where some region has an
+edge for its event (or it is a refused API call, which the api region may always take), which
+skips most of the alphabet in most configurations without changing what is found.
+
+The alphabet is explored in slices (`SLICES`): each slice's own letters against a small frame
+of the others, instead of the product of all of them, which multiplies what is enumerated by
+every combination of regions that do not read each other. Each frame reaches every state of
+the other regions that the slice's guards read, and holds what the slice owes to something it
+can meet; why each split loses nothing the properties judge is said beside `FRAMES`.
 """
 
 from __future__ import annotations
@@ -133,8 +141,7 @@ class Space:
 # The device side: regions about the phone around the call (audio route, Bluetooth, wired
 # headset, data network, log uploads, the log listener). Their events change no call-side
 # state and the call side's none of theirs, so each side is explored on its own with the
-# other held still, instead of as a product of both (which multiplies what is enumerated by
-# every combination of the two): see `slice_letters`.
+# other held still, instead of as a product of both: see `slice_letters`.
 DEVICE_REGIONS = frozenset({"logs", "bluetooth", "network", "audio", "listener"})
 LOG_REGIONS = frozenset({"logs", "listener"})  # the device side's own two halves:
 AUDIO_REGIONS = DEVICE_REGIONS - LOG_REGIONS  # logs apart from the audio route and network
@@ -142,7 +149,20 @@ AUDIO_REGIONS = DEVICE_REGIONS - LOG_REGIONS  # logs apart from the audio route 
 # each with a small frame of the other (initialized; a call that is dialled, established and
 # ended), so the product of every life-cycle state with every call state is not enumerated.
 LIFECYCLE_REGIONS = frozenset({"lifecycle"})
+# The VoIP push (PushKit's region, and the second CallKit call a push during a call brings)
+# reads of the call side only whether CallKit holds a call, under which UUID, and whether a
+# CallKit action is pending, so it is explored against a frame of one dialled and one pushed
+# CallKit call (started, answered, ended, each action fulfilled); the calls slice reports an
+# incoming call to CallKit after onIncomingCall.
+PUSH_REGIONS = frozenset({"pushkit"})
+# The PSTN call reads of the call side only whether a call exists or is live, and with CallKit
+# whether CallKit holds it and has put it on hold (its pstnAnswered edge ends every live call
+# state alike), so it is explored against every state the network leads a call through, with
+# CallKit's start, answer, hold and end, instead of against every CallKit action.
+PSTN_REGIONS = frozenset({"pstn"})
 FRAMES: dict[str, tuple[tuple[str, ...], ...]] = {
+    # each entry: (event, argument class) for an accepted letter, (event, class, result)
+    # for a refused one
     # the device side and the life cycle need a call to act on (a live one, then an ended
     # one), with what it takes to end it and to answer a declined push (so that what the
     # slice owes can be met inside it)
@@ -156,6 +176,8 @@ FRAMES: dict[str, tuple[tuple[str, ...], ...]] = {
     # the audio route and the logs need a live call, and an ended one, and no more
     "live call": (("dial", "valid"), ("onCallInitiated", ""), ("onCallEstablished", ""),
                   ("hangup", ""), ("onCallEnded", "no reason"), ("onCallEnded", "LOCAL_HANGUP")),
+    # a push needs a CallKit call to arrive during (dialled, or itself pushed and answered),
+    # the report that makes it one or a second call, and the ends of both
     "push": (("reportNewIncomingCall", "A"), ("reportNewIncomingCall", "S"),
              ("relaySessionData", "valid"), ("onIncomingCall", ""), ("CXAnswerCallAction", "A"),
              ("answer", ""), ("actionFulfilled", "CXAnswerCallAction A"),
@@ -166,22 +188,29 @@ FRAMES: dict[str, tuple[tuple[str, ...], ...]] = {
              ("reportCallEnded", "S"), ("onMissedCall", "valid"), ("dial", "valid"),
              ("CXStartCallAction", "A"), ("actionFulfilled", "CXStartCallAction A"),
              ("onCallInitiated", "")),
-    "pstn": (("onCallEnded", "PSTN_HANGUP"), ("dial", "valid", "PSTN_CALL_INPROGRESS"),
+    # beside the "call" frame: every live call state, the end a PSTN call gives a VoIP call,
+    # the refusals a PSTN call causes, and a CallKit call to start, answer, hold and end
+    "pstn": (("onCallEnded", "PSTN_HANGUP"), ("net_early_media", ""), ("net_connecting", ""),
+             ("onMediaDisrupted", ""), ("onRenewingMedia", ""),
+             ("onCallFailed", "CONGESTION_ERROR"), ("onCallEnded", "TIMEOUT"),
+             ("onCallEnded", "MEDIA_TIMEOUT"), ("onCallEnded", "FAILURE"),
+             ("dial", "valid", "PSTN_CALL_INPROGRESS"),
              ("relaySessionData", "valid", "PSTN_CALL_INPROGRESS"),
              ("CXStartCallAction", "A"), ("actionFulfilled", "CXStartCallAction A"),
              ("reportNewIncomingCall", "A"), ("CXAnswerCallAction", "A"),
-             ("actionFulfilled", "CXAnswerCallAction A"), ("CXSetHeldCallAction", "A onHold=True"),
-             ("actionFulfilled", "CXSetHeldCallAction A"), ("CXEndCallAction", "A"),
-             ("actionFulfilled", "CXEndCallAction A"), ("reportCallEnded", "A")),
+             ("actionFulfilled", "CXAnswerCallAction A"),
+             ("CXSetHeldCallAction", "A onHold=True"), ("actionFulfilled", "CXSetHeldCallAction A"),
+             ("CXEndCallAction", "A"), ("actionFulfilled", "CXEndCallAction A"),
+             ("reportCallEnded", "A")),
 }
-PUSH_REGIONS = frozenset({"pushkit"})
 SLICES = ("calls", "lifecycle", "audio", "logs", "push", "pstn")
 
 
 def letter_side(letter: Letter, sources: dict[str, frozenset[str]]) -> str:
     """The slice a letter belongs to: "audio" or "logs" when every edge of its event is in
-    that half of the device side, "lifecycle" when every one is in the life cycle, else
-    "calls" (a refused API call: by its operation)."""
+    that half of the device side, "lifecycle" when every one is in the life cycle, "push"
+    when every one is PushKit's, "pstn" when one is the PSTN call's, else "calls" (a refused
+    API call: by its operation)."""
     from ..charts.system import AUDIO_OPS
 
     regions = {REGION_OF.get(s, "") for s in sources.get(letter.name, frozenset())}
@@ -199,7 +228,7 @@ def letter_side(letter: Letter, sources: dict[str, frozenset[str]]) -> str:
         return "lifecycle"
     if regions <= PUSH_REGIONS:
         return "push"
-    if "pstn" in regions:
+    if regions & PSTN_REGIONS:
         return "pstn"
     return "calls"
 
