@@ -12,13 +12,13 @@ are asked of the exploring step memo, so the model is driven once per values the
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from ..charts.call_state import LIVE
 from ..charts.model import ClientModel, transitions_of
-from ..rules import RULES
 from ..charts.system import REFUSALS
+from ..rules import RULES
 from ..vocabulary import OBSERVABLE_EVENTS, Api, CallState, Network
 from .alphabet import INTERNAL, Letter
 from .space import Node, Space

@@ -20,8 +20,9 @@ can meet; why each split loses nothing the properties judge is said beside `FRAM
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import NamedTuple
 
 from ..charts.model import ClientModel, Snapshot, transitions_of
 from ..vocabulary import Env
@@ -42,24 +43,21 @@ class Bound:
     pstn: int = 2
     owed: int = 2
 
-    def admits(self, snap: Snapshot) -> bool:
-        return snap.vars.missed_owed <= self.owed and snap.vars.uploads <= self.owed
-
-    def admits_state(self, st: State) -> bool:
+    def admits(self, st: State) -> bool:
+        """Whether a configuration owes no more answers of a kind than the bound allows."""
         return st[_MISSED] <= self.owed and st[_UPLOADS] <= self.owed
 
 
 _MISSED, _UPLOADS = POS["missed_owed"], POS["uploads"]
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """A letter the model takes from one configuration, and where it leads."""
 
     letter: int  # index in the alphabet
     target: int  # model configuration index
     fired: tuple[str, ...]  # transition ids taken
-    rules: tuple[str, ...]  # the rules behind it (tagged transitions, or the refusal rule)
+    rules: tuple[str, ...]  # the rules behind it (tagged transitions; refusal rules allowing it)
     call_effect: str | None
     uuid_effect: tuple[str | None, str | None] | None  # the symbols the CallKit UUIDs came from
 
@@ -122,7 +120,7 @@ class Space:
         return sum(len(v) for v in self.edges.values())
 
     @property
-    def snaps(self) -> "Snaps":
+    def snaps(self) -> Snaps:
         """The configurations as model snapshots (made when first asked for)."""
         return Snaps(self.states, self.made)
 
@@ -333,7 +331,7 @@ def explore(callkit: bool, bound: Bound = Bound(), *,
         if idx is None:
             idx = sp.keys[st] = len(sp.states)
             sp.states.append(st)
-            admitted.append(bound.admits_state(st))
+            admitted.append(bound.admits(st))
         return idx
 
     m0 = model(callkit=callkit)

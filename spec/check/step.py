@@ -26,10 +26,11 @@ them came from, so a counterexample writer can follow the real UUIDs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cache
 from operator import itemgetter
-from typing import Any, Callable
+from typing import Any
 
 from ..base import SpecViolation
 from ..charts.model import ClientModel, Snapshot, Vars, transitions_of
@@ -83,14 +84,14 @@ def leaves_of(st: State) -> list[str]:
 def snapshot_of(st: State) -> Snapshot:
     """The model snapshot of a flat state (its configuration in document order)."""
     n = len(REGIONS)
-    conf = [ClientModel.client.value] + [x for r, leaf in zip(REGIONS, st[:n])  # type: ignore[attr-defined]
-                                         for x in (r, leaf)]
+    root = ClientModel.client.value  # type: ignore[attr-defined]
+    conf = [root] + [x for r, leaf in zip(REGIONS, st[:n]) for x in (r, leaf)]
     v = object.__new__(Vars)
     v.__dict__.update(zip(FIELD_NAMES, st[n:]))
     return Snapshot(tuple(sorted(conf, key=_ORDER.__getitem__)), v)
 
 
-@lru_cache(maxsize=None)
+@cache
 def engine_regions(event: str) -> frozenset[int]:
     """The positions of the regions whose active state the engine looks at to select
     `event`'s transitions: those with a state that has an edge for it (any edge, tagged or
@@ -131,7 +132,7 @@ class TrackedVars(Vars):
         object.__setattr__(self, name, value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def tracked(model: type[ClientModel]) -> type[ClientModel]:
     """`model` with its configuration reads recorded (in_state: that state's region;
     call_state: the call region)."""
@@ -190,7 +191,9 @@ class Stepper:
     def __init__(self, model: type[ClientModel] = ClientModel) -> None:
         self.model = tracked(model)
         self.machines: dict[bool, ClientModel] = {}
-        self.memo: dict[tuple[str, str, tuple], list[_Sig]] = {}
+        # letter -> (the engine regions' getter, their values -> signatures tried in turn)
+        self.memo: dict[tuple[str, str, tuple], tuple[Callable[[State], Any],
+                                                      dict[Any, list[_Sig]]]] = {}
         self.fires = 0  # steps the engine took
         self.steps = 0  # steps asked for (fired or applied from the memo)
 
@@ -224,19 +227,28 @@ class Stepper:
         return got
 
     def _recall(self, lk: tuple, st: State) -> Any:
-        sigs = self.memo.get(lk)
-        if sigs is None:
+        got = self.memo.get(lk)
+        if got is None:
             return None
-        for n, (get, _pos, table) in enumerate(sigs):
+        first, by_engine = got
+        sigs = by_engine.get(first(st))
+        for n, (get, _pos, table) in enumerate(sigs or ()):
             hit = table.get(get(st))
             if hit is not None:
                 if n:  # the signature that answered goes first next time
-                    sigs.insert(0, sigs.pop(n))
+                    sigs.insert(0, sigs.pop(n))  # type: ignore[union-attr]
                 return hit
         return None
 
     def _keep(self, lk: tuple, read: tuple[int, ...], st: State, value: Any) -> None:
-        sigs = self.memo.setdefault(lk, [])
+        """Remember `value` under what was read: first by the engine's own regions (part of
+        every read of a step), then by the rest."""
+        got = self.memo.get(lk)
+        if got is None:
+            engine = tuple(sorted(engine_regions(lk[0]))) if lk[0] != "?" else ()
+            got = self.memo[lk] = (itemgetter(*engine) if engine else _nothing, {})
+        first, by_engine = got
+        sigs = by_engine.setdefault(first(st), [])
         for get, pos, table in sigs:
             if pos == read:
                 break
