@@ -23,7 +23,7 @@ import time
 
 from exovoice.spec.base import SpecViolation
 from exovoice.spec.charts.model import ClientModel
-from exovoice.spec.check.run import check
+from exovoice.spec.check.run import check, label
 from exovoice.spec.check.space import Bound
 
 
@@ -83,7 +83,12 @@ def main() -> int:
         "spaces": [{"space": f"{'callkit' if sp.callkit else 'plain'}/{sp.which}",
                     "configurations": len(sp.snaps), "nodes": len(sp.nodes),
                     "transitions": sp.transitions, "steps": sp.steps, "fires": sp.fires,
-                    "seconds": round(sp.seconds, 2)} for sp in rep.spaces],
+                    "seconds": round(sp.seconds, 2),
+                    "checking_seconds": round(rep.checking[label(sp)], 2)}
+                   for sp in rep.spaces],
+        "modes": {("callkit" if ck else "plain"): round(sum(
+            sp.seconds + rep.checking[label(sp)] for sp in rep.spaces if sp.callkit == ck), 1)
+            for ck in modes},
     }
     if args.format == "json":
         print(json.dumps(out, indent=2))
@@ -91,9 +96,12 @@ def main() -> int:
     print(f"exovoice check, bound {args.calls} calls, {args.pstn} PSTN, {args.owed} owed; "
           f"load {out['load'][0]:.2f}")
     for sp_ in out["spaces"]:
-        print(f"  {sp_['space']:18} {sp_['configurations']:7} configurations {sp_['nodes']:8} "
-              f"nodes {sp_['transitions']:9} transitions {sp_['steps']:9} steps "
-              f"{sp_['fires']:6} fired {sp_['seconds']:7.2f} s")
+        print(f"  {sp_['space']:18} {sp_['configurations']:6} configurations {sp_['nodes']:7} "
+              f"nodes {sp_['transitions']:8} transitions {sp_['steps']:8} steps "
+              f"{sp_['fires']:5} fired {sp_['seconds']:6.2f} s, properties "
+              f"{sp_['checking_seconds']:5.2f} s")
+    print("  by mode (exploring and properties): " + ", ".join(
+        f"{mode} {s} s" for mode, s in out["modes"].items()))
     print(f"  total {out['nodes']} nodes, {out['transitions']} transitions, {steps} steps "
           f"({fires} fired): exploring {out['exploring_seconds']} s "
           f"({out['steps_per_second']} steps/s), properties {out['checking_seconds']} s, "

@@ -34,6 +34,7 @@ class Report:
     spaces: list[Space] = field(default_factory=list)
     findings: list[tuple[str, Finding]] = field(default_factory=list)  # (space label, finding)
     choices: dict[str, list[dict]] = field(default_factory=dict)
+    checking: dict[str, float] = field(default_factory=dict)  # space label -> its properties' s
     seconds: float = 0.0
 
     @property
@@ -50,6 +51,7 @@ class Report:
                         "configurations": len(sp.snaps), "nodes": len(sp.nodes),
                         "transitions": sp.transitions, "steps": sp.steps, "fires": sp.fires,
                         "seconds": round(sp.seconds, 2),
+                        "checking_seconds": round(self.checking.get(label(sp), 0.0), 2),
                         "steps_per_second": round(sp.steps / sp.seconds) if sp.seconds else 0,
                         "fires_per_second": round(sp.fires / sp.seconds) if sp.seconds else 0}
                        for sp in self.spaces],
@@ -83,6 +85,7 @@ def check(bound: Bound, *, modes: tuple[bool, ...] = (False, True),
             if progress:
                 progress(f"{name}: {len(sp.nodes)} nodes, {sp.transitions} transitions in "
                          f"{sp.seconds:.1f} s; checking")
+            t1 = time.perf_counter()
             facts = Facts(sp)
             all_facts.append(facts)
             found = [no_deadlock(sp, facts), no_livelock(sp, facts), calls_end(sp, facts),
@@ -96,6 +99,7 @@ def check(bound: Bound, *, modes: tuple[bool, ...] = (False, True),
                     path = out / f"{name.replace('/', '-')}-{f.name}.jsonl"
                     f.counterexample = str(write(sp, f.node, path))
                 rep.findings.append((name, f))
+            rep.checking[name] = time.perf_counter() - t1
     rep.findings.append(("all", every_rule(rep.spaces)))
     rep.findings.append(("all", every_state(rep.spaces, all_facts)))
     rep.seconds = time.perf_counter() - t0
@@ -109,7 +113,8 @@ def render_text(rep: Report) -> str:
         rate = sp.steps / sp.seconds if sp.seconds else 0.0
         lines.append(f"  {label(sp):22} {len(sp.snaps):7} configurations {len(sp.nodes):8} "
                      f"nodes {sp.transitions:9} transitions  {sp.seconds:6.1f} s "
-                     f"({rate:,.0f} steps/s, {sp.fires:,} fired)")
+                     f"({rate:,.0f} steps/s, {sp.fires:,} fired), properties "
+                     f"{rep.checking.get(label(sp), 0.0):.1f} s")
     for where, f in rep.findings:
         mark = "held  " if f.held else "FAILED"
         lines.append(f"{mark} {f.name:24} [{where}] {f.title}")
