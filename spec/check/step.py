@@ -13,7 +13,8 @@ situation a letter meets, not once per configuration it is tried in.
 The model class must read its configuration through `in_state` and `call_state` (ClientModel
 does; its `leaf_states`, which reads all of it, only words messages). Every fired step checks
 that applying its recorded outcome to the configuration it came from gives exactly what the
-engine gave, so an action that writes behind the recorder's back fails loudly.
+engine gave, so an action that writes behind the recorder's back fails loudly (a field's
+value is replaced, never changed in place: Vars holds immutable values).
 
 A configuration is held flat, as a `State`: the active state of each region, then each `Vars`
 field, so that what a step read is picked out, and what it wrote put in, by position.
