@@ -316,7 +316,16 @@ class Tables:
         return out
 
     def step(self, sid: int, letter: tuple) -> Step | int:
-        """(closed set, letter) -> Step, or FAIL when no configuration allows the line."""
+        """(closed set, letter) -> Step, or FAIL when no configuration allows the line;
+        compiled the first time, then kept in `steps` (the loops keep rows of their own in
+        front of it, so this is their miss path)."""
+        key = (sid, letter)
+        got = self.steps.get(key)
+        if got is None:
+            got = self.steps[key] = self._compile_step(sid, letter)
+        return got
+
+    def _compile_step(self, sid: int, letter: tuple) -> Step | int:
         nxt: set[Key] = set()
         call_eff: str | None = None
         uuid_eff: str | None = None
@@ -388,9 +397,14 @@ class Tables:
         return got
 
     def narrow(self, sid: int, state: str) -> int:
-        """A `state` line: keep the configurations whose call is in that CallState."""
-        kept = self.narrow_open(sid, state)
-        return self.closure(kept) if kept != FAIL else FAIL
+        """A `state` line: keep the configurations whose call is in that CallState (kept in
+        `state_filter`)."""
+        got = self.state_filter.get((sid, state))
+        if got is None:
+            kept = self.narrow_open(sid, state)
+            got = self.state_filter[(sid, state)] = (self.closure(kept) if kept != FAIL
+                                                      else FAIL)
+        return got
 
     def narrow_open(self, sid: int, state: str) -> int:
         """The configurations a `state` line keeps, before any unobserved step: the client
@@ -466,10 +480,7 @@ class FastJudge:
         if kind == "state":
             if call is not None and ctx.current_call is not None and call != ctx.current_call:
                 return self._fail(lineno)
-            key = (self.sid, name)
-            nsid = t.state_filter.get(key)
-            if nsid is None:
-                nsid = t.state_filter[key] = t.narrow(self.sid, name)
+            nsid = t.narrow(self.sid, name)
             if nsid == FAIL:
                 return self._fail(lineno)
             if self.coverage is not None:
@@ -485,9 +496,7 @@ class FastJudge:
             return True
         args = d.get("args")
         key = (self.sid, (kind, name, result, canon_args(args, ctx) if args else ()))
-        st = t.steps.get(key)
-        if st is None:
-            st = t.steps[key] = t.step(*key)
+        st = t.step(*key)
         if st == FAIL:
             return self._fail(lineno)
         if self.coverage is not None:

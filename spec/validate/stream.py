@@ -195,7 +195,6 @@ class _Judging:
         last_ts, ts_at = self.last_ts, -1
         base = self.lineno - i0  # objs[i] is line base + i + 1
         failed = self.failed
-        steps = t.steps
         stop = n
         for i in range(i0, n):
             o = objs[i]
@@ -226,11 +225,7 @@ class _Judging:
                     continue
                 nsid = nm.nxt.get(sid)
                 if nsid is None:
-                    skey = (sid, o.name)
-                    nsid = t.state_filter.get(skey)
-                    if nsid is None:
-                        nsid = t.state_filter[skey] = t.narrow(sid, o.name)
-                    nm.nxt[sid] = nsid
+                    nsid = nm.nxt[sid] = t.narrow(sid, o.name)
                 if nsid == FAIL:
                     failed = base + i + 1
                     fast.sid = sid
@@ -264,11 +259,7 @@ class _Judging:
             row = lr[1]
             st = row.get(sid)
             if st is None:
-                skey = (sid, lr[0])
-                st = steps.get(skey)
-                if st is None:
-                    st = steps[skey] = t.step(*skey)
-                row[sid] = st
+                st = row[sid] = t.step(sid, lr[0])
             if st.__class__ is int:  # FAIL (a Step's == is the dataclass's, slow)
                 failed = base + i + 1
                 fast.sid = sid
@@ -410,11 +401,7 @@ class _Judging:
                 return self._fail(lineno, raw)
             nsid = sh.nxt.get(sid)
             if nsid is None:
-                skey = (sid, sh.name)
-                nsid = t.state_filter.get(skey)
-                if nsid is None:
-                    nsid = t.state_filter[skey] = t.narrow(sid, sh.name)
-                sh.nxt[sid] = nsid
+                nsid = sh.nxt[sid] = t.narrow(sid, sh.name)
             if nsid == FAIL:
                 return self._fail(lineno, raw)
             if cov is not None:
@@ -440,18 +427,11 @@ class _Judging:
                 for k, i in sh.arg_slots:
                     args[k] = vv[i][1:-1].decode("utf-8")
                 letter = sh.letters[facts] = (sh.kind, sh.name, result, canon_args(args, ctx))
-            skey = (sid, letter)
-            st = t.steps.get(skey)
-            if st is None:
-                st = t.steps[skey] = t.step(*skey)
+            st = t.step(sid, letter)
         else:
             st = sh.nxt.get(sid)
             if st is None:
-                skey = (sid, letter)
-                st = t.steps.get(skey)
-                if st is None:
-                    st = t.steps[skey] = t.step(*skey)
-                sh.nxt[sid] = st
+                st = sh.nxt[sid] = t.step(sid, letter)
         if st.__class__ is int:
             return self._fail(lineno, raw)
         if cov is not None:
