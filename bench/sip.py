@@ -105,6 +105,9 @@ class JsonLinesProcess(Child):
         self.counts: Counter[str] = Counter()
         self.problems: list[dict[str, Any]] = []
         self.timed: list[dict[str, Any]] = []  # events carrying "t", for --timeline
+        # a phone's calls its SDK said were over (onCallFailed, or onCallEnded, or both: the
+        # guide allows onCallEnded after onCallFailed), each call once
+        self.calls_over: set[str] = set()
         self.cond = threading.Condition()
         try:
             super().__init__(module, *args, name=name, ready_timeout=15, on_event=self._count,
@@ -119,6 +122,8 @@ class JsonLinesProcess(Child):
             self.counts[name] += 1
             if isinstance(traced, dict):  # a phone's SDK: its API calls and callbacks
                 self.counts[f"trace:{traced.get('name')}"] += 1
+                if traced.get("name") in ("onCallEnded", "onCallFailed") and traced.get("call"):
+                    self.calls_over.add(str(traced["call"]))
             if name in ("error", "warning") and len(self.problems) < 20:
                 self.problems.append(ev)
             if "t" in ev and len(self.timed) < 100_000:
