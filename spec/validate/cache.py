@@ -66,21 +66,35 @@ def cache_file(directory: str | os.PathLike[str]) -> Path:
     return Path(directory) / f"tables-{spec_hash()}.pickle"
 
 
+_UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError,
+               ValueError, ImportError)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """The cache file's data when it is this spec's (None: missing, unreadable or another's)."""
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+    except _UNREADABLE:
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("spec") != spec_hash():
+        return None
+    return data
+
+
 def load(directory: str | os.PathLike[str], tables: dict[bool, Tables]) -> bool:
     """Fill an empty `tables` from the cache; False when there is none (or it is unreadable:
     then the tables are simply compiled again)."""
     if tables:
         return False
+    data = _read(cache_file(directory))
+    if data is None:
+        return False
     try:
-        with open(cache_file(directory), "rb") as f:
-            data = pickle.load(f)
-        if data.get("format") != FORMAT or data.get("spec") != spec_hash():
-            return False
         for callkit, state in data["tables"].items():
             tables[callkit] = Tables.from_state(callkit, state)
         model._ALLOWED.update(data["allowed"])
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError,
-            ValueError, ImportError):
+    except _UNREADABLE:
         tables.clear()
         return False
     return True
@@ -96,18 +110,16 @@ def save(directory: str | os.PathLike[str], tables: dict[bool, Tables]) -> None:
     merged, so the next run finds what every process compiled. A directory that cannot be
     written is no reason to fail a run."""
     path = cache_file(directory)
-    try:
-        with open(path, "rb") as f:
-            there = pickle.load(f)
-        if there.get("format") == FORMAT and there.get("spec") == spec_hash():
+    there = _read(path)
+    if there is not None:
+        try:
             for callkit, state in there["tables"].items():
                 if callkit in tables:
                     tables[callkit].merge(state)
             for k, v in there["allowed"].items():
                 model._ALLOWED.setdefault(k, v)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError,
-            ValueError, ImportError):
-        pass
+        except _UNREADABLE:
+            pass  # a file not as this version writes it: overwritten whole below
     data: dict[str, Any] = {
         "format": FORMAT, "spec": spec_hash(),
         "tables": {callkit: t.state() for callkit, t in tables.items()},

@@ -215,7 +215,7 @@ class Tables:
         self._open_filter: dict[tuple[int, str], int] = {}
         self._covered: dict[tuple[tuple, int], tuple[frozenset[str], frozenset[str]]] = {}
         self.shapes: dict = {}  # line shape -> shapes.Shape (or False), with steps in these tables
-        self.names: dict = {}  # kind -> name -> stream._Name, the decoded-block loop's memo
+        self.names: dict = {}  # name -> stream._Name, the decoded-block loop's memo
         self.start = self._intern(start if start is not None else frozenset({self._add()}))
 
     @property
