@@ -31,8 +31,6 @@ from . import shapes as _shapes
 from .shapes import MAX_SHAPES, _SLOTS, Blocks, Shape, learn
 
 
-_KINDS = tuple(k.value for k in KIND_NAMES if k is not Kind.META)
-_ALL_NAMES = tuple(n for k, names in KIND_NAMES.items() if k is not Kind.META for n in names)
 _KIND_OF = {n: k.value for k, names in KIND_NAMES.items() if k is not Kind.META for n in names}
 """Names are unique across kinds (the format's vocabulary): a name says its kind."""
 
