@@ -73,6 +73,8 @@ sys.path.insert(0, str(ROOT))
 
 from exovoice.reference.procs.child import Child, ChildError  # noqa: E402
 from exovoice.reference.sip.endpoint import HAVE_PJSUA2, IMPORT_ERROR  # noqa: E402
+from exovoice.reference.sip.sockets import (  # noqa: E402
+    FREE_DELAY_S, IOQUEUE_SLOTS, MARGIN_S, SPARE_SOCKETS)
 
 SCENARIOS = ROOT / "tests" / "sipp"
 SID, KEY, TOKEN = "exotel1", "apikey", "apitoken"
@@ -80,6 +82,10 @@ EXOPHONE = "sip:08040408080"
 SIPP = shutil.which("sipp")
 
 Progress = Callable[[str], None]
+# a latency call's start follows the last one's by at least this much: the platform's process
+# opens 4 sockets a bridged call and gets each slot back 0.6 s after the call (see
+# measure_latency), so one call start every PACE_S never makes any process wait for slots
+PACE_S = 4 * (FREE_DELAY_S + MARGIN_S) / (IOQUEUE_SLOTS - SPARE_SOCKETS)
 
 
 def quiet(_: str) -> None:
@@ -393,8 +399,8 @@ class _CallTimes:
 
 def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
                     warmup: int = 1, progress: Progress = quiet, timeout: float = 10.0,
-                    timelines: dict[str, list[list[tuple[str, float]]]] | None = None
-                    ) -> dict[str, Latency]:
+                    timelines: dict[str, list[list[tuple[str, float]]]] | None = None,
+                    sockets_seen: dict[str, Any] | None = None) -> dict[str, Latency]:
     """`calls` sequential calls to each of `targets` ({label: SIP URI or Target}), after
     `warmup` unmeasured ones each (the first call pays one-off costs: media port and codec
     setup, the backend's first HTTP connection, the phone's first take...).
@@ -406,7 +412,14 @@ def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
     whose target is a function makes that possible with the one pjsua2 endpoint a process may
     have. A call to the platform also waits for its CDR to close, so no call overlaps the
     teardown of the one before; a call to the phone also waits for its onCallEnded.
-    With `timelines`, each measured call's hops go there by label (see _hops)."""
+    With `timelines`, each measured call's hops go there by label (see _hops).
+
+    Calls start at least PACE_S apart: a pjsua2 process has 64 socket slots and a closed
+    socket's slot comes back 500 ms later (reference.sip.sockets), so back to back calls
+    faster than that make a dial wait for slots (the platform, 4 sockets a bridged call, the
+    soonest). That is the rate one process carries, measured by the sipp series and
+    bench/soak.py; a latency series measures a call that does not queue. With
+    `sockets_seen`, the dialing client's socket budget goes there (its waits must be 0)."""
     from exovoice.reference.net.simplatform import Platform
     from exovoice.reference.net.sipnet import SipNet
     from exovoice.reference.sdk.sip_client import SipVoiceClient
@@ -436,8 +449,11 @@ def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
 
             net.endpoint.listener = listen
         order = list(goals.items())
+        next_start = time.monotonic()
         for i in range(warmup + calls):
             for label, target in (order if i % 2 == 0 else order[::-1]):
+                time.sleep(max(0.0, next_start - time.monotonic()))
+                next_start = time.monotonic() + PACE_S
                 current["uri"] = target.uri
                 mark = (len(w.server.timed), len(net.endpoint.timeline))
                 ms = _one_call(w, client, times, target, timeout, f"{label} call {i + 1}")
@@ -451,6 +467,10 @@ def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
             if done > 0 and (done % 10 == 0 or done == calls):
                 progress(f"  {done}/{calls} calls each; median so far " + ", ".join(
                     f"{label} {statistics.median(xs):.1f} ms" for label, xs in samples.items()))
+        if sockets_seen is not None:
+            budget = net.endpoint.sockets
+            sockets_seen.update(waits=budget.waits, waited_ms=round(budget.waited_s * 1000, 1),
+                                peak=budget.peak, limit=budget.limit)
     finally:
         client.close()
     return {label: Latency(label, samples[label], str(t)) for label, t in goals.items()}
@@ -1008,8 +1028,9 @@ def run(calls: int = 50, sipp_calls: int = 200, rate: float = 15, concurrency: i
             progress(f"latency: {calls} calls each, alternating, to the peer "
                      f"{targets['direct']}, the exophone {targets['platform']} (callee: the "
                      f"peer) and the exophone with a push to {PUSH_CALLEE}'s phone ...")
+            sockets: dict[str, Any] = {}
             lat = measure_latency(w, dict(targets), calls, warmup=warmup, progress=progress,
-                                  timelines=timelines)
+                                  timelines=timelines, sockets_seen=sockets)
             progress("throughput: sipp through one platform process, no front ...")
             tp = measure_throughput(w, sipp_calls, rate, concurrency, pause_ms,
                                     workdir=Path(tmp), progress=progress)
@@ -1022,6 +1043,8 @@ def run(calls: int = 50, sipp_calls: int = 200, rate: float = 15, concurrency: i
         elif workers > 0:
             progress(f"front: skipped, {why}")
     r = report(w, lat, tp, warmup, load_start)
+    r["latency"]["pace_ms"] = round(PACE_S * 1000, 1)
+    r["latency"]["client_sockets"] = sockets
     r["floor"] = {"pjsua2": floor.summary(), "sipp": sipp_floor}
     r["front"] = front
     if timelines is not None:
@@ -1137,6 +1160,10 @@ def render_floor_and_front(r: dict[str, Any]) -> list[str]:
                 f"calls answered, {ov['after']['failed']} failed"]
         lines.append(f"  workers before {fr['usage_before']}")
         lines.append(f"  workers after  {fr['usage_after']}")
+    cs = r["latency"].get("client_sockets")
+    if cs:
+        lines.append(f"dialing client's pjlib socket slots: peak {cs['peak']} of {cs['limit']}, "
+                     f"{cs['waits']} dials waited for slots ({cs['waited_ms']} ms)")
     for label, table in (r.get("timeline") or {}).items():
         lines.append(f"timeline, {label}: per hop, median / p95 over the calls (ms)")
         for h in table:
@@ -1155,7 +1182,8 @@ def render(r: dict[str, Any]) -> str:
         f"{r['machine']['system']}"
         + (f", load average (1/5/15 min) {load} (start -> end)" if load else ""),
         f"dial -> onCallEstablished, {p['calls']} calls to each target, one at a time, "
-        f"alternating (+{lat['warmup_calls']} warm-up each), callee answers at once:",
+        f"alternating (+{lat['warmup_calls']} warm-up each), callee answers at once"
+        + (f", starts >= {lat['pace_ms']} ms apart" if "pace_ms" in lat else "") + ":",
         f"  direct to the peer (baseline)  median {d['median_ms']:7.1f} ms   "
         f"p95 {d['p95_ms']:7.1f} ms   (min {d['min_ms']:.1f}, max {d['max_ms']:.1f})",
         f"  through the platform           median {p['median_ms']:7.1f} ms   "

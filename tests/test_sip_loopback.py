@@ -89,8 +89,17 @@ def endpoint():
     ep = SipEndpoint().start()
     port = ep.port
     yield ep
+    collections = ep.collections
+    still_open = ep.sockets.open
     ep.stop()
     assert {t.name for t in threading.enumerate()} <= before, "leaked threads"
+    # every Call the test ended went with its callback (no cycle kept it), so the pump never
+    # ran the full collection that would stall the next call
+    assert collections == 0, f"{collections} full collections after calls ended"
+    # and every ended call handed its sockets back: only the SIP transport's are open
+    from exovoice.reference.sip.sockets import BASE_SOCKETS
+
+    assert still_open == BASE_SOCKETS, still_open
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))  # the SIP port was released
     s.close()
@@ -264,3 +273,39 @@ def test_a_posted_command_does_not_wait_out_the_poll() -> None:
     assert not waited, f"commands that waited out the pump's poll: {waited}"
     # and the timeline is what it claims to be: picked after posted, done after picked
     assert all(h.posted <= h.picked <= h.done for h in hops), hops
+
+
+FAST_DIALER = r"""
+import json, sys, time
+from exovoice.reference.sip import SipEndpoint
+ep = SipEndpoint().start()
+started = time.monotonic()
+for i in range(int(sys.argv[2])):
+    call = ep.make_call(sys.argv[1])
+    call.wait_state("CONFIRMED", 5)
+    call.hangup()
+    call.wait_state("DISCONNECTED", 5)
+b = ep.sockets
+print(json.dumps({"calls": int(sys.argv[2]), "waits": b.waits, "peak": b.peak,
+                  "limit": b.limit, "collections": ep.collections,
+                  "rate": int(sys.argv[2]) / (time.monotonic() - started)}))
+ep.stop()
+"""
+
+
+def test_back_to_back_dialing_waits_for_socket_slots_instead_of_aborting(peer_factory):
+    """pjlib's ioqueue holds 64 sockets and frees a closed one's slot 500 ms later; a process
+    placing calls back to back used to abort near its 27th (an assertion in
+    pj_ioqueue_register_sock2, found by bench/sip.py once the pump stopped collecting after
+    every call). 45 calls as fast as they go: the dialer (its own process: an abort must not
+    take pytest with it) finishes, its dials waited for slots, and it never counted more
+    than its limit."""
+    peer = peer_factory("--mode", "answer", "--answer-delay", "0")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", FAST_DIALER, peer.uri, "45"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["waits"] > 0, got  # 45 calls of 2 sockets in well under 0.6 s each way
+    assert got["peak"] <= got["limit"], got
+    assert got["collections"] == 0, got

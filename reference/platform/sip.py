@@ -8,7 +8,8 @@ controller thread. Per INVITE from a client (the caller leg):
    pjsua's call slots left for this call's callee leg and `spare_slots` more (legs being torn
    down still hold theirs) -> 503 "Service Unavailable" with ``X-Exotel-Reason:
    CONGESTION_ERROR`` (CDR "failed", reason "over capacity"), before any other step, so the
-   callee leg never finds pjsua's call slots full and the next INVITE still finds one.
+   callee leg never finds pjsua's call slots full and the next INVITE still finds one;
+   likewise when pjlib's socket slots (reference.sip.sockets) could not hold the callee leg's.
    (pjsua2's wheel holds 4 calls, a bridged call two; pjsua itself answers a 5th INVITE 486
    statelessly, which a caller reads as BUSY: a worker alone cannot refuse what reaches it
    with every slot taken. exovoice.reference.platform.front's Kamailio admits no more calls to
@@ -70,6 +71,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..sip.endpoint import CALL_SLOTS, SipEndpoint, SipError, SipEvent, pj
+from ..sip.sockets import SOCKETS_PER_CALL
 from ..sip.mapping import ANSWER_CODE_FOR, failure_event
 from ..wire.tokens import TokenError, decode
 from .cdr import CallDetailRecord, new_call_sid
@@ -288,11 +290,15 @@ class PlatformSip:
         pjsua's call slots: the callee legs owed to admitted calls, this one's included, plus
         `spare_slots` kept free, so the next INVITE still reaches this controller to be
         refused 503 instead of pjsua answering it 486 by itself. Legs on their way down still
-        count. (With 4 slots and one spare, a worker carries one bridged call at a time; a
+        count. pjlib's socket slots are the other budget: a caller's own sockets are open
+        already, its callee leg's are owed. (With 4 slots and one spare, a worker carries one bridged call at a time; a
         world that needs two at once, a call placed during a call, runs with spare 0 and can
         see pjsua's 486 under a burst.)"""
         owed = sum(1 for b in self._bridges.values() if b.callee is None and not b.over)
-        return self.endpoint.slots_in_use + owed + self.spare_slots > CALL_SLOTS
+        return (self.endpoint.slots_in_use + owed + self.spare_slots > CALL_SLOTS
+                # the callee legs' sockets: pjlib's slots must hold them too, or their dial
+                # would wait for slots to come back (reference.sip.sockets)
+                or self.endpoint.sockets.short(owed * SOCKETS_PER_CALL))
 
     def _refuse(self, bridge: Bridge, code: int, reason: str, why: str, *,
                 headers: dict[str, str] | None = None, status: str = "failed") -> None:

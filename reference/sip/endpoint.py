@@ -62,12 +62,14 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from .call import PjAccount, PjCall, SipCall
+from .sockets import SOCKETS_PER_CALL, SocketBudget
 from .pj import HAVE_PJSUA2, IMPORT_ERROR, SipError, SipEvent, add_headers, err, parse_headers, pj
 
 _active_lock = threading.Lock()
@@ -144,7 +146,10 @@ class SipEndpoint:
         self._ep: Any = None
         self._acc: Any = None
         self._calls: dict[str, Any] = {}  # handle -> pjsua2 Call subclass
-        self._dead: list[str] = []
+        self._dead: list[weakref.ref] = []  # Calls released in DISCONNECTED, to see go
+        self._holding: set[str] = set()  # calls whose RTP/RTCP sockets the budget counts
+        self.sockets = SocketBudget()  # pjlib's ioqueue slots, counted (reference.sip.sockets)
+        self.collections = 0  # full collections a released Call still alive needed
         self._clean = True
         self.handles: dict[str, Any] = {}  # handle -> SipCall (the public proxy)
 
@@ -268,10 +273,23 @@ class SipEndpoint:
 
     # ---- calls ----------------------------------------------------------------------------
     def make_call(self, uri: str, headers: dict[str, str] | None = None, timeout: float = 5.0):
-        """Place an outgoing call (INVITE) to `uri` with extra SIP headers; returns a SipCall."""
+        """Place an outgoing call (INVITE) to `uri` with extra SIP headers; returns a SipCall.
+        Off the pump, a dial that pjlib's socket slots cannot take yet waits (within
+        `timeout`) until they come back instead of aborting the process (reference.sip.sockets).
+        """
+        if not self.on_pump():
+            try:
+                self.sockets.wait(timeout)
+            except TimeoutError as exc:
+                raise SipError(f"makeCall({uri}) refused: {exc}") from None
 
         def go():
+            try:
+                self.sockets.take()
+            except OverflowError as exc:
+                raise SipError(f"makeCall({uri}) refused: {exc}") from None
             handle = f"c{next(self._ids)}"
+            self._holding.add(handle)
             sip_call = SipCall(self, handle, "uac", remote_uri=uri)
             pjc = PjCall(self, handle, self._acc)
             self._calls[handle] = pjc
@@ -282,6 +300,7 @@ class SipEndpoint:
                 pjc.makeCall(uri, prm)
             except Exception as exc:
                 self._calls.pop(handle, None)
+                self._release(handle)
                 raise SipError(f"makeCall({uri}) failed: {err(exc)}") from None
             return sip_call
 
@@ -300,6 +319,8 @@ class SipEndpoint:
     def _incoming(self, call_id: int, rdata: Any) -> None:
 
         handle = f"c{next(self._ids)}"
+        self.sockets.count()  # pjsua opened its media before handing us the INVITE
+        self._holding.add(handle)
         pjc = PjCall(self, handle, self._acc, call_id)
         self._calls[handle] = pjc
         msg = str(rdata.wholeMsg)
@@ -316,12 +337,19 @@ class SipEndpoint:
 
     def _call_ended(self, handle: str) -> None:
         """From the call's own onCallState(DISCONNECTED): release it now (module docstring:
-        the id is still its own); the pump collects after libHandleEvents."""
+        the id is still its own). pjsua has closed its media sockets by now."""
         pjc = self._calls.pop(handle, None)
         proxy = self.handles.get(handle)
         if pjc is not None and proxy is not None:
             proxy._final_stats = pjc.last_stats
-        self._dead.append(handle)
+        if pjc is not None:
+            self._dead.append(weakref.ref(pjc))
+        self._release(handle)
+
+    def _release(self, handle: str) -> None:
+        if handle in self._holding:
+            self._holding.discard(handle)
+            self.sockets.release(SOCKETS_PER_CALL)
 
     # ---- the pump thread -----------------------------------------------------------------
     def _pump(self) -> None:
@@ -361,17 +389,24 @@ class SipEndpoint:
         n = self._ep.libHandleEvents(wait_ms)
         self._poll = (t, time.monotonic(), n if isinstance(n, int) else 1)
         if self._dead:
-            # The Calls were released in their DISCONNECTED callbacks (_call_ended); collect
-            # the cycles pjsua2's SWIG objects may have left, now that no callback runs. It
-            # must be a full collection: a Call that survived into the oldest generation keeps
-            # its RTP sockets in pjlib's 64-slot ioqueue, and a young-generation collection
-            # left them there until the process aborted (about 20 calls, found by bench/sip.py).
-            # Start-up objects are frozen out of it (procs.process), so it scans what calls
-            # allocated, and it runs after a call ended, not while one is being set up.
+            # The Calls were released in their DISCONNECTED callbacks (_call_ended) and go
+            # when the callback returns: nothing else holds them (measured on every process
+            # of bench/sip.py: no pjsua2 object was ever in the collector's garbage). Should
+            # one still be alive, in a cycle some application made, it must not be freed by an
+            # automatic collection in whatever thread allocates (pjsua2 from a thread pjlib
+            # does not know aborts), so it is collected here, on the pump. Only then: a full
+            # collection of an application's heap is tens of ms the next call would wait for.
+            # (Running one after every call used to hide that a fast dialer exhausts pjlib's
+            # socket slots; reference.sip.sockets counts them now.)
+            alive = any(r() is not None for r in self._dead)
             self._dead.clear()
-            gc.collect()
+            if alive:
+                self.collections += 1
+                gc.collect()
 
     def _create(self) -> None:
+        self.sockets = SocketBudget()  # a new library, a new ioqueue
+        self._holding.clear()
         ep = pj.Endpoint()
         self._ep = ep
         with _stdout_to_stderr():  # pjlib's banner, printed before the log level applies
@@ -449,6 +484,7 @@ class SipEndpoint:
     def _destroy(self) -> None:
         self._calls.clear()
         self._dead.clear()
+        self._holding.clear()
         acc, self._acc = self._acc, None
         if acc is not None:
             try:
