@@ -1,6 +1,6 @@
 """Load and fault soak through the platform's Kamailio front, nothing lost.
 
-    python bench/soak.py [--seconds 60] [--rate 40] [--workers 3] [--format text|json]
+    python bench/soak.py [--seconds 60] [--rate 46] [--workers 14] [--format text|json]
 
 For a bounded time, through the front to N bridge workers (exovoice.reference.platform.sipserver,
 capacity 1 each; Dial Whom's max_ringing_duration 1 s), at once:
@@ -30,9 +30,12 @@ Reported: offered and completed calls, final answers by cause, the workers' CDRs
 a worker saw has exactly one final CDR, and its status matches what the caller saw: sipp's
 answer per stream, each client call's expected status by its call sid), every client trace's
 verdict, and fds, sockets, threads and memory of every worker, phone and peer before and
-after. Target: `--rate` answered-or-refused calls a second with 0 failed calls that should
-have succeeded (a 503 CONGESTION_ERROR is a refusal, counted apart), 0 lost CDRs, every trace
-conformant; printed with the load average (the machine may be shared).
+after. Target: TARGET_PER_S (40) calls a second handled, i.e. given a final answer other than
+503 (answered, busy, no answer, cancelled, refused token), with 0 failed calls that should have
+succeeded (a 503 CONGESTION_ERROR is a refusal, counted apart), 0 lost CDRs, every trace
+conformant; printed with the load average (the machine may be shared). A worker carries one
+call at a time (pjsua's 4 call slots: two legs, and room for teardowns), so the rate comes
+from workers: 14 by default.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+TARGET_PER_S = 40.0  # calls handled a second through the platform (issue: SIP path at the floor)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -249,7 +253,7 @@ class _Refused(Exception):
     """dave's call ended before it got where its round goes (a 503 refusal, most likely)."""
 
 
-def run(seconds: float = 60, rate: float = 40, workers: int = 3, clients: bool = True,
+def run(seconds: float = 60, rate: float = 46, workers: int = 14, clients: bool = True,
         progress: Progress = to_stderr) -> dict[str, Any]:
     if SIPP is None:
         raise BenchError("sipp not installed (apt-get install sip-tester)")
@@ -368,9 +372,21 @@ def judge(runs: dict[str, Any], cdrs: list[dict[str, Any]], before: dict[str, An
         if by_tag[tag][status] != finals.get(code, 0):
             failures.append(f"{tag}: {by_tag[tag][status]} CDRs {status} for "
                             f"{finals.get(code, 0)} answers {code}")
-        if by_tag[tag]["refused 503"] > finals.get("503", 0):
-            failures.append(f"{tag}: {by_tag[tag]['refused 503']} worker refusals for "
-                            f"{finals.get('503', 0)} answers 503")
+        # a worker's 503 sends the call on to the next worker (the front's failure route):
+        # one SIP call may have a refusal CDR on one worker and its final CDR on another,
+        # never two final ones; calls every worker refused are no more than the 503s sipp saw
+        attempts: dict[str, list[str]] = {}
+        for c in cdrs:
+            if c.get("custom_field") == tag:
+                attempts.setdefault(str(c.get("sip_call_id") or c.get("call_sid")),
+                                    []).append(label(c))
+        twice = [k for k, ls in attempts.items() if sum(x != "refused 503" for x in ls) > 1]
+        if twice:
+            failures.append(f"{tag}: {len(twice)} SIP calls with more than one final CDR")
+        all_refused = sum(1 for ls in attempts.values() if set(ls) == {"refused 503"})
+        if all_refused > finals.get("503", 0):
+            failures.append(f"{tag}: {all_refused} calls refused by every worker they reached "
+                            f"for {finals.get('503', 0)} answers 503")
         if set(by_tag[tag]) & NOT_FINAL:
             failures.append(f"{tag}: CDRs not final {dict(by_tag[tag])}")
     client: dict[str, Counter[str]] = {}
@@ -418,7 +434,7 @@ def judge(runs: dict[str, Any], cdrs: list[dict[str, Any]], before: dict[str, An
             "client_rounds": len(rounds or []), "verdicts": verdicts,
             "usage_before": before, "usage_after": after, "workers_alive": alive,
             "worker_problems": problems, "failures": failures,
-            "target_met": handled >= rate and not failures,
+            "target": TARGET_PER_S, "target_met": handled >= TARGET_PER_S and not failures,
             "loadavg": [load_start, _loadavg()], "cpus": os.cpu_count(),
             "ok": not failures}
 
@@ -430,7 +446,8 @@ def render(r: dict[str, Any]) -> str:
              f"  offered {r['offered']}, final answers {r['final_answers']}, refused 503 "
              f"CONGESTION_ERROR {r['refused_503']}; handled (not refused) "
              f"{r['handled_per_s']:.1f} calls/s over {r['elapsed_s']:.1f} s "
-             f"(target >= {r['rate']:g}: {'met' if r['target_met'] else 'MISSED'})"]
+             f"(target >= {r.get('target', r['rate']):g}: "
+             f"{'met' if r['target_met'] else 'MISSED'})"]
     for tag, s in r["streams"].items():
         lines.append(f"  {tag:9s} {s['calls']} offered at {s['rate']:.1f}/s: final answers "
                      f"{s['final_answers']}; CDRs {r['cdr_statuses'][tag]}")
@@ -454,8 +471,10 @@ def render(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--rate", type=float, default=40, help="calls/s offered, all streams")
-    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--rate", type=float, default=46,
+                    help="calls/s offered, all streams (above the target: some are refused)")
+    ap.add_argument("--workers", type=int, default=14,
+                    help="bridge workers behind the front (each carries one call at a time)")
     ap.add_argument("--no-clients", action="store_true",
                     help="sipp only, no reference clients (their traces unjudged)")
     ap.add_argument("--format", choices=("text", "json"), default="text")

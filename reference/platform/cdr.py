@@ -32,6 +32,9 @@ class CallDetailRecord:
     answered_time: float | None = None
     ended_time: float | None = None
     push_delivered: bool | None = None
+    # the caller leg's SIP Call-ID: a call the front moved on to another worker after one
+    # refused it 503 has a CDR on each, with one Call-ID
+    sip_call_id: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
 
     @property

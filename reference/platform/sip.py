@@ -257,7 +257,8 @@ class PlatformSip:
         record = CallDetailRecord(call_sid, self.account.sid, f"sip:{subscriber}",
                                   self.account.sip_exophone, custom,
                                   session_id=headers.get(SESSION_HEADER) or None,
-                                  created=self._now())
+                                  created=self._now(),
+                                  sip_call_id=headers.get("Call-ID") or headers.get("i"))
         self.platform.cdrs.add(record)
         self._emit("invite", call_sid=call_sid, leg=bridge.caller, subscriber=subscriber,
                    custom_field=custom, rx=round(ev.t, 6))
