@@ -1248,8 +1248,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out = private_stdout()  # pjlib prints its start-up lines to fd 1: keep them out of JSON
     # as the project's child processes do once ready (procs.process): the objects of start-up
-    # leave the collector, so the full collection a call's end runs on the pump scans only
-    # what calls allocated (it was the p95 tail of "makeCall posted -> INVITE sent")
+    # leave the collector, so any collection (automatic, or the pump's when a released Call
+    # is still alive) scans only what calls allocated
     gc.collect()
     gc.freeze()
     try:

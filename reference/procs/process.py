@@ -71,8 +71,8 @@ class JsonLines:
     def say(self, **obj: Any) -> None:
         if obj.get("event") == "ready":
             # start-up is over: what it allocated lives as long as the process, so take it
-            # out of the collector's sight; the collections after each call (pjsua2's Call
-            # objects) then scan only what calls allocate instead of the whole heap
+            # out of the collector's sight; later collections then scan only what calls
+            # allocate instead of the whole heap
             gc.collect()
             gc.freeze()
         line = json.dumps(obj, default=str)
