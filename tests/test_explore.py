@@ -220,3 +220,19 @@ def test_a_run_that_took_no_step_is_not_a_pass(monkeypatch: pytest.MonkeyPatch,
                  "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "took no step" in err
+
+
+def test_chained_generators_take_turns_and_an_unknown_one_is_refused(tmp_path: Path) -> None:
+    """quick_random+tour: rounds of sessions alternate between the two, sharing what was
+    covered; both take steps, and together they are the run's steps."""
+    factory, label = make_factory("reference")
+    res = explore(factory, label, Options(generator="quick_random+tour", seed=5, max_steps=300,
+                                          database=None))
+    assert res.finding is None, res.finding and res.finding.message
+    assert set(res.generator_steps) == {"quick_random", "tour"}, res.generator_steps
+    assert all(n > 0 for n in res.generator_steps.values()), res.generator_steps
+    assert sum(res.generator_steps.values()) == res.steps
+    p = subprocess.run([*EXO, "explore", "--generator", "quick_random+walk"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert "unknown generator walk" in p.stderr.strip().splitlines()[-1]

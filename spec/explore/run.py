@@ -61,6 +61,7 @@ class Result:
     shrink_steps: int = 0  # steps replayed while shrinking a failure
     runs: list[list[str]] = field(default_factory=list)  # each generated session's steps
     found_after: float | None = None  # seconds until the failure was found (before shrinking)
+    generator_steps: dict[str, int] = field(default_factory=dict)  # steps each generator took
 
     @property
     def exploring_seconds(self) -> float:
@@ -97,7 +98,9 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
         _MORE = _more()
     res = Result(label, opts)
     last_note = [time.monotonic()]
-    chooser = GENERATORS[opts.generator]
+    # "quick_random+tour": the generators take turns, a round of sessions each, sharing one
+    # memory (GraphWalker chains generators the same way, each with its own stop condition)
+    choosers = [GENERATORS[g] for g in opts.generator.split("+")]
     universe = transition_rules(opts.callkit)
     all_rules = set(universe.values())
     memory = Memory()
@@ -136,6 +139,8 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
         per_round = max(1, min(10, (opts.max_steps - res.steps) // max(1, opts.session_steps // 2)))
         before = (len(memory.covered), len(memory.tried), res.steps)
         replaying = [False]
+        name = opts.generator.split("+")[round_no % len(choosers)]
+        chooser = choosers[round_no % len(choosers)]
 
         @seed(opts.seed * 1000 + round_no)
         @settings(max_examples=per_round, deadline=None, database=db, phases=phases,
@@ -175,6 +180,7 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
                 s.close()
                 if not replaying[0]:
                     res.steps += steps
+                    res.generator_steps[name] = res.generator_steps.get(name, 0) + steps
                     res.runs.append([i.phrase for i in s.steps])
                 else:
                     res.shrink_steps += steps
@@ -225,6 +231,16 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
     return res
 
 
+def _generator(text: str) -> str:
+    parts = text.split("+")
+    bad = [p for p in parts if p not in GENERATORS]
+    if bad or not text:
+        raise argparse.ArgumentTypeError(
+            f"unknown generator {', '.join(bad) or repr(text)} (choose from "
+            f"{', '.join(sorted(GENERATORS))}, or several joined by +)")
+    return text
+
+
 # another step? False first, so shrinking ends a run early; True fifteen times in sixteen, so
 # a generated session runs about sixteen steps before a fresh client starts
 _MORE: Any = None
@@ -264,6 +280,7 @@ def as_json(res: Result) -> dict[str, Any]:
         "client": res.client,
         "verdict": res.verdict,
         "generator": res.options.generator,
+        "generator_steps": res.generator_steps,
         "seed": res.options.seed,
         "callkit": res.options.callkit,
         "steps": res.steps,
@@ -333,10 +350,14 @@ def add_parser(sub: Any) -> None:
                      "(default), reference-sip, model, broken:<fault>")
     who.add_argument("--client-cmd", help="a command speaking the JSON-lines adapter protocol")
     e.add_argument("--callkit", action="store_true", help="the app integrates CallKit")
-    e.add_argument("--generator", choices=sorted(GENERATORS), default="quick_random",
+    e.add_argument("--generator", type=_generator, default="quick_random",
+                   metavar="{" + ",".join(sorted(GENERATORS)) + "}[+...]",
                    help="random: any enabled step; quick_random: steer to a transition not "
                    "yet covered (default); tour: try every step from every set of "
-                   "configurations reached, walking back to untried ones")
+                   "configurations reached, walking back to untried ones; G1+G2: the "
+                   "generators take turns, a round of sessions each, sharing what they "
+                   "covered (quick_random+tour: the uncovered transitions first, the tour's "
+                   "breadth between)")
     e.add_argument("--seed", type=int, default=0, help="the same seed replays the same run")
     e.add_argument("--max-steps", type=int, default=500, help="steps in all (default 500)")
     e.add_argument("--session-steps", type=int, default=40,
