@@ -345,6 +345,13 @@ def _control_explore(o: dict[str, Any]) -> str:
         o["verdict"]]
 
 
+def _generator(text: str) -> str:
+    bad = [g for g in text.split("+") if g not in ("tour", "quick_random", "random")]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown generator {', '.join(bad) or repr(text)}")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python bench/mutation.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -352,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="explore's seed (default 1)")
     ap.add_argument("--max-steps", type=int, default=3000, metavar="N",
                     help="explore's bound on steps, per mode (default 3000)")
-    ap.add_argument("--generator", choices=("tour", "quick_random", "random"), default="tour",
-                    help="explore's generator (default tour)")
+    ap.add_argument("--generator", default="tour", type=_generator, metavar="G[+G...]",
+                    help="explore's generator: tour (default), quick_random, random, or several "
+                    "joined by + (they take turns)")
     ap.add_argument("--shrink", action="store_true",
                     help="let explore shrink what it finds (its scenario in the JSON is then "
                     "the shortest; several times slower)")
