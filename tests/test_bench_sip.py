@@ -79,3 +79,23 @@ def test_tiny_run_counts_add_up_and_cleans_up(tmp_path: Path) -> None:
 
     assert w.server.proc.poll() == 0 and w.peer.proc.poll() == 0 and w.phone.proc.poll() == 0
     assert {t.name for t in threading.enumerate()} <= before, "leaked threads"
+
+
+def test_a_lone_worker_flooded_with_invites_slows_down_instead_of_aborting(
+        tmp_path: Path) -> None:
+    """No front: 600 INVITEs at 300/s, 100 at once, straight at one platform process.
+    pjsua opens two media sockets for every INVITE a free call slot lets in, before anyone can
+    refuse it, and pjlib aborts the process past its 64 socket slots (it did, SIGABRT, within
+    a second of this flood). The pump now stops polling while the INVITEs a poll may let in
+    could not have theirs (reference.sip.sockets): the process lives, every INVITE gets a
+    final answer, and afterwards it completes calls."""
+    from bench import sip
+
+    with sip.world(max_lifetime=60, phone=False) as w:
+        tp = sip.measure_throughput(w, 600, rate=300, concurrency=100, pause_ms=0,
+                                    workdir=tmp_path)
+        assert w.server.proc.poll() is None, "the platform process died under the flood"
+        assert tp.failed == 0 and tp.successful == 600, tp
+        targets = w.targets()
+        lat = sip.measure_latency(w, {"platform": targets["platform"]}, 3, warmup=0)
+    assert lat["platform"].calls == 3

@@ -385,6 +385,18 @@ class SipEndpoint:
                 getattr(fn, "__qualname__", "command"), posted, picked, time.monotonic(),
                 waited_poll=events == 0 and started <= posted < ended))
         t = time.monotonic()
+        # Every INVITE a poll lets in gets two media sockets from pjsua before anyone can
+        # refuse it, up to one call per free pjsua call slot: while that worst case would not
+        # fit pjlib's socket slots, the pump does not poll but waits for closed ones to come
+        # back (reference.sip.sockets). INVITEs wait in the kernel's buffer meanwhile (or are
+        # retransmitted), a flood slows down instead of aborting the process.
+        incoming = SOCKETS_PER_CALL * max(0, CALL_SLOTS - len(self._calls))
+        hold = self.sockets.free_in(incoming)
+        if hold > 0:
+            self.sockets.holds += 1
+            time.sleep(min(hold, wait_ms / 1000))
+            self._poll = (t, time.monotonic(), 0)
+            return
         # the number of events handled: 0 when the poll ran to its timeout
         n = self._ep.libHandleEvents(wait_ms)
         self._poll = (t, time.monotonic(), n if isinstance(n, int) else 1)

@@ -13,8 +13,10 @@ else slowed it down.
 than the free delay ago. An outgoing call *waits* until its two fit (bounded, until the oldest
 closed ones come back: a dial that would have aborted the process waits instead) and *takes*
 them on the pump just before makeCall; an incoming call is *counted* as it arrives (it cannot be waited for, so a platform
-refuses new INVITEs while `short()` says so, see reference.platform.sip). A call's sockets
-are *released* at its DISCONNECTED, when pjsua closes them, and count until the delay passed.
+refuses new INVITEs while `short()` says so, see reference.platform.sip), and the pump does
+not poll the network while the INVITEs one poll may let in could not have theirs, so a flood of
+INVITEs slows down instead of aborting the process. A call's sockets are *released* at its
+DISCONNECTED, when pjsua closes them, and count until the delay passed.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class SocketBudget:
         self._closing = 0  # sockets in _closed
         self._cond = threading.Condition()
         self.peak = BASE_SOCKETS  # the most this process ever had counted at once
-        self.waits = 0  # reservations that had to wait for slots to come back
+        self.waits = 0  # dials that had to wait for slots to come back
+        self.holds = 0  # polls the pump put off for want of slots for INVITEs (the endpoint)
         self.waited_s = 0.0
 
     @property
