@@ -159,8 +159,8 @@ class Clients:
         ended, est, ringing = self._ended(), self._seen("onCallEstablished"), self._seen(
             "onCallRinging")
         out: dict[str, Any] = {"kind": kind, "expect": status, "problem": None}
-        dave.send("dial", to=callee, message=message)
         try:
+            dave.send("dial", to=callee, message=message)
             if kind in ("answered", "outage"):
                 self._until({"onCallEstablished": est + 1}, ended, out)
                 time.sleep(rng.uniform(0.2, 1.0) if kind == "answered" else 0.2)
