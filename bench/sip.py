@@ -470,7 +470,7 @@ def measure_latency(w: World, targets: dict[str, str | Target], calls: int, *,
         if sockets_seen is not None:
             budget = net.endpoint.sockets
             sockets_seen.update(waits=budget.waits, waited_ms=round(budget.waited_s * 1000, 1),
-                                peak=budget.peak, limit=budget.limit)
+                                holds=budget.holds, peak=budget.peak, limit=budget.limit)
     finally:
         client.close()
     return {label: Latency(label, samples[label], str(t)) for label, t in goals.items()}
@@ -1163,7 +1163,8 @@ def render_floor_and_front(r: dict[str, Any]) -> list[str]:
     cs = r["latency"].get("client_sockets")
     if cs:
         lines.append(f"dialing client's pjlib socket slots: peak {cs['peak']} of {cs['limit']}, "
-                     f"{cs['waits']} dials waited for slots ({cs['waited_ms']} ms)")
+                     f"{cs['waits']} dials waited for slots ({cs['waited_ms']} ms), "
+                     f"{cs.get('holds', 0)} polls held for them")
     for label, table in (r.get("timeline") or {}).items():
         lines.append(f"timeline, {label}: per hop, median / p95 over the calls (ms)")
         for h in table:
