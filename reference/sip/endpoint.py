@@ -392,7 +392,9 @@ class SipEndpoint:
         # retransmitted), a flood slows down instead of aborting the process.
         incoming = SOCKETS_PER_CALL * max(0, CALL_SLOTS - len(self._calls))
         hold = self.sockets.free_in(incoming)
-        if hold > 0:
+        # (only for slots that do come back: were the count ever off, polling on is better
+        # than a pump that never polls again)
+        if 0 < hold <= self.sockets.delay_s:
             self.sockets.holds += 1
             time.sleep(min(hold, wait_ms / 1000))
             self._poll = (t, time.monotonic(), 0)
