@@ -45,6 +45,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -323,10 +324,20 @@ def run(seconds: float = 60, rate: float = 46, workers: int = 14, clients: bool 
                 problems = {p.name: p.problems[:3] for p in procs if p.problems}
                 verdicts: dict[str, Any] | None = None
                 rounds: list[dict[str, Any]] = []
+                kept: str | None = None
                 if phones is not None:
                     rounds = phones.rounds
                     phones.close()
                     verdicts = phones.verdicts()
+                    if any(r["problem"] for r in rounds) or any(
+                            v.get("conformant") is False for n, v in verdicts.items()
+                            if n != "exit"):
+                        # the evidence outlives the run: the phones' traces, to read
+                        kept = tempfile.mkdtemp(prefix="exovoice-soak-kept-")
+                        for path in phones.traces.values():
+                            if Path(path).exists():
+                                shutil.copy(path, kept)
+                        progress(f"soak: a client round went wrong; its traces are in {kept}")
                     phones = None
         finally:
             if phones is not None:
@@ -334,8 +345,10 @@ def run(seconds: float = 60, rate: float = 46, workers: int = 14, clients: bool 
             for peer in peers.values():
                 peer.close()
             stop_process(uas)
-    return judge(runs, cdrs, before, after, alive, problems, seconds, rate, workers,
-                 load_start, rounds, verdicts)
+    r = judge(runs, cdrs, before, after, alive, problems, seconds, rate, workers,
+              load_start, rounds, verdicts)
+    r["kept_traces"] = kept
+    return r
 
 
 def judge(runs: dict[str, Any], cdrs: list[dict[str, Any]], before: dict[str, Any],
@@ -451,6 +464,8 @@ def render(r: dict[str, Any]) -> str:
     for tag, s in r["streams"].items():
         lines.append(f"  {tag:9s} {s['calls']} offered at {s['rate']:.1f}/s: final answers "
                      f"{s['final_answers']}; CDRs {r['cdr_statuses'][tag]}")
+    if r.get("kept_traces"):
+        lines.append(f"  the reference clients' traces are kept in {r['kept_traces']}")
     if r["client_rounds"]:
         lines.append(f"  reference clients: {r['client_rounds']} calls by dave, CDR statuses "
                      f"by kind {r['client_calls']}")
