@@ -150,8 +150,14 @@ class Clients:
             self.rounds.append(self._round(kind, callee, message, status, workers, rng))
 
     def _invites(self, workers: list[JsonLinesProcess]) -> list[tuple[JsonLinesProcess, str]]:
-        return [(w, str(ev["call_sid"])) for w in workers for ev in list(w.timed)
+        """dave's INVITEs as the workers saw them, in the order they arrived (one clock for
+        every process on the machine), not in the workers' order: the front tries the next
+        worker after one's 503, so of one call's INVITEs the last is the one carrying it."""
+        seen = [(float(ev.get("rx") or ev.get("t") or 0.0), w, str(ev["call_sid"]))
+                for w in workers for ev in list(w.timed)
                 if ev.get("event") == "invite" and ev.get("subscriber") == CALLER]
+        seen.sort(key=lambda x: x[0])
+        return [(w, sid) for _, w, sid in seen]
 
     def _round(self, kind: str, callee: str, message: str, status: str,
                workers: list[JsonLinesProcess], rng: random.Random) -> dict[str, Any]:
@@ -185,6 +191,14 @@ class Clients:
             pass
         except BenchError as e:
             out["problem"] = str(e)
+            # whatever went wrong, dave's call must not outlive its round: the next one
+            # would be refused SYSTEM_BUSY (a call exists) and the problem would cascade
+            if self._ended() == ended:
+                try:
+                    dave.send("hangup")
+                except BenchError:
+                    pass
+                self._ended_after(ended)
         # more than one when a worker refused it 503 and the front tried the next
         new = [x for x in self._invites(workers) if x not in before]
         out["call_sids"] = [sid for _, sid in new]

@@ -35,3 +35,23 @@ def test_more_calls_refused_everywhere_than_sipp_saw_503s_is_a_failure() -> None
     cdrs = [cdr("a1", "x", "completed"), cdr("b1", "y", "completed"),
             cdr("a2", "z", "", refused=True), cdr("a3", "w", "", refused=True)]
     assert any("refused by every worker" in f for f in verdict(cdrs))
+
+
+def test_dave_s_invites_come_in_the_order_they_arrived_not_by_worker() -> None:
+    """The outage round pauses RTP on the worker carrying dave's call: of one call's INVITEs
+    (a worker's 503, then the next worker) that is the last to arrive. Read in the workers'
+    order instead, the refusing worker came last once and the round asked it for a call it
+    never bridged."""
+    from types import SimpleNamespace
+
+    from bench.soak import CALLER, Clients
+
+    first = SimpleNamespace(name="w1", timed=[
+        {"event": "invite", "subscriber": CALLER, "call_sid": "carried", "rx": 2.0}])
+    second = SimpleNamespace(name="w2", timed=[
+        {"event": "invite", "subscriber": CALLER, "call_sid": "refused", "rx": 1.0},
+        {"event": "invite", "subscriber": "alice", "call_sid": "other", "rx": 3.0}])
+    clients = Clients.__new__(Clients)
+    got = clients._invites([first, second])  # type: ignore[list-item]
+    assert [sid for _, sid in got] == ["refused", "carried"]
+    assert got[-1][0] is first
