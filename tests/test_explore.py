@@ -236,3 +236,30 @@ def test_chained_generators_take_turns_and_an_unknown_one_is_refused(tmp_path: P
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     assert "unknown generator walk" in p.stderr.strip().splitlines()[-1]
+
+
+def test_a_callkit_call_never_reported_ended_is_found_when_the_session_ends(
+        tmp_path: Path) -> None:
+    """An app that never tells CallKit a call ended breaks nothing the next step would refuse;
+    what it owes by itself (CK-REPORT-ENDED) is judged when the session ends, with the bound of
+    any owed callback, and the scenario says what was owed."""
+    code, out = _run_cli("--client", "broken:callkit-end-unreported", "--callkit",
+                         "--generator", "tour", "--seed", "1", "--max-steps", "600",
+                         "--wait", "0.1", tmp=tmp_path)
+    assert code == 1, out
+    v = out["violation"]
+    assert (v["kind"], v["rule"]) == ("quiescence", "CK-REPORT-ENDED"), v
+    assert any(s.startswith("the app dials") for s in v["steps"]) and len(v["steps"]) <= 4
+    feature = (tmp_path / "explore-failure.feature").read_text()
+    assert "Given an app that integrates CallKit" in feature
+    assert "Then CallKit gets reportCallEnded" in feature
+    # the trace, judged as complete, breaks the same rule
+    trace = tmp_path / "explore-failure.jsonl"
+    verdict = judge_file(trace, VOptions(callkit=True, complete=True))
+    assert verdict.conformant is False
+    assert [x.rule for x in verdict.violations] == ["CK-REPORT-ENDED"], verdict.violations
+    # and an app that does report it is not held to anything at its sessions' ends
+    factory, label = make_factory("reference")
+    res = explore(factory, label, Options(generator="tour", seed=1, max_steps=300,
+                                          callkit=True, database=None))
+    assert res.finding is None, res.finding and res.finding.message

@@ -379,6 +379,13 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
                          "never reported through onMissedCall"))
         if self.in_state("pk_open"):
             owed.append((R.CK_PUSH, "a VoIP push was never reported to CallKit"))
+        # Only a CallKit call the app started for its own dial or answered: a pushed call's
+        # CallKit entry whose SDK call never came (a push the SDK could not take: onMissedCall)
+        # has no guide text on how it ends, so nothing is owed for it.
+        if self.v.ck_uuid is not None and self.v.ck_pending is None and cs is CallState.ENDED \
+                and (self.in_state("ck_outgoing") or self.in_state("ck_active")):
+            owed.append((R.CK_REPORT_ENDED, "the call ended, but its CallKit call was never "
+                         "reported ended"))
         if self.v.ck_second:
             owed.append((R.CK_SECOND_CALL, f"the second CallKit call {self.v.ck_second} was "
                          "never ended"))

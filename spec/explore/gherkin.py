@@ -12,7 +12,7 @@ _BY_PHRASE = {i.phrase: i for i in INPUTS}
 
 
 def scenario(steps: list[str], *, callkit: bool, rule: str, message: str, owed: str | None,
-             title: str | None = None) -> str:
+             title: str | None = None, then: str | None = None) -> str:
     """The scenario text (tags, steps, the judging Then), indented for a feature file."""
     r = RULES.get(rule)
     tags = [f"@guide-{r.section}"] if r and r.section[0].isdigit() else []
@@ -30,7 +30,10 @@ def scenario(steps: list[str], *, callkit: bool, rule: str, message: str, owed: 
            f"    Given {'an app that integrates CallKit' if callkit else 'an app without CallKit'}"]
     for n, phrase in enumerate(steps):
         out.append(f"    {'When' if n == 0 else 'And'} {phrase}")
-    if owed:
+    if then:
+        out.append(f"    Then {then}")
+        out.append("    And what the app is told is judged against the guide")
+    elif owed:
         out.append(f"    Then the app gets {owed}")
         out.append("    And what the app is told is judged against the guide")
     else:

@@ -176,6 +176,13 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
                     if took:
                         remember(mem, sid, inp, s.sid, s.covered)
                         steps += 1
+                try:
+                    s.end()
+                except Finding:
+                    if not replaying[0]:
+                        res.found_after = time.monotonic() - t0
+                    replaying[0] = True
+                    raise
             finally:
                 s.close()
                 if not replaying[0]:
@@ -227,7 +234,8 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
             m = re.search(r"owes (\w+)", f.message)
             owed = m.group(1) if m else None
         res.gherkin = feature([scenario(f.steps, callkit=f.callkit, rule=f.rule,
-                                        message=f.message, owed=owed)])
+                                        message=f.message, owed=None if f.then else owed,
+                                        then=f.then)])
     return res
 
 

@@ -10,6 +10,7 @@ which transitions an input would take (for generators that steer to what is not 
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -19,6 +20,7 @@ import pytest
 from ..base import SpecViolation
 from ..charts.model import ClientModel, transitions_of
 from ..conform.context import ProtocolError, ScenarioContext
+from .. import rules as R
 from ..rules import RULES
 from ..validate.compiled import _ACTIVE as ACTIVE
 from ..validate.compiled import FAIL, FastJudge, Tables
@@ -28,6 +30,10 @@ from .inputs import Input, usable
 _CALL_STATES = frozenset(CallState.names())
 _TABLES: dict[bool, Tables] = {}  # compiled lazily, shared by every session of the process
 WAIT = 1.0  # bound for a callback the spec owes after a step
+# What the app owes by itself, with no input from the network, the phone or the user: at a
+# session's end it must come within WAIT. (Other obligations of --complete wait on someone
+# else: a call still ringing ends when the network says so.)
+SELF_OWED: dict[str, str] = {R.CK_REPORT_ENDED.id: "CallKit gets reportCallEnded"}
 
 
 class Finding(Exception):
@@ -43,6 +49,7 @@ class Finding(Exception):
         self.steps: list[str] = []
         self.trace = ""
         self.callkit = False
+        self.then: str | None = None  # the scenario's Then step, when not "the app gets X"
 
 
 @dataclass
@@ -315,6 +322,45 @@ class Session:
                 raise self._found(self._violation(), inp)
         return True
 
+    def end(self) -> None:
+        """The session is over: what the app owes by itself (SELF_OWED) must come within the
+        bound, or it is a quiescence finding (an app that never reports a CallKit call ended
+        shows only here: nothing after it would refuse). Raises Finding."""
+        deadline = time.monotonic() + self.wait
+        while True:
+            self.ctx.drain()
+            if self._feed():
+                f = self._violation()
+                break
+            owed = self._self_owed()
+            if owed is None:
+                return
+            if time.monotonic() >= deadline:
+                rule, message = owed
+                r = RULES.get(rule)
+                f = Finding("quiescence", rule, r.section if r else "-",
+                            f"{message}, and nothing came within {self.wait:g} s")
+                f.then = SELF_OWED[rule]
+                break
+            time.sleep(0.02)
+        f.steps = [i.phrase for i in self.steps]
+        f.trace = self.ctx.trace_text()
+        f.callkit = self.callkit
+        raise f
+
+    def _self_owed(self) -> tuple[str, str] | None:
+        """A SELF_OWED obligation every configuration of the set has, with its message."""
+        t = self.judge.tables
+        if t is None or self.sid < 0 or not self.callkit:
+            return None
+        common: dict[str, str] | None = None
+        for k in t.set_keys[self.sid]:
+            got = {rule.id: msg for rule, msg in t.load(k).obligations() if rule.id in SELF_OWED}
+            common = got if common is None else {r: m for r, m in common.items() if r in got}
+            if not common:
+                return None
+        return next(iter(common.items())) if common else None
+
     def _found(self, f: Finding, inp: Input) -> Finding:
         if not self.steps or self.steps[-1] is not inp:
             self.steps.append(inp)
@@ -421,6 +467,7 @@ def minimize(make: Callable[[], "Session"], steps: list[str], found: Finding,
                 if inp not in s.enabled():
                     continue
                 s.step(inp)
+            s.end()
         except Finding as f:
             return f
         finally:
