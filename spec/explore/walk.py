@@ -81,6 +81,7 @@ class Oracle:
         self._predict: dict[tuple[int, str], frozenset[str]] = {}
         self._ck: dict[int, bool] = {}
         self._enabled: dict[tuple[int, tuple[Input, ...]], list[Input]] = {}
+        self._owed: dict[int, tuple[str, str] | None] = {}
 
     def answers(self, sid: int, cause: str) -> tuple[bool, frozenset[str], tuple[str, ...]]:
         """(every configuration owes a callback, the callbacks it may be, their rules) for a
@@ -110,6 +111,20 @@ class Oracle:
         got = self._answers[key] = (owed and bool(names), frozenset(names),
                                     tuple(dict.fromkeys(rules)))
         return got
+
+    def self_owed(self, sid: int) -> tuple[str, str] | None:
+        """A SELF_OWED obligation every configuration of the set has, with its message."""
+        if sid in self._owed:
+            return self._owed[sid]
+        common: dict[str, str] | None = None
+        for k in self.t.set_keys[sid]:
+            got = {rule.id: msg for rule, msg in self.t.load(k).obligations()
+                   if rule.id in SELF_OWED}
+            common = got if common is None else {r: m for r, m in common.items() if r in got}
+            if not common:
+                break
+        out = self._owed[sid] = next(iter(common.items())) if common else None
+        return out
 
     def had_call(self, sid: int) -> bool:
         key = (sid, "had-call")
@@ -320,46 +335,53 @@ class Session:
             ctx.settle()  # an event still on its way may belong before the line judged
             if self._feed():
                 raise self._found(self._violation(), inp)
+        # what the app owes by itself now (a CallKit call reported ended once its call
+        # ended) comes within the bound, before anything else is done to it: an app that never
+        # sends it would otherwise leave the explorer acting on a CallKit call it has dropped
+        owed = self._settle_owed()
+        if owed is not None:
+            raise self._found(owed, inp)
         return True
 
     def end(self) -> None:
         """The session is over: what the app owes by itself (SELF_OWED) must come within the
-        bound, or it is a quiescence finding (an app that never reports a CallKit call ended
-        shows only here: nothing after it would refuse). Raises Finding."""
-        deadline = time.monotonic() + self.wait
-        while True:
-            self.ctx.drain()
-            if self._feed():
-                f = self._violation()
-                break
-            owed = self._self_owed()
-            if owed is None:
-                return
-            if time.monotonic() >= deadline:
-                rule, message = owed
-                r = RULES.get(rule)
-                f = Finding("quiescence", rule, r.section if r else "-",
-                            f"{message}, and nothing came within {self.wait:g} s")
-                f.then = SELF_OWED[rule]
-                break
-            time.sleep(0.02)
+        bound, as after every step. Raises Finding."""
+        self.ctx.drain()
+        f = self._violation() if self._feed() else self._settle_owed()
+        if f is None:
+            return
         f.steps = [i.phrase for i in self.steps]
         f.trace = self.ctx.trace_text()
         f.callkit = self.callkit
         raise f
 
     def _self_owed(self) -> tuple[str, str] | None:
-        """A SELF_OWED obligation every configuration of the set has, with its message."""
-        t = self.judge.tables
-        if t is None or self.sid < 0 or not self.callkit:
+        if self.judge.tables is None or self.sid < 0 or not self.callkit:
             return None
-        common: dict[str, str] | None = None
-        for k in t.set_keys[self.sid]:
-            got = {rule.id: msg for rule, msg in t.load(k).obligations() if rule.id in SELF_OWED}
-            common = got if common is None else {r: m for r, m in common.items() if r in got}
-            if not common:
+        return self.oracle.self_owed(self.sid)
+
+    def _settle_owed(self) -> Finding | None:
+        """What the app owes by itself, if anything, must come within the bound: None when
+        it came (or nothing is owed), else the finding (a violation, should what came
+        break a rule)."""
+        if self._self_owed() is None:
+            return None
+        deadline = time.monotonic() + self.wait
+        while True:
+            time.sleep(0.02)
+            self.ctx.drain()
+            if self._feed():
+                return self._violation()
+            owed = self._self_owed()
+            if owed is None:
                 return None
-        return next(iter(common.items())) if common else None
+            if time.monotonic() >= deadline:
+                rule, message = owed
+                r = RULES.get(rule)
+                f = Finding("quiescence", rule, r.section if r else "-",
+                            f"{message}, and nothing came within {self.wait:g} s")
+                f.then = SELF_OWED[rule]
+                return f
 
     def _found(self, f: Finding, inp: Input) -> Finding:
         if not self.steps or self.steps[-1] is not inp:
