@@ -238,11 +238,11 @@ def test_chained_generators_take_turns_and_an_unknown_one_is_refused(tmp_path: P
     assert "unknown generator walk" in p.stderr.strip().splitlines()[-1]
 
 
-def test_a_callkit_call_never_reported_ended_is_found_when_the_session_ends(
+def test_a_callkit_call_never_reported_ended_is_found_after_the_step_that_ended_it(
         tmp_path: Path) -> None:
     """An app that never tells CallKit a call ended breaks nothing the next step would refuse;
-    what it owes by itself (CK-REPORT-ENDED) is judged when the session ends, with the bound of
-    any owed callback, and the scenario says what was owed."""
+    what it owes by itself (CK-REPORT-ENDED) is awaited after every step, with the bound of any
+    owed callback, and the scenario says what was owed."""
     code, out = _run_cli("--client", "broken:callkit-end-unreported", "--callkit",
                          "--generator", "tour", "--seed", "1", "--max-steps", "600",
                          "--wait", "0.1", tmp=tmp_path)

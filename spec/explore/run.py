@@ -100,7 +100,7 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
     last_note = [time.monotonic()]
     # "quick_random+tour": the generators take turns, a round of sessions each, sharing one
     # memory (GraphWalker chains generators the same way, each with its own stop condition)
-    choosers = [GENERATORS[g] for g in opts.generator.split("+")]
+    names = opts.generator.split("+")
     universe = transition_rules(opts.callkit)
     all_rules = set(universe.values())
     memory = Memory()
@@ -139,8 +139,8 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
         per_round = max(1, min(10, (opts.max_steps - res.steps) // max(1, opts.session_steps // 2)))
         before = (len(memory.covered), len(memory.tried), res.steps)
         replaying = [False]
-        name = opts.generator.split("+")[round_no % len(choosers)]
-        chooser = choosers[round_no % len(choosers)]
+        name = names[round_no % len(names)]
+        chooser = GENERATORS[name]
 
         @seed(opts.seed * 1000 + round_no)
         @settings(max_examples=per_round, deadline=None, database=db, phases=phases,
@@ -176,13 +176,6 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
                     if took:
                         remember(mem, sid, inp, s.sid, s.covered)
                         steps += 1
-                try:
-                    s.end()
-                except Finding:
-                    if not replaying[0]:
-                        res.found_after = time.monotonic() - t0
-                    replaying[0] = True
-                    raise
             finally:
                 s.close()
                 if not replaying[0]:

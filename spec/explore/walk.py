@@ -30,9 +30,10 @@ from .inputs import Input, usable
 _CALL_STATES = frozenset(CallState.names())
 _TABLES: dict[bool, Tables] = {}  # compiled lazily, shared by every session of the process
 WAIT = 1.0  # bound for a callback the spec owes after a step
-# What the app owes by itself, with no input from the network, the phone or the user: at a
-# session's end it must come within WAIT. (Other obligations of --complete wait on someone
-# else: a call still ringing ends when the network says so.)
+# What the app owes by itself, with no input from the network, the phone or the user: after
+# every step it must come within WAIT, with the Then step a scenario checks it by. (Other
+# obligations of --complete wait on someone else: a call still ringing ends when the network
+# says so.)
 SELF_OWED: dict[str, str] = {R.CK_REPORT_ENDED.id: "CallKit gets reportCallEnded"}
 
 
@@ -343,18 +344,6 @@ class Session:
             raise self._found(owed, inp)
         return True
 
-    def end(self) -> None:
-        """The session is over: what the app owes by itself (SELF_OWED) must come within the
-        bound, as after every step. Raises Finding."""
-        self.ctx.drain()
-        f = self._violation() if self._feed() else self._settle_owed()
-        if f is None:
-            return
-        f.steps = [i.phrase for i in self.steps]
-        f.trace = self.ctx.trace_text()
-        f.callkit = self.callkit
-        raise f
-
     def _self_owed(self) -> tuple[str, str] | None:
         if self.judge.tables is None or self.sid < 0 or not self.callkit:
             return None
@@ -489,7 +478,6 @@ def minimize(make: Callable[[], "Session"], steps: list[str], found: Finding,
                 if inp not in s.enabled():
                     continue
                 s.step(inp)
-            s.end()
         except Finding as f:
             return f
         finally:
