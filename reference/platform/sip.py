@@ -292,9 +292,9 @@ class PlatformSip:
         `spare_slots` kept free, so the next INVITE still reaches this controller to be
         refused 503 instead of pjsua answering it 486 by itself. Legs on their way down still
         count. pjlib's socket slots are the other budget: a caller's own sockets are open
-        already, its callee leg's are owed. (With 4 slots and one spare, a worker carries one bridged call at a time; a
-        world that needs two at once, a call placed during a call, runs with spare 0 and can
-        see pjsua's 486 under a burst.)"""
+        already, its callee leg's are owed. (With 4 slots and one spare, a worker carries one
+        bridged call at a time; a world that needs two at once, a call placed during a call,
+        runs with spare 0 and can see pjsua's 486 under a burst.)"""
         owed = sum(1 for b in self._bridges.values() if b.callee is None and not b.over)
         return (self.endpoint.slots_in_use + owed + self.spare_slots > CALL_SLOTS
                 # the callee legs' sockets: pjlib's slots must hold them too, or their dial

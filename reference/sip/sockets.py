@@ -12,11 +12,12 @@ else slowed it down.
 `SocketBudget` is the count pjlib does not expose: sockets open now plus sockets closed less
 than the free delay ago. An outgoing call *waits* until its two fit (bounded, until the oldest
 closed ones come back: a dial that would have aborted the process waits instead) and *takes*
-them on the pump just before makeCall; an incoming call is *counted* as it arrives (it cannot be waited for, so a platform
-refuses new INVITEs while `short()` says so, see reference.platform.sip), and the pump does
-not poll the network while the INVITEs one poll may let in could not have theirs, so a flood of
-INVITEs slows down instead of aborting the process. A call's sockets are *released* at its
-DISCONNECTED, when pjsua closes them, and count until the delay passed.
+them on the pump just before makeCall. An incoming call is *counted* as it arrives: it cannot
+be waited for, so a platform refuses new INVITEs while `short()` says so (see
+reference.platform.sip), and the pump does not poll the network while the INVITEs one poll
+may let in could not have theirs, so a flood of INVITEs slows down instead of aborting the
+process. A call's sockets are *released* at its DISCONNECTED, when pjsua closes them, and
+count until the delay passed.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ SPARE_SOCKETS = 4  # never planned for: what an INVITE arriving meanwhile may ta
 
 
 class SocketBudget:
-    """Thread-safe: reservations come from the threads that dial, counts and releases from
+    """Thread-safe: waits come from the threads that dial; takes, counts and releases from
     the pump thread."""
 
     def __init__(self, slots: int = IOQUEUE_SLOTS, delay_s: float = FREE_DELAY_S + MARGIN_S
@@ -64,7 +65,9 @@ class SocketBudget:
 
     def short(self, n: int = SOCKETS_PER_CALL) -> bool:
         """Would `n` more sockets now go past the limit?"""
-        return self.in_use() + n > self.limit
+        with self._cond:
+            self._expire(time.monotonic())
+            return not self._fits(n)
 
     def free_in(self, n: int = SOCKETS_PER_CALL) -> float:
         """Seconds until `n` more sockets fit (0: now). What a caller that wants to place a
@@ -92,7 +95,7 @@ class SocketBudget:
             while True:
                 now = time.monotonic()
                 self._expire(now)
-                if self._open + self._closing + n <= self.limit:
+                if self._fits(n):
                     break
                 left = deadline - now
                 if left <= 0 or not self._closed:
@@ -108,7 +111,7 @@ class SocketBudget:
         they do not fit (the call must not be placed: pjlib would abort the process)."""
         with self._cond:
             self._expire(time.monotonic())
-            if self._open + self._closing + n > self.limit:
+            if not self._fits(n):
                 raise OverflowError(self._full())
             self._take(n)
 
@@ -125,6 +128,9 @@ class SocketBudget:
             self._closed.append((time.monotonic() + self.delay_s, n))
             self._closing += n
             self._cond.notify_all()
+
+    def _fits(self, n: int) -> bool:
+        return self._open + self._closing + n <= self.limit
 
     def _full(self) -> str:
         return (f"{self._open + self._closing} of pjlib's {IOQUEUE_SLOTS} socket slots in use "
