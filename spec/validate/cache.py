@@ -14,6 +14,7 @@ theirs; the library's `validate()` writes nothing unless given a directory.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -71,12 +72,20 @@ _UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyErr
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    """The cache file's data when it is this spec's (None: missing, unreadable or another's)."""
+    """The cache file's data when it is this spec's (None: missing, unreadable or another's).
+    The collector is off while it is unpickled: the objects it makes are kept for the run,
+    and the collections their allocation would trigger (over the whole heap a forked worker
+    inherits) took as long as the unpickling itself."""
+    was = gc.isenabled()
+    gc.disable()
     try:
         with open(path, "rb") as f:
             data = pickle.load(f)
     except _UNREADABLE:
         return None
+    finally:
+        if was:
+            gc.enable()
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("spec") != spec_hash():
         return None
     return data

@@ -164,9 +164,33 @@ def arg_fact(k: str, v: Any, args: dict, ctx: TraceContext) -> Any:
     return _DROP if fn is None else fn(v, args, ctx)
 
 
-_PLANS: dict[tuple[str, ...], tuple[tuple[str, Any], ...]] = {}
-"""A line's argument names, in its order -> the ones a guard reads, sorted, with their fact
-functions (a fleet's lines have a handful of argument lists)."""
+_CONTEXT_FACTS = frozenset({"subscriberName", "uuid", "endDate"})
+"""The facts that read the trace's ids or another argument, not only their own value."""
+
+
+class _Plan:
+    """What canon_args does with one list of argument names: the ones a guard reads
+    (sorted) and their fact functions, and, while their facts are functions of the values
+    alone, the facts of the values met so far. Values of str, int or null only: equal
+    values of those classes are the same value (True == 1 and 1 == 1.0 are why other
+    classes are not kept). Most lines of a fleet repeat their arguments (an end reason, a log
+    level, a route), so their facts cost one lookup; a list whose values hardly repeat (a
+    dial message) stops being kept once it has met _DISTINCT of them."""
+
+    __slots__ = ("keys", "fns", "memo")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.keys = tuple(k for k in sorted(set(names)) if k in _FACT_OF)
+        self.fns = tuple(_FACT_OF[k] for k in self.keys)
+        self.memo: dict[tuple, tuple] | None = (
+            None if _CONTEXT_FACTS.intersection(self.keys) else {})
+
+
+_PLANS: dict[tuple[str, ...], _Plan] = {}
+"""A line's argument names, in its order -> its plan (a fleet's lines have a handful)."""
+
+_SIMPLE = frozenset({str, int, type(None)})
+_DISTINCT = 256
 
 
 def canon_args(args: dict, ctx: TraceContext) -> tuple:
@@ -174,13 +198,28 @@ def canon_args(args: dict, ctx: TraceContext) -> tuple:
     names = tuple(args)
     plan = _PLANS.get(names)
     if plan is None:
-        plan = tuple((k, _FACT_OF[k]) for k in sorted(set(names)) if k in _FACT_OF)
+        plan = _Plan(names)
         if len(_PLANS) < 10_000:
             _PLANS[names] = plan
-    return tuple([(k, fn(args[k], args, ctx)) for k, fn in plan])
+    memo = plan.memo
+    if memo is not None:
+        vals = tuple([args[k] for k in plan.keys])
+        for v in vals:
+            if v.__class__ not in _SIMPLE:
+                break
+        else:
+            got = memo.get(vals)
+            if got is None:
+                got = tuple([(k, fn(v, args, ctx)) for k, fn, v in zip(plan.keys, plan.fns, vals)])
+                if len(memo) < _DISTINCT:
+                    memo[vals] = got
+                else:
+                    plan.memo = None
+            return got
+    return tuple([(k, fn(args[k], args, ctx)) for k, fn in zip(plan.keys, plan.fns)])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     next_set: int
     closed: int  # next_set with every unobserved network step taken

@@ -7,6 +7,7 @@ Returns data (one TraceVerdict per input); only the CLI turns it into text or JS
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from dataclasses import dataclass, field, replace
@@ -233,8 +234,19 @@ def _cache_in(opts: Options) -> int:
 
     if opts.cache_dir not in _CACHES_READ:
         _CACHES_READ.add(opts.cache_dir)
-        cache.load(opts.cache_dir, _TABLES)
+        if cache.load(opts.cache_dir, _TABLES) and _POOL_WORKER:
+            gc.freeze()  # the tables live as long as the worker: no collection walks them again
     return cache.size(_TABLES)
+
+
+_POOL_WORKER = False
+"""True in a process of validate()'s own pool: one that only judges, so the collector may
+leave alone what it holds (gc.freeze), which a library call in someone's process must not do."""
+
+
+def _pool_worker() -> None:
+    global _POOL_WORKER
+    _POOL_WORKER = True
 
 
 def _cache_out(opts: Options, before: int) -> None:
@@ -309,7 +321,7 @@ def validate(paths: Iterable[str], opts: Options, *, jobs: int | None = None,
             _cache_out(opts, before)
         return
     ctx = get_context("fork") if hasattr(os, "fork") else get_context()
-    with ctx.Pool(min(jobs, state.total_traces)) as pool:
+    with ctx.Pool(min(jobs, state.total_traces), initializer=_pool_worker) as pool:
         for w in wins:
             sizes = {i: size for i, _p, size in w}
             work = [(b, opts) for b in batches(w, jobs)]

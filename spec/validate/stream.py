@@ -21,7 +21,6 @@ from math import isfinite
 from typing import IO, Any, Literal, Union
 
 import msgspec
-from msgspec import UNSET, UnsetType
 
 from ..charts.calls import call_ref_problem, detached_refusal
 from ..trace.reader import BLANK, MAX_LINE, TraceOrder, Unusable, decode_line
@@ -53,11 +52,11 @@ def _line_types() -> tuple[type, ...]:
             continue
         fields: list[tuple] = [
             ("name", Literal[tuple(names)]),
-            ("call", Union[str, UnsetType], UNSET),
-            ("args", Union[dict, UnsetType], UNSET),
-            ("ts", Union[int, float, UnsetType], UNSET)]
+            ("call", str, None),
+            ("args", dict, None),
+            ("ts", Union[int, float], None)]
         if kind is Kind.API:
-            fields.append(("result", Union[Literal["ok"], _Error, UnsetType], UNSET))
+            fields.append(("result", Union[Literal["ok"], _Error], "ok"))
         out.append(msgspec.defstruct(f"_{kind.name.title()}Line", fields, tag=kind.value,
                                      tag_field="kind", forbid_unknown_fields=True,
                                      gc=False))
@@ -68,12 +67,14 @@ _LINE_TYPES = _line_types()
 _Line = Union[_LINE_TYPES]  # type: ignore[valid-type]
 
 
+_NO_TS = float("-inf")  # before every ts: the loop's "no ts yet" without a None test per line
+
 _decode_lines = msgspec.json.Decoder(_Line).decode_lines  # type: ignore[arg-type]
 _decode = msgspec.json.Decoder().decode
 _API = Kind.API.value
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Name:
     """One name of the trace format, as the decoded-block loop judges it."""
 
@@ -191,6 +192,8 @@ class _Judging:
         cov = fast.coverage
         sid = self.sid
         last_ts, ts_at = self.last_ts, -1
+        if last_ts is None:
+            last_ts = _NO_TS
         base = self.lineno - i0  # objs[i] is line base + i + 1
         failed = self.failed
         stop = n
@@ -199,12 +202,12 @@ class _Judging:
             nm = names[o.name]
             result = "ok"
             if nm.api:
-                res = o.result
-                if res is not UNSET:
-                    result = res if res.__class__ is str else res.error  # type: ignore[union-attr]
+                result = o.result
+                if result.__class__ is not str:
+                    result = result.error  # type: ignore[union-attr]
             ts = o.ts
-            if ts is not UNSET:
-                if last_ts is not None and ts < last_ts:
+            if ts is not None:
+                if ts < last_ts:
                     stop = i
                     break
                 last_ts, ts_at = ts, i
@@ -212,8 +215,6 @@ class _Judging:
             if failed:
                 continue
             call = o.call
-            if call is UNSET:
-                call = None
             if nm.state:
                 if call is not None and ctx.current_call is not None \
                         and call != ctx.current_call:
@@ -244,7 +245,7 @@ class _Judging:
                 if detached_refusal(o.name, call, result, ctx.current_call, ctx.past_calls):
                     continue
             args = o.args
-            if args is UNSET or not args:
+            if not args:
                 args = None
                 lr = nm.letters.get(result)
                 if lr is None:
