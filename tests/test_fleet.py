@@ -121,6 +121,35 @@ def test_mutated_lines_get_the_reference_verdict_and_line_number(fleet: Path,
         stream.DECODED = True
 
 
+@pytest.mark.parametrize("bad", [b'"\xff"', b'"\\q"', b"7", b"null", b"[1]"],
+                         ids=["bad-utf8", "bad-escape", "a-number", "null", "a-list"])
+def test_an_argument_text_met_before_is_judged_again_and_a_bad_one_is_still_refused(
+        bad: bytes) -> None:
+    """The decoded-block loop keeps, per name, the letters of argument texts it has decoded
+    (msgspec's Raw: the text is not checked for UTF-8 until decoded); a text met again is
+    one lookup, a new one is decoded strictly, so a bad one still gets the reference
+    reader's verdict and line number, and true is never taken for 1."""
+    head = [b'{"kind":"meta","name":"trace","args":{"version":1}}',
+            b'{"kind":"api","name":"initialize","args":{"subscriberName":"u1"}}',
+            b'{"kind":"callback","name":"onInitializationSuccess"}',
+            b'{"kind":"api","name":"dial","call":"c1","args":{"remoteId":"0804"}}',
+            b'{"kind":"callback","name":"onCallInitiated","call":"c1"}',
+            b'{"kind":"api","name":"hangup","call":"c1"}',
+            b'{"kind":"callback","name":"onCallEnded","call":"c1","args":{"endReason":"LOCAL_HANGUP"}}']
+    good = b'{"kind":"api","name":"postFeedback","call":"c1","args":{"rating":1,"issue":"ECHO"}}'
+    odd = good.replace(b"1,", b"true,")
+    wrong = good.replace(b'"ECHO"', bad)
+    for tail in ([good, good, odd], [good, wrong, good], [good, good, wrong]):
+        src = b"\n".join(head + tail) + b"\n"
+        _same(src, Options())
+    src = b"\n".join(head + [good, wrong]) + b"\n"
+    v = judge_file(io.BytesIO(src), Options(), label="t")
+    if bad in (b'"\xff"', b'"\\q"'):
+        assert v.conformant is None and v.unusable is not None and ":9:" in v.unusable
+    else:
+        assert v.conformant is False and v.violations[0].line == 9
+
+
 def test_work_is_split_by_bytes_not_by_file_count() -> None:
     """One huge trace among small ones: it opens the first batch alone (largest first), the
     small ones travel together, and every trace is in exactly one batch."""

@@ -177,17 +177,32 @@ class _Plan:
     level, a route), so their facts cost one lookup; a list whose values hardly repeat (a
     dial message) stops being kept once it has met _DISTINCT of them."""
 
-    __slots__ = ("keys", "fns", "memo")
+    __slots__ = ("keys", "fns", "pure", "memo")
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.keys = tuple(k for k in sorted(set(names)) if k in _FACT_OF)
         self.fns = tuple(_FACT_OF[k] for k in self.keys)
-        self.memo: dict[tuple, tuple] | None = (
-            None if _CONTEXT_FACTS.intersection(self.keys) else {})
+        self.pure = not _CONTEXT_FACTS.intersection(self.keys)
+        self.memo: dict[tuple, tuple] | None = {} if self.pure else None
 
 
 _PLANS: dict[tuple[str, ...], _Plan] = {}
 """A line's argument names, in its order -> its plan (a fleet's lines have a handful)."""
+
+
+def by_value(args: dict) -> bool:
+    """Whether the facts of these arguments depend on their values alone (not on the
+    trace's ids): then the same arguments always give the same facts."""
+    return _plan_of(tuple(args)).pure
+
+def _plan_of(names: tuple[str, ...]) -> _Plan:
+    plan = _PLANS.get(names)
+    if plan is None:
+        plan = _Plan(names)
+        if len(_PLANS) < 10_000:
+            _PLANS[names] = plan
+    return plan
+
 
 _SIMPLE = frozenset({str, int, type(None)})
 _DISTINCT = 256
@@ -198,9 +213,7 @@ def canon_args(args: dict, ctx: TraceContext) -> tuple:
     names = tuple(args)
     plan = _PLANS.get(names)
     if plan is None:
-        plan = _Plan(names)
-        if len(_PLANS) < 10_000:
-            _PLANS[names] = plan
+        plan = _plan_of(names)
     memo = plan.memo
     if memo is not None:
         vals = tuple([args[k] for k in plan.keys])

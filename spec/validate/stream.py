@@ -25,7 +25,7 @@ import msgspec
 from ..charts.calls import call_ref_problem, detached_refusal
 from ..trace.reader import BLANK, MAX_LINE, TraceOrder, Unusable, decode_line
 from ..vocabulary import KIND_NAMES, ErrorType, Kind
-from .compiled import FAIL, FastJudge, arg_fact, canon_args
+from .compiled import FAIL, FastJudge, arg_fact, by_value, canon_args
 from . import shapes as _shapes
 from .shapes import MAX_SHAPES, _SLOTS, Blocks, Shape, learn
 
@@ -53,7 +53,7 @@ def _line_types() -> tuple[type, ...]:
         fields: list[tuple] = [
             ("name", Literal[tuple(names)]),
             ("call", str, None),
-            ("args", dict, None),
+            ("args", msgspec.Raw, None),
             ("ts", Union[int, float], None)]
         if kind is Kind.API:
             fields.append(("result", Union[Literal["ok"], _Error], "ok"))
@@ -71,6 +71,10 @@ _NO_TS = float("-inf")  # before every ts: the loop's "no ts yet" without a None
 
 _decode_lines = msgspec.json.Decoder(_Line).decode_lines  # type: ignore[arg-type]
 _decode = msgspec.json.Decoder().decode
+_decode_args = msgspec.json.Decoder(dict).decode
+_BY_RAW = 4096
+"""Argument texts kept per name: a fleet repeats a few (an end reason, a log line); a name
+whose texts never repeat (a dial message) stops being kept."""
 _API = Kind.API.value
 
 
@@ -84,11 +88,13 @@ class _Name:
     dial_like: bool  # dial or onIncomingCall: the call id check is not the plain one
     letters: dict  # result, or (result, argument facts) -> (letter, {set id -> Step})
     nxt: dict  # for a state line: set id -> next set id
+    by_raw: dict  # (result, the args' JSON text) -> letters' entry, for value-only facts
 
 
 def _names() -> dict[str, _Name]:
     return {n: _Name(kind=k, state=k == Kind.STATE.value, api=k == _API,
-                     dial_like=n in ("dial", "onIncomingCall"), letters={}, nxt={})
+                     dial_like=n in ("dial", "onIncomingCall"), letters={}, nxt={},
+                     by_raw={})
             for n, k in _KIND_OF.items()}
 
 
@@ -244,17 +250,36 @@ class _Judging:
                     continue
                 if detached_refusal(o.name, call, result, ctx.current_call, ctx.past_calls):
                     continue
-            args = o.args
-            if not args:
-                args = None
+            raw = o.args
+            args = None
+            if raw is None:
                 lr = nm.letters.get(result)
                 if lr is None:
                     lr = nm.letters[result] = ((nm.kind, o.name, result, ()), {})
             else:
-                lk = (result, canon_args(args, ctx))
-                lr = nm.letters.get(lk)
+                text = bytes(raw)
+                rk = (result, text)
+                lr = nm.by_raw.get(rk)
                 if lr is None:
-                    lr = nm.letters[lk] = ((nm.kind, o.name, result, lk[1]), {})
+                    # args met for the first time (or read from the trace's ids): decoded
+                    # strictly here, as the reference reader would (Raw checks no UTF-8)
+                    try:
+                        args = _decode_args(text)
+                    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                        stop = i
+                        break
+                    if not args:
+                        args = None
+                        lr = nm.letters.get(result)
+                        if lr is None:
+                            lr = nm.letters[result] = ((nm.kind, o.name, result, ()), {})
+                    else:
+                        lk = (result, canon_args(args, ctx))
+                        lr = nm.letters.get(lk)
+                        if lr is None:
+                            lr = nm.letters[lk] = ((nm.kind, o.name, result, lk[1]), {})
+                    if len(nm.by_raw) < _BY_RAW and (args is None or by_value(args)):
+                        nm.by_raw[rk] = lr
             row = lr[1]
             st = row.get(sid)
             if st is None:
