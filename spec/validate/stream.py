@@ -45,7 +45,9 @@ def _line_types() -> tuple[type, ...]:
     not define, fails the block's decoding, which then goes line by line to the reference
     reader: msgspec skips an unknown key without checking its bytes as json would (its
     UTF-8, its escapes), so only what it decodes whole is taken. The Literals give back the
-    vocabulary's own strings, hashed once."""
+    vocabulary's own strings, hashed once. `args` stays JSON text (msgspec.Raw, which checks
+    no UTF-8 either): the loop looks a text up among those it has decoded, and decodes a
+    new one strictly itself, leaving the line to the reference reader when that fails."""
     out = []
     for kind, names in KIND_NAMES.items():
         if kind is Kind.META:
