@@ -263,3 +263,15 @@ def test_a_callkit_call_never_reported_ended_is_found_after_the_step_that_ended_
     res = explore(factory, label, Options(generator="tour", seed=1, max_steps=300,
                                           callkit=True, database=None))
     assert res.finding is None, res.finding and res.finding.message
+
+
+def test_without_callkit_the_transitions_to_cover_are_none_of_callkits_or_pushkits() -> None:
+    """The coverage a run reports is of the transitions a client in its mode can take: an app
+    without CallKit is not measured against CallKit's and PushKit's regions (their states
+    are ck_* and pk_*), and with CallKit those are all there."""
+    from exovoice.spec.explore.run import transition_rules
+
+    plain, ck = transition_rules(False), transition_rules(True)
+    apple = {t for t in ck if t.split(":", 1)[1].startswith(("ck_", "pk_"))}
+    assert apple and set(plain) == set(ck) - apple
+    assert {r for t, r in ck.items() if t in apple} >= {"CK-START", "CK-PUSH", "CK-REPORT-ENDED"}
