@@ -285,16 +285,15 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
         current configuration answers that happening. Internal edges (EARLY, CONNECTING)
         return their own internal event name. This is how a client's SIP stack drives the
         spec instead of a second hand-written state machine."""
-        for t, spec in transitions_of(type(self)):
-            params = spec.cause_params(cause)
-            if params is None or not self.in_state(t.source.value):
+        for source, events, params in _answering(type(self), cause):
+            if not self.in_state(source):
                 continue
-            for event in t.events:
+            for event in events:
                 try:
-                    self._fire(str(event), params=params, call=call)
+                    self._fire(event, params=params, call=call)  # (_fire copies them)
                 except SpecViolation:
                     continue
-                return str(event), params
+                return event, dict(params)
         return None
 
     def _check_call_ref(self, event: str, call: str | None, result: str) -> None:
@@ -435,6 +434,40 @@ def transitions_of(chart: type, event: str | None = None) -> Iterable[tuple[Any,
             seen.add(id(t))
             if event is None or event in t.events:
                 yield t, spec
+
+
+def _region_of() -> dict[str, str]:
+    out: dict[str, str] = {}
+
+    def walk(state: Any, region: str) -> None:
+        for child in getattr(state, "states", ()):
+            out[child.value] = region
+            walk(child, region)
+
+    for region in ClientModel.client.states:  # type: ignore[attr-defined]
+        walk(region, region.id)
+    return out
+
+
+REGION_OF = _region_of()
+"""State value -> the region (a child of the parallel root) it is in."""
+
+
+_ANSWERING: dict[tuple[type, str], tuple[tuple[str, tuple[str, ...], dict[str, str]], ...]] = {}
+
+
+def _answering(chart: type, cause: str) -> tuple[tuple[str, tuple[str, ...], dict[str, str]], ...]:
+    """The tagged edges a network happening may take, in document order: (the state they
+    leave, their events, the arguments the cause gives). on_network is asked for every
+    happening a client's stack reports; walking every transition of the chart each time was
+    most of what a reference client spent on it."""
+    got = _ANSWERING.get((chart, cause))
+    if got is None:
+        got = _ANSWERING[(chart, cause)] = tuple(
+            (t.source.value, tuple(str(e) for e in t.events), params)
+            for t, spec in transitions_of(chart)
+            if (params := spec.cause_params(cause)) is not None)
+    return got
 
 
 def event_kind(name: str) -> Kind | None:

@@ -34,26 +34,12 @@ from operator import itemgetter
 from typing import Any
 
 from ..base import SpecViolation
-from ..charts.model import ClientModel, Snapshot, Vars, transitions_of
+from ..charts.model import REGION_OF, ClientModel, Snapshot, Vars, transitions_of
 from .alphabet import ACTIVE, SECOND, Letter
 
 State = tuple  # the active state of each region (REGIONS order), then each Vars field
 
 
-def _region_of() -> dict[str, str]:
-    out: dict[str, str] = {}
-
-    def walk(state: Any, region: str) -> None:
-        for child in getattr(state, "states", ()):
-            out[child.value] = region
-            walk(child, region)
-
-    for region in ClientModel.client.states:  # type: ignore[attr-defined]
-        walk(region, region.id)
-    return out
-
-
-REGION_OF = _region_of()  # state value -> the region (a child of the parallel root) it is in
 REGIONS = tuple(r.id for r in ClientModel.client.states)  # type: ignore[attr-defined]
 FIELD_NAMES = tuple(f.name for f in fields(Vars))
 _FIELDS = frozenset(FIELD_NAMES)

@@ -20,9 +20,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from ..charts.model import ClientModel, transitions_of
+from ..charts.model import REGION_OF, ClientModel, transitions_of
 from ..conform.plugin import make_factory
 from ..rules import RULES
 from .gherkin import feature, scenario
@@ -77,21 +77,13 @@ def transition_rules(callkit: bool) -> dict[str, str]:
     rule (the CallKit regions' only with CallKit)."""
     from ..base import transition_id
 
-    apple = {s.value for region in (ClientModel.client.callkit,  # type: ignore[attr-defined]
-                                    ClientModel.client.pushkit)  # type: ignore[attr-defined]
-             for s in _descendants(region)}
+    apple = {s for s, region in REGION_OF.items() if region in ("callkit", "pushkit")}
     out: dict[str, str] = {}
     for t, spec in transitions_of(ClientModel):
         if not callkit and t.source.value in apple:
             continue
         out[transition_id(t)] = spec.rule.id
     return out
-
-
-def _descendants(state: Any) -> Iterator[Any]:
-    for child in getattr(state, "states", ()):
-        yield child
-        yield from _descendants(child)
 
 
 def explore(factory: Callable[[], Any], label: str, opts: Options,

@@ -195,6 +195,7 @@ def by_value(args: dict) -> bool:
     trace's ids): then the same arguments always give the same facts."""
     return _plan_of(tuple(args)).pure
 
+
 def _plan_of(names: tuple[str, ...]) -> _Plan:
     plan = _PLANS.get(names)
     if plan is None:
@@ -211,9 +212,7 @@ _DISTINCT = 256
 def canon_args(args: dict, ctx: TraceContext) -> tuple:
     """The argument facts the guards read, in a fixed order; everything else is dropped."""
     names = tuple(args)
-    plan = _PLANS.get(names)
-    if plan is None:
-        plan = _plan_of(names)
+    plan = _PLANS.get(names) or _plan_of(names)
     memo = plan.memo
     if memo is not None:
         vals = tuple([args[k] for k in plan.keys])

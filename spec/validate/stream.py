@@ -100,6 +100,16 @@ def _names() -> dict[str, _Name]:
             for n, k in _KIND_OF.items()}
 
 
+def _letter(nm: _Name, name: str, result: str, args: dict, ctx: Any) -> tuple:
+    """The name's entry (letter, {set id -> Step}) for a result and decoded arguments."""
+    facts = canon_args(args, ctx) if args else ()
+    key = (result, facts) if args else result
+    lr = nm.letters.get(key)
+    if lr is None:
+        lr = nm.letters[key] = ((nm.kind, name, result, facts), {})
+    return lr
+
+
 def _one_per_line(data: bytes, values: int) -> bool:
     """The block's lines held one decoded value each. decode_lines reads JSON whitespace,
     newlines included, inside a value and several values on one line; but no valid value
@@ -259,28 +269,18 @@ class _Judging:
                 if lr is None:
                     lr = nm.letters[result] = ((nm.kind, o.name, result, ()), {})
             else:
-                text = bytes(raw)
-                rk = (result, text)
+                rk = (result, bytes(raw))
                 lr = nm.by_raw.get(rk)
                 if lr is None:
                     # args met for the first time (or read from the trace's ids): decoded
                     # strictly here, as the reference reader would (Raw checks no UTF-8)
                     try:
-                        args = _decode_args(text)
+                        args = _decode_args(rk[1])
                     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
                         stop = i
                         break
-                    if not args:
-                        args = None
-                        lr = nm.letters.get(result)
-                        if lr is None:
-                            lr = nm.letters[result] = ((nm.kind, o.name, result, ()), {})
-                    else:
-                        lk = (result, canon_args(args, ctx))
-                        lr = nm.letters.get(lk)
-                        if lr is None:
-                            lr = nm.letters[lk] = ((nm.kind, o.name, result, lk[1]), {})
-                    if len(nm.by_raw) < _BY_RAW and (args is None or by_value(args)):
+                    lr = _letter(nm, o.name, result, args, ctx)
+                    if len(nm.by_raw) < _BY_RAW and by_value(args):
                         nm.by_raw[rk] = lr
             row = lr[1]
             st = row.get(sid)
