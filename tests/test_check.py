@@ -20,7 +20,7 @@ from exovoice.spec.check.alphabet import ACTIVE, SECOND, Letter, alphabet
 from exovoice.spec.check.counterexample import trace_text
 from exovoice.spec.check.run import check
 from exovoice.spec.check.space import SLICES, Bound, explore, slice_letters, slices_of
-from exovoice.spec.check.step import POS, Outcome, State, after, snapshot_of, state_of
+from exovoice.spec.charts.step import POS, Outcome, State, after, snapshot_of, state_of
 from exovoice.spec.validate.run import Options, judge_file
 
 EXO = [sys.executable, "-m", "exovoice.spec"]

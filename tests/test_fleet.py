@@ -150,6 +150,21 @@ def test_an_argument_text_met_before_is_judged_again_and_a_bad_one_is_still_refu
         assert v.conformant is False and v.violations[0].line == 9
 
 
+def test_the_tables_are_compiled_on_the_step_memo(fleet: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold run compiles each configuration's step on a letter through spec.charts.step's
+    memo: python-statemachine fires once per situation the letter meets (what the step
+    read), not once per configuration and letter, and the verdicts are the reference's."""
+    from exovoice.spec.validate import run as run_module
+
+    monkeypatch.setattr(compiled, "_STEPPERS", [])
+    monkeypatch.setattr(run_module, "_TABLES", {})
+    for f in sorted(fleet.glob("*.jsonl"))[::4]:
+        _same(f, Options(complete=True))
+    memo = compiled._stepper()
+    assert memo.steps > 200 and memo.fires * 4 < memo.steps, (memo.fires, memo.steps)
+
+
 def test_work_is_split_by_bytes_not_by_file_count() -> None:
     """One huge trace among small ones: it opens the first batch alone (largest first), the
     small ones travel together, and every trace is in exactly one batch."""

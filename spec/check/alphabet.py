@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..charts.step import ACTIVE, NEW, SECOND
 from ..charts.system import REFUSALS
 from ..vocabulary import (
     CALLKIT_ACTIONS,
@@ -26,7 +27,6 @@ from ..vocabulary import (
     Kind,
 )
 
-ACTIVE, SECOND, NEW = "A", "S", "N"  # symbolic CallKit UUIDs (as spec.validate.compiled)
 VALID_NAME = "alice"
 _DATES_OK = {"startDate": "2020-01-02", "endDate": "2020-01-03"}
 _DATES_BAD = {"startDate": "2020-01-02", "endDate": "2020-01-01"}

@@ -22,7 +22,7 @@ from ..rules import RULES
 from ..vocabulary import OBSERVABLE_EVENTS, Api, CallState, Network
 from .alphabet import INTERNAL, Letter
 from .space import Node, Space
-from .step import REGIONS, Stepper, leaves_of
+from ..charts.step import REGIONS, Stepper, leaves_of
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import NamedTuple
 from ..charts.model import ClientModel, Snapshot, transitions_of
 from ..vocabulary import Env
 from .alphabet import Letter, alphabet
-from .step import POS, REGION_OF, REGIONS, State, Stepper, after, snapshot_of, state_of
+from ..charts.step import POS, REGION_OF, REGIONS, State, Stepper, after, snapshot_of, state_of
 
 Node = tuple[int, int, int]  # (model configuration index, calls started, PSTN calls started)
 _PSTN_STARTS = frozenset({Env.pstnRinging.value, Env.pstnDialed.value})

@@ -22,7 +22,7 @@ from ..charts.model import ClientModel, transitions_of
 from ..conform.context import ProtocolError, ScenarioContext
 from .. import rules as R
 from ..rules import RULES
-from ..validate.compiled import _ACTIVE as ACTIVE
+from ..charts.step import ACTIVE
 from ..validate.compiled import FAIL, FastJudge, Tables
 from ..vocabulary import INTERNAL_EVENTS, CallState
 from .inputs import Input, usable

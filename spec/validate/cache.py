@@ -1,13 +1,14 @@
 """Compiled tables kept between runs (`exovoice validate --cache-dir DIR`).
 
-Compiling drives python-statemachine once per configuration and letter; on a fleet of unusual
-traces that is most of a cold run, and every process pays it. A fleet is judged again every
-day on the same spec, so the tables (and the events each configuration allows, which the
-explanations read) can be kept: a file per spec, named by a hash of the spec's source and of
-python-statemachine's version, so a changed spec never reads another's tables. Written whole
-to a temporary file and renamed, so a reader never sees half of one; any process may write it,
-merging what the file holds into what it writes (the steps of each configuration, which are
-what compiling costs), so what every process of a run compiled reaches the next run. The CLI keeps it in the user's
+Compiling drives python-statemachine once per situation a letter meets (the step memo of
+spec.charts.step) and interns every set of configurations a fleet reaches; every process pays
+it on a cold run. A fleet is judged again every day on the same spec, so the tables (and the
+events each configuration allows, which the explanations read) can be kept: a file per spec,
+named by a hash of the spec's source and of python-statemachine's version, so a changed spec
+never reads another's tables. Written whole to a temporary file and renamed, so a reader never
+sees half of one; any process may write it, merging what the file holds into what it writes
+(the steps of each configuration, which are what compiling costs), so what every process of a
+run compiled reaches the next run. The CLI keeps it in the user's
 cache directory unless told otherwise (`--cache-dir`, `--no-cache`), as pip and pytest keep
 theirs; the library's `validate()` writes nothing unless given a directory.
 """

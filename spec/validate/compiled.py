@@ -6,8 +6,9 @@ CallKit UUID or another?). Ids (call ids, UUIDs, subscriber names) stay outside 
 in a small per-trace context, so the tables are finite and shared by every trace.
 
 Sets of configurations are interned as integers; the table maps (set id, letter) to the next
-set id. An entry is compiled the first time it is needed, by driving python-statemachine on
-one representative model per configuration; after that a line costs one dict lookup. The
+set id. An entry is compiled the first time it is needed, each configuration's step taken on
+the step memo (spec.charts.step: python-statemachine fires once per situation a letter meets,
+what the step read); after that a line costs one dict lookup. The
 reference judge (engine.Judge) interprets the same charts directly; property tests hold the
 two to the same verdicts, and a violation found here is explained by re-running the judge.
 """
@@ -15,7 +16,7 @@ two to the same verdicts, and a violation found here is explained by re-running 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..arguments import (
     dial_message_allowed,
@@ -30,6 +31,7 @@ from ..base import SpecViolation
 from ..charts.callkit import frozen
 from ..charts.calls import announced, call_ref_problem, detached_refusal
 from ..charts.model import ClientModel, Snapshot
+from ..charts.step import ACTIVE, NEW, POS, SECOND, Stepper, after, snapshot_of, state_of
 from ..vocabulary import (
     CALLKIT_ACTIONS,
     CallAudioRoute,
@@ -37,6 +39,7 @@ from ..vocabulary import (
     CallIssue,
     CallState,
     ErrorType,
+    INTERNAL_EVENTS,
     LogLevel,
 )
 
@@ -48,7 +51,6 @@ _END_REASONS = frozenset(CallEndReason.names())
 _ERRORS = frozenset(ErrorType.names())
 _ISSUES = frozenset(CallIssue.names())
 _ACTIONS = frozenset(CALLKIT_ACTIONS)
-_ACTIVE, _SECOND, _NEW = "A", "S", "N"
 _CALL_STATES = frozenset(CallState.names())
 _LEVELS = frozenset(LogLevel.names())
 _ROUTES = frozenset(CallAudioRoute.names())
@@ -126,8 +128,8 @@ _DROP = object()
 
 def _uuid_fact(v: Any, args: dict, ctx: TraceContext) -> Any:
     v = frozen(v)
-    return (_ACTIVE if v == ctx.active_uuid and v is not None else
-            _SECOND if v == ctx.second_uuid and v is not None else _NEW)
+    return (ACTIVE if v == ctx.active_uuid and v is not None else
+            SECOND if v == ctx.second_uuid and v is not None else NEW)
 
 
 def _end_date_fact(v: Any, args: dict, ctx: TraceContext) -> Any:
@@ -229,6 +231,33 @@ def canon_args(args: dict, ctx: TraceContext) -> tuple:
                     plan.memo = None
             return got
     return tuple([(k, fn(args[k], args, ctx)) for k, fn in zip(plan.keys, plan.fns)])
+
+
+_UUID, _UUID2 = POS["ck_uuid"], POS["ck_second"]
+
+
+class _Letter(NamedTuple):
+    """A table letter as the step memo takes it (spec.charts.step.Letter)."""
+
+    kind: str
+    name: str
+    result: str
+    args: tuple
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.args)
+
+
+_STEPPERS: list[Stepper] = []
+
+
+def _stepper() -> Stepper:
+    """This process's step memo (made when first needed: tables read from the cache may judge
+    a whole fleet without it)."""
+    if not _STEPPERS:
+        _STEPPERS.append(Stepper(ClientModel, canonical_uuids=False))
+    return _STEPPERS[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,9 +366,18 @@ class Tables:
         return sid
 
     def _add(self) -> Key:
+        """The scratch machine's configuration's key, kept in `snaps`."""
         k = self.m.key()
         if k not in self.snaps:
             self.snaps[k] = self.m.snapshot()
+        return k
+
+    def _add_state(self, st: tuple) -> Key:
+        """The key of a flat configuration (spec.charts.step's State), kept in `snaps`."""
+        snap = snapshot_of(st)
+        k = (tuple(sorted(snap.configuration)), snap.vars.key())
+        if k not in self.snaps:
+            self.snaps[k] = snap
         return k
 
     def load(self, k: Key) -> ClientModel:
@@ -357,10 +395,7 @@ class Tables:
         for k in self.set_keys[sid]:
             reach = self._reach.get(k)
             if reach is None:
-                found = self.m.closure([self.snaps[k]])
-                for k2, snap in found.items():
-                    self.snaps.setdefault(k2, snap)
-                reach = self._reach[k] = frozenset(found)
+                reach = self._reach[k] = self._closure_of(k)
             seen |= reach
         out = self._closed[sid] = self._intern(frozenset(seen))
         self._closed[out] = out
@@ -407,28 +442,48 @@ class Tables:
         return Step(nsid, self.closure(nsid), call_eff, uuid_eff, frozenset(fired),
                     tuple(fired_by))
 
+    def _closure_of(self, k: Key) -> frozenset[Key]:
+        """Every configuration reachable from k by unobserved network steps (ClientModel.closure,
+        on the step memo)."""
+        seen: set[Key] = set()
+        todo = [k]
+        while todo:
+            k1 = todo.pop()
+            if k1 in seen:
+                continue
+            seen.add(k1)
+            snap = self.snaps[k1]
+            st = state_of(snap.configuration, snap.vars)
+            for ev in INTERNAL_EVENTS:
+                out = _stepper().step(st, _Letter("internal", ev, "ok", ()))
+                if out.ok:
+                    todo.append(self._add_state(after(st, out) or st))
+        return frozenset(seen)
+
     def _step_one(self, k: Key, letter: tuple) -> tuple | None:
         """One configuration's step on a letter (None: refused). A set's step is made of its
-        configurations' steps, so each is driven through python-statemachine once, whatever
-        sets it turns up in."""
-        _kind, name, result, args = letter
-        m = self.load(k)
-        had_uuid = m.v.ck_uuid is not None
-        had_second = m.v.ck_second is not None
-        try:
-            m._fire(name, result=result, params=dict(args))
-        except SpecViolation:
+        configurations' steps, each taken on the step memo (spec.charts.step): the engine
+        fires once per situation the letter meets, whatever configurations and sets it turns
+        up in."""
+        kind, name, result, args = letter
+        snap = self.snaps[k]
+        st = state_of(snap.configuration, snap.vars)
+        out = _stepper().step(st, _Letter(kind, name, result, args))
+        if not out.ok:
             return None
-        bind = m.v.ck_uuid == _NEW
+        nst = list(after(st, out) or st)
+        had_uuid = st[_UUID] is not None
+        had_second = st[_UUID2] is not None
+        bind = nst[_UUID] == NEW
         if bind:
-            m.v.ck_uuid = _ACTIVE
-        release = not bind and had_uuid and m.v.ck_uuid is None
-        bind2 = m.v.ck_second == _NEW
+            nst[_UUID] = ACTIVE
+        release = not bind and had_uuid and nst[_UUID] is None
+        bind2 = nst[_UUID2] == NEW
         if bind2:
-            m.v.ck_second = _SECOND
-        release2 = not bind2 and had_second and m.v.ck_second is None
-        return (self._add(), m.call_effect, bind, release, bind2, release2,
-                frozenset(m.fired))
+            nst[_UUID2] = SECOND
+        release2 = not bind2 and had_second and nst[_UUID2] is None
+        return (self._add_state(tuple(nst)), out.call_effect, bind, release, bind2, release2,
+                frozenset(out.fired))
 
     def covered(self, key: tuple, open_sid: int) -> tuple[frozenset[str], frozenset[str]]:
         """For coverage: the transitions a step took from where the trace had taken the
