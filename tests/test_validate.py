@@ -327,3 +327,44 @@ def test_coverage_counts_only_transitions_the_trace_took(tmp_path: Path) -> None
     v = judge_file(write(tmp_path, "early.jsonl", seen), Options(coverage=True))
     assert "CALL-RINGING:early->ringing" in v.fired
     assert "CALL-RINGING:outgoing_initiated->ringing" not in v.fired
+
+
+@pytest.mark.parametrize("callkit", [False, True], ids=["plain", "callkit"])
+def test_what_a_configuration_allows_does_not_depend_on_its_ids(callkit: bool) -> None:
+    """The events a configuration allows (a finding's "expected") are asked of it with its ids
+    renamed: two traces that differ only in their ids share the answer (one entry of the kept
+    table, not one per finding), and it is what firing every event on the configuration
+    itself gives."""
+    from exovoice.spec.base import SpecViolation
+    from exovoice.spec.charts import model as M
+    from exovoice.spec.vocabulary import INTERNAL_EVENTS, OBSERVABLE_EVENTS
+
+    def drive(name: str, first: str, second: str, uuid: str) -> M.ClientModel:
+        m = M.ClientModel(callkit=callkit)
+        m.fire("initialize", params={"subscriberName": name})
+        m.fire("onInitializationSuccess")
+        for call in (first, second):
+            m.fire("dial", params={"remoteId": "sip:1"}, call=call)
+            if callkit and call == second:
+                m.fire("CXStartCallAction", params={"uuid": uuid, "handle": "sip:1"})
+            m.fire("onCallInitiated", call=call)
+            if call == first:
+                m.fire("hangup", call=call)
+                m.fire("onCallEnded", params={"endReason": "LOCAL_HANGUP"}, call=call)
+        return m
+
+    a, b = drive("alice", "c1", "c2", "U-1"), drive("bob7", "x9", "y8", "V-2")
+    got = a.allowed_events()
+    kept = len(M._ALLOWED)
+    assert b.allowed_events() == got and len(M._ALLOWED) == kept
+    here = a.snapshot()
+    direct = []
+    for ev in (*OBSERVABLE_EVENTS, *INTERNAL_EVENTS):
+        a.restore(here)
+        try:
+            a._fire(ev, params=a._probe_params(ev))
+        except SpecViolation:
+            continue
+        direct.append(ev)
+    a.restore(here)
+    assert got == direct and "hangup" in got

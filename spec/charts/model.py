@@ -17,6 +17,7 @@ from statemachine.exceptions import TransitionNotAllowed
 from statemachine.orderedset import OrderedSet
 
 from .. import rules as R
+from ..arguments import subscriber_name_problem
 from ..base import SpecChart, SpecViolation, TransitionSpec, transition_id
 from ..vocabulary import (
     CALL_CALLBACKS,
@@ -326,25 +327,33 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
 
     def allowed_events(self) -> list[str]:
         """Observable and internal events this configuration accepts (with an ok result and
-        no arguments); used to tell a client developer what the spec expected instead."""
-        key = self.key()
+        no arguments); used to tell a client developer what the spec expected instead.
+
+        Asked of the configuration with its ids renamed (_canonical_ids): the probes name no
+        call and the model only compares ids, so the answer is the same, and a fleet's
+        findings, each with ids of its own, share it (kept in _ALLOWED, which the validator's
+        cache keeps between runs)."""
+        here = self.snapshot()
+        canon = _canonical_ids(here)
+        key = (tuple(sorted(canon.configuration)), canon.vars.key())
         cached = _ALLOWED.get(key)
         if cached is not None:
             return list(cached)
         out = []
-        here = self.snapshot()
         active = set(self.configuration_values)
         sources = _event_sources(type(self))
-        for name in (*OBSERVABLE_EVENTS, *INTERNAL_EVENTS):
-            if sources is not None and not (sources.get(name, _NONE) & active):
-                continue  # no edge for it leaves any state the client is in: refused unfired
-            try:
-                self._fire(name, params=self._probe_params(name))
-            except SpecViolation:
-                continue
-            finally:
-                self.restore(here)
-            out.append(name)
+        try:
+            for name in (*OBSERVABLE_EVENTS, *INTERNAL_EVENTS):
+                if sources is not None and not (sources.get(name, _NONE) & active):
+                    continue  # no edge for it leaves any state the client is in: refused unfired
+                self.restore(canon)
+                try:
+                    self._fire(name, params=self._probe_params(name))
+                except SpecViolation:
+                    continue
+                out.append(name)
+        finally:
+            self.restore(here)
         _ALLOWED[key] = tuple(out)
         return out
 
@@ -451,6 +460,29 @@ def _region_of() -> dict[str, str]:
 
 REGION_OF = _region_of()
 """State value -> the region (a child of the parallel root) it is in."""
+
+
+_IDS = ("call_id", "prev_call", "ck_uuid", "ck_second")
+
+
+def _canonical_ids(snap: Snapshot) -> Snapshot:
+    """The snapshot with its ids renamed in a fixed order (i0, i1, ...; a valid subscriber
+    name s0, an invalid one kept), keeping which of them are equal and which are past calls;
+    the other past calls become one marker. What the model does with ids is compare them and
+    check a name's form, so a configuration and its renaming answer alike."""
+    v = snap.vars
+    names: dict[Any, str] = {}
+    new = {}
+    for f in _IDS:
+        x = getattr(v, f)
+        if x is not None and not isinstance(x, bool):
+            x = names.setdefault(x, f"i{len(names)}")
+        new[f] = x
+    past = frozenset(names[x] for x in v.past_calls if x in names)
+    new["past_calls"] = past | ({"+"} if len(past) < len(v.past_calls) else frozenset())
+    if v.subscriber is not None and subscriber_name_problem(v.subscriber) is None:
+        new["subscriber"] = "s0"
+    return Snapshot(snap.configuration, replace(v, **new))
 
 
 _ANSWERING: dict[tuple[type, str], tuple[tuple[str, tuple[str, ...], dict[str, str]], ...]] = {}
