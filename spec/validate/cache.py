@@ -20,9 +20,10 @@ import hashlib
 import os
 import pickle
 import tempfile
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..charts import model
 from .compiled import Tables
@@ -114,11 +115,38 @@ def size(tables: dict[bool, Tables]) -> int:
     return sum(t.size() for t in tables.values()) + len(model._ALLOWED)
 
 
+@contextmanager
+def _locked(directory: str | os.PathLike[str]) -> Iterator[None]:
+    """The cache directory's lock, held while a process reads, merges and writes the file:
+    a run's workers write as they exit, at the same moment, and without it the last one
+    would drop what the others compiled. Where there is no flock (or no writable directory)
+    the write goes on unlocked: a lost merge costs a later recompile, never a verdict."""
+    try:
+        import fcntl
+
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        f = open(Path(directory) / ".lock", "a")
+    except (ImportError, OSError):
+        yield
+        return
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
+
+
 def save(directory: str | os.PathLike[str], tables: dict[bool, Tables]) -> None:
     """Write the tables, with what the file already holds that these do not (another process
     of the same run may have written since this one read it): the configurations' steps are
     merged, so the next run finds what every process compiled. A directory that cannot be
     written is no reason to fail a run."""
+    with _locked(directory):
+        _save(directory, tables)
+
+
+def _save(directory: str | os.PathLike[str], tables: dict[bool, Tables]) -> None:
     path = cache_file(directory)
     there = _read(path)
     if there is not None:

@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -215,11 +216,17 @@ def batches(items: list[tuple[int, Path | str, int]], workers: int) -> list[Batc
     return out
 
 
-def judge_batch(batch: Batch, opts: Options) -> list[tuple[int, TraceVerdict]]:
-    """One unit of work, here or on a Dask worker: each trace of the batch judged."""
+def judge_batch(batch: Batch, opts: Options, *, keep: bool = True
+                ) -> list[tuple[int, TraceVerdict]]:
+    """One unit of work, here or on a Dask worker: each trace of the batch judged. `keep`:
+    write what it compiled to the cache now (a Dask worker has no end to wait for); a worker
+    of validate()'s own pool writes once, as it exits (_pool_worker)."""
     before = _cache_in(opts)
     out = [(i, judge_file(p, opts, label=rest[0] if rest else None)) for i, p, *rest in batch]
-    _cache_out(opts, before)
+    if keep:
+        _cache_out(opts, before)
+    elif opts.cache_dir is not None:
+        _UNSAVED.setdefault(opts.cache_dir, (opts, before))
     return out
 
 
@@ -244,9 +251,23 @@ _POOL_WORKER = False
 leave alone what it holds (gc.freeze), which a library call in someone's process must not do."""
 
 
+_UNSAVED: dict[str, tuple[Options, int]] = {}
+"""Cache directories a pool worker has judged with, and the size its tables had when read."""
+
+
 def _pool_worker() -> None:
     global _POOL_WORKER
     _POOL_WORKER = True
+    # the cache written once, when the pool lets the worker go (close, join), not after each
+    # batch: a write reads and merges the file (tens of milliseconds), and on a fleet that
+    # meets new configurations every batch compiles something
+    Finalize(None, _save_unsaved, exitpriority=10)
+
+
+def _save_unsaved() -> None:
+    for opts, before in _UNSAVED.values():
+        _cache_out(opts, before)
+    _UNSAVED.clear()
 
 
 def _cache_out(opts: Options, before: int) -> None:
@@ -261,7 +282,7 @@ def _cache_out(opts: Options, before: int) -> None:
 
 
 def _job(args: tuple[Batch, Options]) -> list[tuple[int, TraceVerdict]]:
-    return judge_batch(*args)
+    return judge_batch(*args, keep=False)
 
 
 def in_order(results: Iterable[list[tuple[int, TraceVerdict]]], start: int
@@ -327,3 +348,6 @@ def validate(paths: Iterable[str], opts: Options, *, jobs: int | None = None,
             work = [(b, opts) for b in batches(w, jobs)]
             for i, v in in_order(pool.imap_unordered(_job, work), w[0][0]):
                 yield told(v, sizes[i])
+        pool.close()
+        pool.join()  # the workers exit, writing what they compiled (a run stopped early
+        # terminates them instead, and the next run compiles it again)
