@@ -475,7 +475,7 @@ def _canonical_ids(snap: Snapshot) -> Snapshot:
     new = {}
     for f in _IDS:
         x = getattr(v, f)
-        if x is not None and not isinstance(x, bool):
+        if x is not None:
             x = names.setdefault(x, f"i{len(names)}")
         new[f] = x
     past = frozenset(names[x] for x in v.past_calls if x in names)

@@ -8,9 +8,9 @@ named by a hash of the spec's source and of python-statemachine's version, so a 
 never reads another's tables. Written whole to a temporary file and renamed, so a reader never
 sees half of one; any process may write it, merging what the file holds into what it writes
 (the steps of each configuration, which are what compiling costs), so what every process of a
-run compiled reaches the next run. The CLI keeps it in the user's
-cache directory unless told otherwise (`--cache-dir`, `--no-cache`), as pip and pytest keep
-theirs; the library's `validate()` writes nothing unless given a directory.
+run compiled reaches the next run. The CLI keeps it in the user's cache directory unless told
+otherwise (`--cache-dir`, `--no-cache`), as pip and pytest keep theirs; the library's
+`validate()` writes nothing unless given a directory.
 """
 
 from __future__ import annotations
