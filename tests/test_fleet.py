@@ -161,7 +161,7 @@ def test_the_tables_are_compiled_on_the_step_memo(fleet: Path,
     monkeypatch.setattr(run_module, "_TABLES", {})
     for f in sorted(fleet.glob("*.jsonl"))[::4]:
         _same(f, Options(complete=True))
-    memo = compiled._stepper()
+    memo = compiled.step_memo()
     assert memo.steps > 200 and memo.fires * 4 < memo.steps, (memo.fires, memo.steps)
 
 

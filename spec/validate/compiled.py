@@ -236,7 +236,7 @@ def canon_args(args: dict, ctx: TraceContext) -> tuple:
 _UUID, _UUID2 = POS["ck_uuid"], POS["ck_second"]
 
 
-class _Letter(NamedTuple):
+class TableLetter(NamedTuple):
     """A table letter as the step memo takes it (spec.charts.step.Letter)."""
 
     kind: str
@@ -252,7 +252,7 @@ class _Letter(NamedTuple):
 _STEPPERS: list[Stepper] = []
 
 
-def _stepper() -> Stepper:
+def step_memo() -> Stepper:
     """This process's step memo (made when first needed: tables read from the cache may judge
     a whole fleet without it)."""
     if not _STEPPERS:
@@ -455,7 +455,7 @@ class Tables:
             snap = self.snaps[k1]
             st = state_of(snap.configuration, snap.vars)
             for ev in INTERNAL_EVENTS:
-                out = _stepper().step(st, _Letter("internal", ev, "ok", ()))
+                out = step_memo().step(st, TableLetter("internal", ev, "ok", ()))
                 if out.ok:
                     todo.append(self._add_state(after(st, out) or st))
         return frozenset(seen)
@@ -468,7 +468,7 @@ class Tables:
         kind, name, result, args = letter
         snap = self.snaps[k]
         st = state_of(snap.configuration, snap.vars)
-        out = _stepper().step(st, _Letter(kind, name, result, args))
+        out = step_memo().step(st, TableLetter(kind, name, result, args))
         if not out.ok:
             return None
         nst = list(after(st, out) or st)
