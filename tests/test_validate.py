@@ -368,3 +368,50 @@ def test_what_a_configuration_allows_does_not_depend_on_its_ids(callkit: bool) -
         direct.append(ev)
     a.restore(here)
     assert got == direct and "hangup" in got
+
+
+def test_a_pushed_callkit_call_without_an_sdk_call_owes_no_report_while_the_last_call_lies_ended(
+        tmp_path: Path) -> None:
+    """CK-REPORT-ENDED is owed by a CallKit call that had an SDK call of its own. A push the
+    SDK could not take (onMissedCall) whose CallKit call the user answers, while the app's
+    previous call lies ENDED, has none: the guide says nothing of how such an entry ends, so
+    --complete owes nothing (explore found the reference client blamed for it). The same
+    answered call with an SDK call that then ends still owes the report."""
+    # explore's shrunk run against the reference client (the token revoked, the client
+    # stopped, its dial failed; then a push the SDK cannot take, answered in CallKit)
+    head = [
+        {"kind": "meta", "name": "trace", "args": {"version": 1, "callkit": True}},
+        {"kind": "api", "name": "initialize", "args": {"subscriberName": "alice"}},
+        {"kind": "callback", "name": "onInitializationSuccess"},
+        {"kind": "callback", "name": "onAuthenticationFailure", "args": {"error": "AUTHENTICATION_INVALID_TOKEN"}},
+        {"kind": "api", "name": "stop"},
+        {"kind": "callback", "name": "onDeinitialized"},
+        {"kind": "api", "name": "dial", "call": "c1", "args": {"remoteId": "sip:08040408080"}},
+        {"kind": "callback", "name": "onCallEnded", "call": "c1", "args": {"endReason": "FAILURE"}},
+        {"kind": "callkit", "name": "voipPushReceived", "args": {"uuid": "U2"}},
+        {"kind": "api", "name": "relaySessionData", "args": {"payload": "p", "payloadVersion": 1, "subscriberName": "alice"}},
+        {"kind": "callkit", "name": "reportNewIncomingCall", "args": {"uuid": "U2", "handle": "bob"}},
+        {"kind": "callkit", "name": "voipPushCompleted", "args": {"uuid": "U2"}},
+        {"kind": "callback", "name": "onMissedCall", "args": {"remoteId": "bob"}},
+        {"kind": "callkit", "name": "CXAnswerCallAction", "args": {"uuid": "U2"}},
+        {"kind": "api", "name": "answer", "call": "c1", "result": {"error": "INVALID_PARAMETER"}},
+        {"kind": "callkit", "name": "actionFulfilled", "args": {"uuid": "U2", "action": "CXAnswerCallAction"}},
+    ]
+    path = tmp_path / "missed.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in head) + "\n", encoding="utf-8")
+    v = judge_file(path, Options(complete=True))
+    assert v.conformant is True, v.violations
+    # a CallKit call started for the app's own dial, its call over and the entry never
+    # reported ended, still owes it
+    owing = head[:3] + [
+        {"kind": "api", "name": "dial", "call": "c1", "args": {"remoteId": "sip:1"}},
+        {"kind": "callback", "name": "onCallInitiated", "call": "c1"},
+        {"kind": "callkit", "name": "CXStartCallAction", "args": {"uuid": "U1", "handle": "sip:1"}},
+        {"kind": "callkit", "name": "actionFulfilled",
+         "args": {"uuid": "U1", "action": "CXStartCallAction"}},
+        {"kind": "api", "name": "hangup", "call": "c1"},
+        {"kind": "callback", "name": "onCallEnded", "call": "c1",
+         "args": {"endReason": "LOCAL_HANGUP"}}]
+    path.write_text("\n".join(json.dumps(x) for x in owing) + "\n", encoding="utf-8")
+    v = judge_file(path, Options(complete=True))
+    assert v.conformant is False and v.violations[0].rule == "CK-REPORT-ENDED"

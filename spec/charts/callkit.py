@@ -307,12 +307,14 @@ class CallKitGuards:
     def ck_begin(self, params: dict | None = None, **_: Any) -> None:
         self.v.ck_uuid = self._uuid(params)
         self.v.ck_held = False
+        self.v.ck_has_call = self.call_live
 
     def ck_begin_second(self, params: dict | None = None, **_: Any) -> None:
         self.v.ck_second = self._uuid(params)
 
     def ck_begin_start(self, params: dict | None = None, **_: Any) -> None:
         self.v.ck_uuid = self._uuid(params)
+        self.v.ck_has_call = True  # after the dial (dialled_call_live)
         self.v.ck_pending = START
         self.v.ck_sdk_done = False
         self.v.ck_held = False
@@ -358,6 +360,7 @@ class CallKitGuards:
     def ck_release(self, **_: Any) -> None:
         self.ck_clear()
         self.v.ck_uuid = None
+        self.v.ck_has_call = False
 
     def ck_reset(self, **_: Any) -> None:
         """CK-RESET: every CallKit call and action is gone; a live VoIP call is owed a hangup."""

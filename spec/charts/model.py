@@ -68,9 +68,13 @@ class Vars:
     ck_held: bool = False  # the CallKit VoIP call is held (CXSetHeldCallAction fulfilled)
     speaker: bool | None = False  # None: a choice of an earlier call, kept or reset
     bt_selected: bool | None = None  # enableBluetooth() (True), disableBluetooth() (False)
+    ck_has_call: bool = False  # the CallKit call has an SDK call: live when it was reported
+    # or started, or one began while it was shown (CK-REPORT-ENDED)
 
     def new_call(self, call_id: str | None, direction: CallDirection) -> None:
         self.call_id, self.past_calls = started(self.call_id, self.past_calls, call_id)
+        if self.ck_uuid is not None:
+            self.ck_has_call = True
         self.direction = direction.value
         self.announced = False
         self.rang = False
@@ -387,10 +391,12 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
                          "never reported through onMissedCall"))
         if self.in_state("pk_open"):
             owed.append((R.CK_PUSH, "a VoIP push was never reported to CallKit"))
-        # Only a CallKit call the app started for its own dial or answered: a pushed call's
-        # CallKit entry whose SDK call never came (a push the SDK could not take: onMissedCall)
-        # has no guide text on how it ends, so nothing is owed for it.
+        # Only a CallKit call the app started for its own dial or answered, with an SDK call
+        # of its own: a pushed call's CallKit entry whose SDK call never came (a push the SDK
+        # could not take: onMissedCall), even one the user answered while the previous call
+        # lay ENDED, has no guide text on how it ends, so nothing is owed for it.
         if self.v.ck_uuid is not None and self.v.ck_pending is None and cs is CallState.ENDED \
+                and self.v.ck_has_call \
                 and (self.in_state("ck_outgoing") or self.in_state("ck_active")):
             owed.append((R.CK_REPORT_ENDED, "the call ended, but its CallKit call was never "
                          "reported ended"))
