@@ -343,14 +343,26 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
         cached = _ALLOWED.get(key)
         if cached is not None:
             return list(cached)
-        out = []
+        self.restore(canon)
+        try:
+            out = self.probe_allowed()
+        finally:
+            self.restore(here)
+        _ALLOWED[key] = tuple(out)
+        return out
+
+    def probe_allowed(self) -> list[str]:
+        """Each event tried on this very configuration (put back after each), uncached: what
+        allowed_events answers for it."""
+        here = self.snapshot()
         active = set(self.configuration_values)
         sources = _event_sources(type(self))
+        out = []
         try:
             for name in (*OBSERVABLE_EVENTS, *INTERNAL_EVENTS):
                 if sources is not None and not (sources.get(name, _NONE) & active):
                     continue  # no edge for it leaves any state the client is in: refused unfired
-                self.restore(canon)
+                self.restore(here)
                 try:
                     self._fire(name, params=self._probe_params(name))
                 except SpecViolation:
@@ -358,7 +370,6 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
                 out.append(name)
         finally:
             self.restore(here)
-        _ALLOWED[key] = tuple(out)
         return out
 
     def _probe_params(self, event: str) -> dict[str, Any]:

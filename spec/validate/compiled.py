@@ -27,7 +27,6 @@ from ..arguments import (
     remote_id_problem,
     subscriber_name_problem,
 )
-from ..base import SpecViolation
 from ..charts.callkit import frozen
 from ..charts.calls import announced, call_ref_problem, detached_refusal
 from ..charts.model import ClientModel, Snapshot
