@@ -1,7 +1,7 @@
 """Benchmark the validator against its two baselines, measured in one run on two corpora.
 
     python bench/validator.py [--dir DIR] [--dir-b DIR] [--files 1000] [--lines-per-file 1000]
-                              [--replay-lines 50000] [--jobs N] [--memory-mb 200]
+                              [--replay-lines 50000] [--jobs N] [--repeat 3] [--memory-mb 200]
                               [--format text|json]
 
 Corpus A is bench/corpus.py's fleet; corpus B bench/corpus_unusual.py's (other call patterns,
@@ -28,8 +28,15 @@ a ts on every line, asides wherever the spec allows them). On each:
 Then memory: the peak RSS of `exovoice validate` on one trace of --memory-mb MB against a
 three-line trace's.
 
+Every timed contender but the two before-paths runs --repeat times (3) and the fastest run
+is reported, the baselines as the validator: the least time is what the work costs on this
+machine, the rest is other work's (a shared 2-core machine moves a single wall-clock ratio by
+a fifth). Each first run starts from an empty cache, each new-fleet run from the tables as the
+first run kept them.
+
 Targets (issue 14): validator >= 4x parse-only and >= 300x the python-statemachine replay;
-`targets_met` is the steady state's, `targets_met_first_run` the first run's.
+`targets_met` is the steady state's and the new fleet's, `targets_met_first_run` the first
+run's.
 """
 
 from __future__ import annotations
@@ -38,12 +45,13 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -169,41 +177,43 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
     for f in files:  # the same page cache for every contender: read everything once first
         f.read_bytes()
 
-    print(f"[{name}] parse-only ...", file=sys.stderr, flush=True)
-    c0 = _cpu()
-    t0 = time.perf_counter()
-    lines = parse_only(files)
-    t_parse = time.perf_counter() - t0
-    cpu_parse = _cpu() - c0
-    t0 = time.perf_counter()
-    msgspec_only(files)
-    t_msgspec = time.perf_counter() - t0
+    reps = max(a.repeat, 1)
+    print(f"[{name}] parse-only (best of {reps}) ...", file=sys.stderr, flush=True)
+    lines, t_parse, cpu_parse = best(lambda: parse_only(files), reps)
+    _n, t_msgspec, _c = best(lambda: msgspec_only(files), reps)
 
-    def timed(opts: Options) -> tuple[list, float, float]:
-        c0 = _cpu()
-        t0 = time.perf_counter()
-        got = list(validate([str(corpus)], opts, jobs=a.jobs))
-        return got, time.perf_counter() - t0, _cpu() - c0
+    def timed(opts: Options, where: Path = corpus) -> list:
+        return list(validate([str(where)], opts, jobs=a.jobs))
 
-    print(f"[{name}] exovoice validate, first run (tables compiled in the run) ...",
-          file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory(prefix="exovoice-cache-") as cache_dir:
-        cached = Options(cache_dir=cache_dir)
-        verdicts, t_val, cpu_val = timed(cached)  # an empty cache: compiles, then writes it
+    print(f"[{name}] exovoice validate, first run (tables compiled in the run; best of {reps}, "
+          "each on an empty cache) ...", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="exovoice-cache-") as tmp_dir:
+        caches = iter(Path(tmp_dir) / f"first-{i}" for i in range(reps))
+        cache_dir = ""
+
+        def first_run() -> list:
+            nonlocal cache_dir
+            cache_dir = str(next(caches))  # an empty cache: compiles, then writes it
+            return timed(Options(cache_dir=cache_dir))
+
+        verdicts, t_val, cpu_val = best(first_run, reps)
+        cached = Options(cache_dir=cache_dir)  # the last first run's: a whole cache
         bad = sum(1 for v in verdicts if v.conformant is False)
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         expected = [v.as_json(False) for v in verdicts]
+        kept = Path(tmp_dir) / "kept"
+        shutil.copytree(cache_dir, kept)  # as the first run left it, for the new fleet
 
-        print(f"[{name}] exovoice validate, steady state (the tables the first run kept) ...",
-              file=sys.stderr, flush=True)
-        warm, t_warm, cpu_warm = timed(cached)
+        print(f"[{name}] exovoice validate, steady state (the tables the first run kept; best "
+              f"of {reps}) ...", file=sys.stderr, flush=True)
+        warm, t_warm, cpu_warm = best(lambda: timed(cached), reps)
         assert [v.as_json(False) for v in warm] == expected
 
         print(f"[{name}] the interned-shape loop alone (before decoded blocks), steady ...",
               file=sys.stderr, flush=True)
         stream.DECODED = False  # the forked workers inherit it
         try:
-            shaped, t_shaped, cpu_shaped = timed(cached)
+            shaped, t_shaped, cpu_shaped = best(lambda: timed(cached), 1)
         finally:
             stream.DECODED = True
         assert [v.as_json(False) for v in shaped] == expected
@@ -213,7 +223,7 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
         real = run_module.judge_file
         run_module.judge_file = run_module.judge_lines  # the forked workers inherit it
         try:
-            plain, t_plain, cpu_plain = timed(cached)
+            plain, t_plain, cpu_plain = best(lambda: timed(cached), 1)
         finally:
             run_module.judge_file = real
         assert [v.as_json(False) for v in plain] == expected
@@ -229,19 +239,22 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
             fresh_files = sorted(fresh.glob("*.jsonl"))
             for f in fresh_files:
                 f.read_bytes()
-            print(f"[{name}] a new fleet on the kept tables ...", file=sys.stderr, flush=True)
-            t0 = time.perf_counter()
-            fresh_lines = parse_only(fresh_files)
-            t_fresh_parse = time.perf_counter() - t0
-            c0 = _cpu()
-            t0 = time.perf_counter()
-            list(validate([str(fresh)], cached, jobs=a.jobs))
-            t_fresh = time.perf_counter() - t0
+            print(f"[{name}] a new fleet on the kept tables (best of {reps}, each on the "
+                  "tables as the first run kept them) ...", file=sys.stderr, flush=True)
+            fresh_lines, t_fresh_parse, _c = best(lambda: parse_only(fresh_files), reps)
+            again = iter(Path(tmp_dir) / f"new-{i}" for i in range(reps))
+
+            def new_run() -> list:
+                where = next(again)
+                shutil.copytree(kept, where)
+                return timed(Options(cache_dir=str(where)), fresh)
+
+            _v, t_fresh, cpu_fresh = best(new_run, reps)
             new_fleet = {"lines": fresh_lines,
                          "parse_only_lines_per_s": round(fresh_lines / t_fresh_parse),
                          "validator_lines_per_s": round(fresh_lines / t_fresh),
                          "validator_seconds": round(t_fresh, 2),
-                         "cpu_seconds": round(_cpu() - c0, 2),
+                         "cpu_seconds": round(cpu_fresh, 2),
                          "vs_parse_only": round(t_fresh_parse / t_fresh, 2)}
 
     print(f"[{name}] python-statemachine replay (sample) ...", file=sys.stderr, flush=True)
@@ -272,11 +285,29 @@ def bench_corpus(name: str, corpus: Path, make: Callable[[Path], object], a: arg
         "worker_peak_rss_bytes": children,
         "new_fleet_on_kept_tables": new_fleet,
         "targets_met_first_run": r_val / r_parse >= TARGET_PARSE and r_val / r_replay >= TARGET_REPLAY,
-        "targets_met": r_warm / r_parse >= TARGET_PARSE and r_warm / r_replay >= TARGET_REPLAY,
+        "targets_met": (r_warm / r_parse >= TARGET_PARSE and r_warm / r_replay >= TARGET_REPLAY
+                        and (new_fleet is None or new_fleet["vs_parse_only"] >= TARGET_PARSE)),
+        "repeat": max(a.repeat, 1),
     }
 
 
 TARGET_PARSE, TARGET_REPLAY = 4.0, 300.0
+
+
+def best(run: Callable[[], object], reps: int) -> tuple[Any, float, float]:
+    """(what the fastest of `reps` runs gave, its seconds, its CPU seconds): the least time
+    is what the work costs on this machine, and anything above it is other work's (both
+    sides of every ratio are taken the same way)."""
+    out: tuple[Any, float, float] | None = None
+    for _ in range(reps):
+        c0 = _cpu()
+        t0 = time.perf_counter()
+        got = run()
+        took = time.perf_counter() - t0
+        if out is None or took < out[1]:
+            out = (got, took, _cpu() - c0)
+    assert out is not None
+    return out
 
 
 def _cpu() -> float:
@@ -294,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lines-per-file", type=int, default=1000)
     p.add_argument("--replay-lines", type=int, default=50_000)
     p.add_argument("--jobs", type=int, default=None)
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs of each timed contender; the fastest is reported (default 3)")
     p.add_argument("--memory-mb", type=int, default=200,
                    help="size of the one trace the memory measurement judges (0: skip)")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -349,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"first run {cpu['validator']}, steady {cpu['warm']}, shapes alone "
                   f"{cpu['shapes_only']}, line by line {cpu['line_by_line']}; load average "
                   f"{r['load_average']:.1f} on {os.cpu_count()} cores")
+            print(f"  (fastest of {r['repeat']} runs each)")
             print(f"  steady state: {r['warm_vs_parse_only']:.2f}x parse-only (target >= "
                   f"{TARGET_PARSE}x), {r['warm_vs_replay']:.0f}x the replay (target >= "
                   f"{TARGET_REPLAY:.0f}x); first run: {r['validator_vs_parse_only']:.2f}x and "

@@ -439,6 +439,74 @@ def test_what_two_processes_compiled_reaches_the_next_run_whole(
     # was there already, renumbered from the process that compiled it
 
 
+def _new_process(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """What a new process starts with: no tables, no allowed events, an empty step memo."""
+    from exovoice.spec.charts import model
+    from exovoice.spec.validate import cache, run as run_module
+
+    tables: dict = {}
+    monkeypatch.setattr(run_module, "_TABLES", tables)
+    monkeypatch.setattr(model, "_ALLOWED", {})
+    monkeypatch.setattr(compiled, "_STEPPERS", [])
+    monkeypatch.setattr(cache, "_ALLOWED_KEPT", [0])
+    monkeypatch.setattr(cache, "_MEMO_KEPT", [0])
+    return tables
+
+
+def test_a_run_that_compiles_little_writes_a_delta_and_the_next_reads_it_whole(
+        fleet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that read the cache and compiled a few more entries writes only those,
+    beside the file (which it leaves alone); the next process reads both and judges the
+    whole fleet without running the statechart, the step memo included; when the deltas
+    pile up a writer folds them into the file, and what the next run reads is the same."""
+    from exovoice.spec.validate import cache
+
+    files = sorted(fleet.glob("*.jsonl"))
+    opts = Options(coverage=True, complete=True)
+    expected = [judge_lines(f, opts).as_json(True) for f in files]
+    tables = _new_process(monkeypatch)
+    for f in files[::2]:
+        judge_file(f, opts)
+    cache.save(tmp_path, tables)  # nothing read before: the file, whole
+    base = cache.cache_file(tmp_path)
+    written = base.read_bytes()
+    assert not cache._deltas(tmp_path)
+
+    tables = _new_process(monkeypatch)
+    assert cache.load(tmp_path, tables)
+    kept = cache.size(tables)
+    assert compiled.step_memo().learned  # the memo came with the tables
+    for f in files[1::2]:  # until a trace meets something new
+        judge_file(f, opts)
+        if cache.size(tables) > kept:
+            break
+    assert kept < cache.size(tables) < kept * 1.25
+    compiled_here = cache.size(tables)
+    cache.save(tmp_path, tables)
+    deltas = cache._deltas(tmp_path)
+    assert len(deltas) == 1 and base.read_bytes() == written
+    assert deltas[0].stat().st_size * 4 < len(written)
+
+    tables = _new_process(monkeypatch)
+    assert cache.load(tmp_path, tables)
+    assert cache.size(tables) == compiled_here  # the file and the delta: all of it
+    assert [judge_file(f, opts).as_json(True) for f in files] == expected
+
+    monkeypatch.setattr(cache, "COMPACT_AT", 1)  # one delta is a pile: fold it in
+    cache.save(tmp_path, tables)
+    assert not cache._deltas(tmp_path) and base.read_bytes() != written
+
+    tables = _new_process(monkeypatch)
+    assert cache.load(tmp_path, tables)
+
+    def no_statechart(*_a: object, **_k: object) -> None:
+        raise AssertionError("the statechart was run for a step the cache holds")
+
+    monkeypatch.setattr(compiled.Tables, "_step_one", no_statechart)
+    assert [judge_file(f, opts).as_json(True) for f in files] == expected
+    assert compiled.step_memo().fires == 0
+
+
 def test_the_cache_is_named_by_what_the_tables_are_made_of() -> None:
     """Every module the charts import is in the cache's hash: a change there is a new file."""
     from exovoice.spec.validate import cache

@@ -196,9 +196,11 @@ class Stepper:
         self.model = tracked(model)
         self.canonical_uuids = canonical_uuids
         self.machines: dict[bool, ClientModel] = {}
+        self.initial: dict[bool, Snapshot] = {}  # each machine's first configuration
         # letter -> (the engine regions' getter, their values -> signatures tried in turn)
         self.memo: dict[tuple[str, str, tuple], tuple[Callable[[State], Any],
                                                       dict[Any, list[_Sig]]]] = {}
+        self.learned: list[tuple] = []  # every memo entry, in order, for learn() elsewhere
         self.fires = 0  # steps the engine took
         self.steps = 0  # steps asked for (fired or applied from the memo)
 
@@ -248,26 +250,61 @@ class Stepper:
     def _keep(self, lk: tuple, read: tuple[int, ...], st: State, value: Any) -> None:
         """Remember `value` under what was read: first by the engine's own regions (part of
         every read of a step), then by the rest."""
+        first, _by_engine = self._letter(lk)
+        get = itemgetter(*read) if read else _nothing
+        entry = (lk, read, first(st), get(st), value)
+        self._put(*entry)
+        self.learned.append(entry)
+
+    def learn(self, entries: list[tuple]) -> None:
+        """Take memo entries another process kept (its `learned`, as the validator's cache
+        holds them): a step fired there is applied here without firing. An entry is a pure
+        function of the spec, which the cache's name already pins."""
+        for entry in entries:
+            if self._put(*entry):
+                self.learned.append(entry)
+
+    def _letter(self, lk: tuple) -> tuple[Callable[[State], Any], dict[Any, list[_Sig]]]:
         got = self.memo.get(lk)
         if got is None:
             engine = tuple(sorted(engine_regions(lk[0]))) if lk[0] != "?" else ()
             got = self.memo[lk] = (itemgetter(*engine) if engine else _nothing, {})
-        first, by_engine = got
-        sigs = by_engine.setdefault(first(st), [])
-        for get, pos, table in sigs:
+        return got
+
+    def _put(self, lk: tuple, read: tuple[int, ...], engine_values: Any, read_values: Any,
+             value: Any) -> bool:
+        """One entry into the memo; False when it held it already."""
+        sigs = self._letter(lk)[1].setdefault(engine_values, [])
+        for _get, pos, table in sigs:
             if pos == read:
                 break
         else:
-            get = itemgetter(*read) if read else _nothing
             table = {}
-            sigs.insert(0, (get, read, table))
-        table[get(st)] = value
+            sigs.insert(0, (itemgetter(*read) if read else _nothing, read, table))
+        if read_values in table:
+            return False
+        table[read_values] = value
+        return True
 
-    def _machine(self, st: State) -> ClientModel:
-        callkit = st[POS["callkit"]]
+    def machine(self, callkit: bool) -> ClientModel:
+        """This memo's machine of a CallKit mode, lent to whoever needs one (the validator's
+        tables and its explanations): building one costs over ten milliseconds, and every
+        user restores a configuration into it before reading it (outside a fire it is a
+        plain ClientModel: nothing is recorded)."""
         m = self.machines.get(callkit)
         if m is None:
             m = self.machines[callkit] = self.model(callkit=callkit)
+            self.initial[callkit] = m.snapshot()
+        return m
+
+    def start(self, callkit: bool) -> ClientModel:
+        """The machine of a mode, put in the configuration a new client starts in."""
+        m = self.machine(callkit)
+        m.restore(self.initial[callkit])
+        return m
+
+    def _machine(self, st: State) -> ClientModel:
+        m = self.machine(st[POS["callkit"]])
         m.restore(snapshot_of(st))
         return m
 

@@ -16,6 +16,7 @@ two to the same verdicts, and a violation found here is explained by re-running 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any, NamedTuple
 
 from ..arguments import (
@@ -282,7 +283,6 @@ class Tables:
 
     def __init__(self, callkit: bool, *, start: frozenset[Key] | None = None) -> None:
         self.callkit = callkit
-        self._m: ClientModel | None = None
         self.snaps: dict[Key, Snapshot] = {}
         self._sets: dict[frozenset[Key], int] = {}
         self.set_keys: list[frozenset[Key]] = []
@@ -295,15 +295,15 @@ class Tables:
         self._covered: dict[tuple[tuple, int], tuple[frozenset[str], frozenset[str]]] = {}
         self.shapes: dict = {}  # line shape -> shapes.Shape (or False), with steps in these tables
         self.names: dict = {}  # name -> stream._Name, the decoded-block loop's memo
-        self.start = self._intern(start if start is not None else frozenset({self._add()}))
+        self.kept: dict[str, int] = {}  # the mark of what the cache's files hold (cache.py)
+        self.start = self._intern(start if start is not None else frozenset({self._begin()}))
 
     @property
     def m(self) -> ClientModel:
-        """The one machine every entry is compiled on: made when first needed (tables read
-        from the cache may judge a whole fleet without it)."""
-        if self._m is None:
-            self._m = ClientModel(callkit=self.callkit)
-        return self._m
+        """A machine to read configurations on (filters, coverage, explanations): the step
+        memo's, made when first needed (tables read from the cache may judge a whole fleet
+        without it)."""
+        return step_memo().machine(self.callkit)
 
     _STATE = ("snaps", "set_keys", "_closed", "steps", "state_filter", "_one", "_open_filter",
               "_covered", "_reach")
@@ -345,6 +345,48 @@ class Tables:
         for ((a, letter), o), v in state.get("_covered", {}).items():
             self._covered.setdefault(((ids[a], letter), ids[o]), v)
 
+    def mark(self) -> dict[str, int]:
+        """How far each table is filled now, for `delta` (cache.py marks what its file holds)."""
+        return {name: len(getattr(self, name)) for name in self._STATE}
+
+    def delta(self, mark: dict[str, int]) -> dict[str, Any]:
+        """What was compiled after `mark`, in `state()`'s form (so `merge` and `from_state`
+        take it): tables only grow and a dict keeps its insertion order, so the entries past
+        the mark are the new ones; the sets they name are numbered afresh, first the start.
+        A run that meets a few new situations writes those, not the whole tables again."""
+        ids: dict[int, int] = {}
+        keys: list[frozenset[Key]] = []
+
+        def sid(x: int) -> int:
+            if x == FAIL:
+                return x
+            got = ids.get(x)
+            if got is None:
+                got = ids[x] = len(keys)
+                keys.append(self.set_keys[x])
+            return got
+
+        def new(name: str) -> Any:
+            return islice(getattr(self, name).items(), mark.get(name, 0), None)
+
+        sid(self.start)
+        out: dict[str, Any] = {name: dict(new(name)) for name in self.SHARED}
+        out["steps"] = {(sid(a), letter): st if st.__class__ is int else replace(
+            st, next_set=sid(st.next_set), closed=sid(st.closed))
+            for (a, letter), st in new("steps")}
+        out["_closed"] = {sid(a): sid(b) for a, b in new("_closed")}
+        for name in ("state_filter", "_open_filter"):
+            out[name] = {(sid(a), state): sid(b) for (a, state), b in new(name)}
+        out["_covered"] = {((sid(a), letter), sid(o)): v for ((a, letter), o), v in new("_covered")}
+        out["start"] = self.set_keys[self.start]
+        out["set_keys"] = keys
+        return out
+
+    @staticmethod
+    def entries(state: dict[str, Any]) -> int:
+        """How many entries a `state()` or `delta()` holds (its sets not counted)."""
+        return sum(len(v) for k, v in state.items() if k not in ("start", "set_keys"))
+
     @classmethod
     def from_state(cls, callkit: bool, state: dict[str, Any]) -> "Tables":
         t = cls(callkit, start=state["start"])
@@ -363,6 +405,11 @@ class Tables:
             sid = self._sets[keys] = len(self.set_keys)
             self.set_keys.append(keys)
         return sid
+
+    def _begin(self) -> Key:
+        """The key of the configuration a client of this mode starts in."""
+        step_memo().start(self.callkit)
+        return self._add()
 
     def _add(self) -> Key:
         """The scratch machine's configuration's key, kept in `snaps`."""

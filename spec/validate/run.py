@@ -255,13 +255,14 @@ _UNSAVED: dict[str, tuple[Options, int]] = {}
 """Cache directories a pool worker has judged with, and the size its tables had when read."""
 
 
-def _pool_worker() -> None:
+def _pool_worker(opts: Options | None = None) -> None:
     global _POOL_WORKER
     _POOL_WORKER = True
     # the cache written once, when the pool lets the worker go (close, join), not after each
-    # batch: a write reads and merges the file (tens of milliseconds), and on a fleet that
-    # meets new configurations every batch compiles something
+    # batch: on a fleet that meets new configurations every batch compiles something
     Finalize(None, _save_unsaved, exitpriority=10)
+    if opts is not None:
+        _cache_in(opts)  # the kept tables read while validate() still lists the traces
 
 
 def _save_unsaved() -> None:
@@ -312,17 +313,42 @@ def windows(paths: Iterable[str], *, window: int | None = None
         yield cur
 
 
+def _pool(jobs: int, opts: Options) -> Any:
+    """validate()'s worker processes, each reading the kept tables as it starts."""
+    if opts.cache_dir is not None:
+        from . import cache
+
+        cache.spec_hash()  # hashed here once (over ten milliseconds), not in every worker
+    ctx = get_context("fork") if hasattr(os, "fork") else get_context()
+    return ctx.Pool(jobs, initializer=_pool_worker,
+                    initargs=(opts if opts.cache_dir is not None else None,))
+
+
 def validate(paths: Iterable[str], opts: Options, *, jobs: int | None = None,
              progress: Callable[[Progress], None] | None = None) -> Iterator[TraceVerdict]:
     """Judge every trace named by `paths` (files, directories of *.jsonl, "-", fsspec URLs),
     giving the verdicts in order. With more than one job the traces are judged in forked
     processes from the first one on (each compiles the tables it needs): both cores busy,
-    no warm-up in this process while a core idles."""
-    wins = list(windows(paths))
+    no warm-up in this process while a core idles. Given a directory or several paths, the
+    workers are started first, and read the kept tables while this process lists the
+    traces and their sizes."""
+    paths = list(paths)
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    early = None
+    if jobs > 1 and "-" not in paths and (len(paths) > 1 or any(os.path.isdir(p) for p in paths)):
+        early = _pool(jobs, opts)  # its workers start (and read the cache) while this lists
+    try:
+        wins = list(windows(paths))
+    except BaseException:
+        if early is not None:
+            early.terminate()
+        raise
     state = Progress(total_traces=sum(len(w) for w in wins),
                      total_bytes=sum(size for w in wins for *_x, size in w))
-    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     serial = jobs <= 1 or state.total_traces < 2 or any(p == "-" for w in wins for _i, p, _s in w)
+    if serial and early is not None:
+        early.terminate()  # one trace after all: judged here
+        early = None
 
     def told(v: TraceVerdict, size: int) -> TraceVerdict:
         state.traces += 1
@@ -341,8 +367,7 @@ def validate(paths: Iterable[str], opts: Options, *, jobs: int | None = None,
         finally:
             _cache_out(opts, before)
         return
-    ctx = get_context("fork") if hasattr(os, "fork") else get_context()
-    with ctx.Pool(min(jobs, state.total_traces), initializer=_pool_worker) as pool:
+    with early or _pool(min(jobs, state.total_traces), opts) as pool:
         for w in wins:
             sizes = {i: size for i, _p, size in w}
             work = [(b, opts) for b in batches(w, jobs)]
