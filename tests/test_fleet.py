@@ -584,8 +584,9 @@ def test_allowed_events_skip_only_events_no_edge_could_take(fleet: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
     """What a violation says the spec expected: events with no edge leaving any active state
-    are left out without firing them, and that leaves out nothing firing would allow (every
-    configuration the fleet reached, both modes)."""
+    are left out without firing them, and that leaves out nothing firing would allow; the
+    probes taken on the step memo answer what firing each one on the configuration answers
+    (every configuration the fleet reached, both modes)."""
     from exovoice.spec.charts import model as charts_model
     from exovoice.spec.validate import run as run_module
 
@@ -599,6 +600,7 @@ def test_allowed_events_skip_only_events_no_edge_could_take(fleet: Path,
             m = t.load(k)
             monkeypatch.setattr(charts_model, "_ALLOWED", {})
             quick = m.allowed_events()
+            assert m.probe_allowed() == quick, k  # fired, not on the memo
             monkeypatch.setattr(charts_model, "_ALLOWED", {})
             monkeypatch.setitem(charts_model._SOURCES, type(m), None)  # fire every event
             assert m.allowed_events() == quick, k

@@ -96,6 +96,13 @@ class Vars:
 _INTERNAL = frozenset(INTERNAL_EVENTS)
 # network steps only an observation infers (a `state` line ENDING: the call is being dropped)
 _INFERRED = frozenset({Network.net_call_dropping.value})
+PROBE: list[Any] = [None]
+"""Another way to answer probe_allowed for a ClientModel configuration (snapshot, probes ->
+the events allowed), taking each probe's step on the validator's step memo (spec.charts.step)
+instead of firing it; None: fired here."""
+READS: list[Any] = [None]
+"""The recorder of the step being fired (spec.charts.step), told of every configuration read
+the guards and actions make through in_state and call_state; None the rest of the time."""
 _ALLOWED: dict[tuple, tuple[str, ...]] = {}  # key -> allowed events (a pure function of it)
 
 
@@ -138,10 +145,16 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
 
     # --- queries used by guards, reports and the reference client -------------------------
     def in_state(self, state_id: str) -> bool:
+        rec = READS[0]
+        if rec is not None:
+            rec.state(state_id)
         return state_id in self.configuration_values
 
     @property
     def call_state(self) -> CallState | None:
+        rec = READS[0]
+        if rec is not None:
+            rec.call()
         for value in self.configuration_values:
             if value in CallState._value2member_map_:
                 return CallState(value)
@@ -345,26 +358,33 @@ class ClientModel(SystemGuards, CallGuards, LifecycleGuards, CallKitGuards, Audi
             return list(cached)
         self.restore(canon)
         try:
-            out = self.probe_allowed()
+            prober = PROBE[0]
+            out = (self.probe_allowed() if prober is None or type(self) is not ClientModel
+                   else prober(canon, self.probes()))
         finally:
             self.restore(here)
         _ALLOWED[key] = tuple(out)
         return out
 
+    def probes(self) -> list[tuple[str, dict[str, Any]]]:
+        """The events worth trying here, each with its probe's arguments: every observable
+        and internal event some edge out of an active state has (the others are refused
+        unfired)."""
+        active = set(self.configuration_values)
+        sources = _event_sources(type(self))
+        return [(name, self._probe_params(name)) for name in (*OBSERVABLE_EVENTS, *INTERNAL_EVENTS)
+                if sources is None or sources.get(name, _NONE) & active]
+
     def probe_allowed(self) -> list[str]:
         """Each event tried on this very configuration (put back after each), uncached: what
         allowed_events answers for it."""
         here = self.snapshot()
-        active = set(self.configuration_values)
-        sources = _event_sources(type(self))
         out = []
         try:
-            for name in (*OBSERVABLE_EVENTS, *INTERNAL_EVENTS):
-                if sources is not None and not (sources.get(name, _NONE) & active):
-                    continue  # no edge for it leaves any state the client is in: refused unfired
+            for name, params in self.probes():
                 self.restore(here)
                 try:
-                    self._fire(name, params=self._probe_params(name))
+                    self._fire(name, params=params)
                 except SpecViolation:
                     continue
                 out.append(name)

@@ -37,7 +37,7 @@ from operator import itemgetter
 from typing import Any, Protocol
 
 from ..base import SpecViolation
-from .model import REGION_OF, ClientModel, Snapshot, Vars, transitions_of
+from .model import READS, REGION_OF, ClientModel, Snapshot, Vars, transitions_of
 
 ACTIVE, SECOND, NEW = "A", "S", "N"
 """Symbolic CallKit UUIDs: the active call's, the push-only second call's, and any other."""
@@ -109,11 +109,21 @@ def engine_regions(event: str) -> frozenset[int]:
 
 
 class _Reads:
+    """What the step being fired read (positions in the flat state) and wrote (Vars fields):
+    the model's in_state and call_state tell it (model.READS), TrackedVars its fields."""
+
     __slots__ = ("read", "writes")
 
     def __init__(self, read: frozenset[int]) -> None:
         self.read: set[int] = set(read)
         self.writes: dict[str, Any] = {}
+
+    def state(self, state_id: str) -> None:
+        r = REGION_OF.get(state_id)
+        self.read.update(_ALL if r is None else (RPOS[r],))
+
+    def call(self) -> None:
+        self.read.add(RPOS["call"])
 
 
 _REC: _Reads | None = None  # the step being recorded (one per process at a time)
@@ -133,30 +143,6 @@ class TrackedVars(Vars):
         if rec is not None:
             rec.writes[name] = value
         object.__setattr__(self, name, value)
-
-
-@cache
-def tracked(model: type[ClientModel]) -> type[ClientModel]:
-    """`model` with its configuration reads recorded (in_state: that state's region;
-    call_state: the call region)."""
-
-    class Tracked(model):  # type: ignore[valid-type, misc]
-        def in_state(self, state_id: str) -> bool:
-            rec = _REC
-            if rec is not None:
-                r = REGION_OF.get(state_id)
-                rec.read.update(_ALL if r is None else (RPOS[r],))
-            return super().in_state(state_id)
-
-        @property
-        def call_state(self) -> Any:
-            rec = _REC
-            if rec is not None:
-                rec.read.add(RPOS["call"])
-            return super().call_state
-
-    Tracked.__name__ = Tracked.__qualname__ = f"Tracked{model.__name__}"
-    return Tracked
 
 
 @dataclass(frozen=True)
@@ -193,7 +179,7 @@ class Stepper:
 
     def __init__(self, model: type[ClientModel] = ClientModel, *,
                  canonical_uuids: bool = True) -> None:
-        self.model = tracked(model)
+        self.model = model
         self.canonical_uuids = canonical_uuids
         self.machines: dict[bool, ClientModel] = {}
         self.initial: dict[bool, Snapshot] = {}  # each machine's first configuration
@@ -312,13 +298,13 @@ class Stepper:
     def _track(m: ClientModel, read: frozenset[int]) -> _Reads:
         global _REC
         m.v.__class__ = TrackedVars
-        rec = _REC = _Reads(read)
+        rec = _REC = READS[0] = _Reads(read)
         return rec
 
     @staticmethod
     def _untrack(m: ClientModel) -> None:
         global _REC
-        _REC = None
+        _REC = READS[0] = None
         m.v.__class__ = Vars
 
     def _fire(self, st: State, letter: Letter) -> tuple[Outcome, tuple[int, ...]]:

@@ -30,6 +30,7 @@ from ..arguments import (
 )
 from ..charts.callkit import frozen
 from ..charts.calls import announced, call_ref_problem, detached_refusal
+from ..charts import model as model_module
 from ..charts.model import ClientModel, Snapshot
 from ..charts.step import ACTIVE, NEW, POS, SECOND, Stepper, after, snapshot_of, state_of
 from ..vocabulary import (
@@ -250,6 +251,32 @@ class TableLetter(NamedTuple):
 
 
 _STEPPERS: list[Stepper] = []
+
+
+class _Probe(NamedTuple):
+    """An allowed_events probe as the step memo takes it: the event with its probe's own
+    arguments (not facts: a probe is asked of a configuration with ids, not of the tables)."""
+
+    name: str
+    result: str
+    args: tuple
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.args)
+
+
+def memo_probe(snap: Snapshot, probes: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """ClientModel.allowed_events' probes taken on the step memo: a configuration that agrees
+    with one probed before on what a probe reads is answered without firing it (an
+    explanation of a fleet's new finding probed some forty events, each fired)."""
+    st = state_of(snap.configuration, snap.vars)
+    memo = step_memo()
+    return [name for name, params in probes
+            if memo.step(st, _Probe(name, "ok", tuple(sorted(params.items())))).ok]
+
+
+model_module.PROBE[0] = memo_probe
 
 
 def step_memo() -> Stepper:

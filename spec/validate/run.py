@@ -262,7 +262,10 @@ def _pool_worker(opts: Options | None = None) -> None:
     # batch: on a fleet that meets new configurations every batch compiles something
     Finalize(None, _save_unsaved, exitpriority=10)
     if opts is not None:
-        _cache_in(opts)  # the kept tables read while validate() still lists the traces
+        try:
+            _cache_in(opts)  # the kept tables read while validate() still lists the traces
+        except Exception:  # noqa: BLE001 - a pool whose initializer raises starts workers
+            pass  # forever: a cache that cannot be read is compiled around instead
 
 
 def _save_unsaved() -> None:
