@@ -3,7 +3,7 @@ clients (exovoice.spec.conform.mutants, each one realistic violation of one rule
 catches, measured by the tools' own command lines in one run.
 
     python bench/mutation.py [--only FAULT,...] [--tools conform,explore] [--seed 1]
-                             [--generator tour] [--max-steps 3000] [--modes both] [--shrink]
+                             [--generator pairs] [--max-steps 3000] [--modes both] [--shrink]
                              [--jobs 1] [--format text|json] [--strict]
 
 For every mutant, and first for the unmutated reference client (the control, which must pass
@@ -23,7 +23,7 @@ both, or the matrix means nothing):
   unusable on 2 or when what it found is the client breaking the adapter protocol (no
   rule). No example database, so no run replays what an earlier one found. When the
   installed exovoice has no `explore` command the column reads "not run", never killed nor
-  survived. The defaults (tour, 3000 steps, both modes) are the ones that killed most in
+  survived. The defaults (pairs, 3000 steps, both modes) are the ones that killed most in
   the measured runs; a kill needs no shrinking, so the bench asks for none (--shrink to
   get explore's shrunk scenario in the JSON, at several times the cost).
 
@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from exovoice.spec.conform.mutants import BROKEN  # noqa: E402
+from exovoice.spec.explore.walk import GENERATORS  # noqa: E402
 
 CONTROL = "reference"
 KILLED, SURVIVED, UNUSABLE, NOT_RUN = "killed", "survived", "unusable", "not run"
@@ -346,7 +347,7 @@ def _control_explore(o: dict[str, Any]) -> str:
 
 
 def _generator(text: str) -> str:
-    bad = [g for g in text.split("+") if g not in ("tour", "quick_random", "random")]
+    bad = [g for g in text.split("+") if g not in GENERATORS]
     if bad:
         raise argparse.ArgumentTypeError(f"unknown generator {', '.join(bad) or repr(text)}")
     return text
@@ -359,9 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="explore's seed (default 1)")
     ap.add_argument("--max-steps", type=int, default=3000, metavar="N",
                     help="explore's bound on steps, per mode (default 3000)")
-    ap.add_argument("--generator", default="tour", type=_generator, metavar="G[+G...]",
-                    help="explore's generator: tour (default), quick_random, random, or several "
-                    "joined by + (they take turns)")
+    ap.add_argument("--generator", default="pairs", type=_generator, metavar="G[+G...]",
+                    help="explore's generator: pairs (default), " + ", ".join(
+                        g for g in GENERATORS if g != "pairs") + ", or several joined by + "
+                    "(they take turns)")
     ap.add_argument("--shrink", action="store_true",
                     help="let explore shrink what it finds (its scenario in the JSON is then "
                     "the shortest; several times slower)")

@@ -3,7 +3,7 @@ online, and shrink a failure with hypothesis to the shortest run that still fail
 
 Every session (one hypothesis example) is a fresh client instance. hypothesis draws the
 session's length (a flag before each step) and, at each step, one of the inputs the generator
-offers (random: every enabled one; quick_random and tour: their own preferred few), so
+offers (random: every enabled one; quick_random, tour and pairs: their own preferred few), so
 shrinking the draws shortens the run and steers it to the generator's first choice. The
 generators' memory (transitions covered, inputs tried) grows between rounds of sessions and
 is frozen within one (a hypothesis run), so every session, and every replay of a failing one
@@ -174,7 +174,7 @@ def explore(factory: Callable[[], Any], label: str, opts: Options,
                         replaying[0] = True  # every later session of this round is a replay
                         raise
                     if took:
-                        remember(mem, sid, inp, s.sid, s.covered)
+                        remember(mem, sid, inp, s.sid, s.covered, s.pairs)
                         steps += 1
             finally:
                 s.close()
@@ -355,7 +355,9 @@ def add_parser(sub: Any) -> None:
                    metavar="{" + ",".join(sorted(GENERATORS)) + "}[+...]",
                    help="random: any enabled step; quick_random: steer to a transition not "
                    "yet covered (default); tour: try every step from every set of "
-                   "configurations reached, walking back to untried ones; G1+G2: the "
+                   "configurations reached, walking back to untried ones; pairs: "
+                   "quick_random, and in a live call each accepted step followed by one "
+                   "that has not followed it yet (a second mute, media lost again); G1+G2: the "
                    "generators take turns, a round of sessions each, sharing what they "
                    "covered (quick_random+tour: the uncovered transitions first, the tour's "
                    "breadth between)")

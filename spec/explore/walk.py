@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
-from ..base import SpecViolation
+from ..base import SpecViolation, transition_id
 from ..charts.model import ClientModel, transitions_of
 from ..conform.context import ProtocolError, ScenarioContext
 from .. import rules as R
@@ -61,14 +61,16 @@ class Memory:
     covered: set[str] = field(default_factory=set)
     tried: set[tuple[int, str]] = field(default_factory=set)
     graph: dict[int, dict[str, int]] = field(default_factory=dict)
+    pairs: set[tuple[str, str]] = field(default_factory=set)  # (step, next step) in a live call
 
     def copy(self) -> "Memory":
         return Memory(set(self.covered), set(self.tried),
-                      {k: dict(v) for k, v in self.graph.items()})
+                      {k: dict(v) for k, v in self.graph.items()}, set(self.pairs))
 
     def merge(self, other: "Memory") -> None:
         self.covered |= other.covered
         self.tried |= other.tried
+        self.pairs |= other.pairs
         for k, v in other.graph.items():
             self.graph.setdefault(k, {}).update(v)
 
@@ -232,6 +234,8 @@ class Session:
         self._last: Any = None
         self._cov_seen: set = set()
         self.covered: set[str] = set()
+        self.last: str | None = None  # the last step the spec accepted in a live call
+        self.pairs: set[tuple[str, str]] = set()  # (that step, the next one)
         self.steps: list[Input] = []
         self._feed()
         assert self.judge.tables is not None
@@ -276,6 +280,25 @@ class Session:
             mode, letter_key, open_sid = key
             self.covered.update(_TABLES[mode].covered(letter_key, open_sid)[0])
 
+    def _took(self, inp: Input, before: int, live: bool) -> None:
+        """Pair the step just taken with the last one the spec accepted, while the call was
+        live before or after each; a step the spec refuses changes nothing, so the one after
+        it is paired with that same last accepted step."""
+        if not live:
+            self.last = None
+            return
+        if self.last is not None:
+            self.pairs.add((self.last, inp.phrase))
+        if accepts(self.oracle.predict(before, inp)):
+            self.last = inp.phrase
+
+    def live(self) -> bool:
+        """Whether the call is live (established, or its media lost or renewing) in every
+        configuration the client may be in."""
+        t = self.judge.tables
+        return t is not None and self.sid >= 0 and all(
+            any(c in _LIVE for c in t.snaps[k].configuration) for k in t.set_keys[self.sid])
+
     def _violation(self) -> Finding:
         verdict = self.ctx.judge()
         assert verdict is not None
@@ -295,6 +318,7 @@ class Session:
         if ctx.first_when is None:
             ctx.first_when = pos
         before = self.sid
+        live = self.live()
         owed: tuple[bool, frozenset[str], tuple[str, ...]] | None = None
         if inp.cause and inp.kind == "network":
             # a network happening is definite (the 486 arrived): what the spec answers to it
@@ -341,6 +365,7 @@ class Session:
         owed = self._settle_owed()
         if owed is not None:
             raise self._found(owed, inp)
+        self._took(inp, before, live or self.live())
         return True
 
     def _self_owed(self) -> tuple[str, str] | None:
@@ -404,17 +429,52 @@ def choose_quick(s: Session, enabled: list[Input], mem: Memory) -> list[Input]:
     """GraphWalker's quick_random, online: the inputs that take a transition not yet covered;
     else the first input on the shortest known way to a configuration that has one; else
     any."""
-    def fresh(sid: int, inputs: list[Input]) -> list[Input]:
-        # not tried from here yet, and the spec would take a transition not covered yet (a
-        # prediction a refusing client may not follow: once tried, an input is not fresh)
-        return [i for i in inputs if (sid, i.phrase) not in mem.tried
-                and s.oracle.predict(sid, i) - mem.covered]
-
-    here = fresh(s.sid, enabled)
+    here = _fresh(s, s.sid, enabled, mem)
     if here:
         return here
-    way = _way(s, enabled, mem, lambda sid: bool(fresh(sid, s.oracle.enabled(sid, s.inputs))))
+    way = _way(s, enabled, mem,
+               lambda sid: bool(_fresh(s, sid, s.oracle.enabled(sid, s.inputs), mem)))
     return [way] if way is not None else enabled
+
+
+def _fresh(s: Session, sid: int, inputs: list[Input], mem: Memory) -> list[Input]:
+    """Not tried from here yet, and the spec would take a transition not covered yet (a
+    prediction a refusing client may not follow: once tried, an input is not fresh)."""
+    return [i for i in inputs if (sid, i.phrase) not in mem.tried
+            and s.oracle.predict(sid, i) - mem.covered]
+
+
+_LIVE = frozenset(c.value for c in (CallState.ESTABLISHED, CallState.MEDIA_DISRUPTED,
+                                     CallState.RENEWING_MEDIA))
+_LEAVING = frozenset(transition_id(t) for t, _spec in transitions_of(ClientModel)
+                     if t.source.value in _LIVE and t.target is not None
+                     and t.target.value not in _LIVE)
+"""The transitions that end a live call (or lose it: an end, a reset, a drop)."""
+
+
+def accepts(took: frozenset[str]) -> bool:
+    """Whether an input's transitions say the spec accepted it (not only a refusal)."""
+    return any(not t.startswith(_REFUSAL) for t in took)
+
+
+_REFUSAL = R.API_REFUSAL.id + ":"
+
+
+def choose_pairs(s: Session, enabled: list[Input], mem: Memory) -> list[Input]:
+    """quick_random, with pairs of steps in a live call first: while the call is live (as it
+    was after the step the spec last accepted), the inputs that have not yet followed that
+    step, those that keep the call live first (every pair of steps in a row, as a 1-switch
+    set of a state machine's tests counts its transition pairs); else quick_random. A fault
+    that shows only on a repeat (a second mute, media lost again), in a combination (a
+    headset joined mid-call, then chosen) or on a refusal in a call (stop() while it is up)
+    lies on such a pair, from a state a transition tour has already covered: the spec's
+    transitions are coarser than the history these faults keep."""
+    if s.last is not None and s.live():
+        follow = [i for i in enabled if (s.last, i.phrase) not in mem.pairs]
+        staying = [i for i in follow if not s.oracle.predict(s.sid, i) & _LEAVING]
+        if staying or follow:
+            return staying or follow  # the call's own pairs before the one that ends it
+    return choose_quick(s, enabled, mem)
 
 
 def choose_tour(s: Session, enabled: list[Input], mem: Memory) -> list[Input]:
@@ -449,13 +509,16 @@ def _way(s: Session, enabled: list[Input], mem: Memory,
 
 
 GENERATORS: dict[str, Chooser] = {"random": choose_random, "quick_random": choose_quick,
-                                  "tour": choose_tour}
+                                  "tour": choose_tour, "pairs": choose_pairs}
 
 
-def remember(mem: Memory, before: int, inp: Input, after: int, covered: set[str]) -> None:
+def remember(mem: Memory, before: int, inp: Input, after: int, covered: set[str],
+             pairs: set[tuple[str, str]] | None = None) -> None:
     mem.tried.add((before, inp.phrase))
     mem.graph.setdefault(before, {})[inp.phrase] = after
     mem.covered |= covered
+    if pairs:
+        mem.pairs |= pairs
 
 
 def minimize(make: Callable[[], "Session"], steps: list[str], found: Finding,
