@@ -279,6 +279,27 @@ def memo_probe(snap: Snapshot, probes: list[tuple[str, dict[str, Any]]]) -> list
 model_module.PROBE[0] = memo_probe
 
 
+def memo_closure(snaps: list[Snapshot]) -> dict[tuple, Snapshot]:
+    """ClientModel.closure (the same walk, in the same order, by the same keys), each internal
+    step taken on the step memo instead of fired: an explanation starts from a set the tables
+    reached, whose unobserved steps the memo has met."""
+    memo = step_memo()
+    seen: dict[tuple, Snapshot] = {}
+    todo = list(snaps)
+    while todo:
+        snap = todo.pop()
+        k = (tuple(sorted(snap.configuration)), snap.vars.key())
+        if k in seen:
+            continue
+        seen[k] = snap
+        st = state_of(snap.configuration, snap.vars)
+        for ev in INTERNAL_EVENTS:
+            out = memo.step(st, TableLetter("internal", ev, "ok", ()))
+            if out.ok:
+                todo.append(snapshot_of(after(st, out) or st))
+    return seen
+
+
 def step_memo() -> Stepper:
     """This process's step memo (made when first needed: tables read from the cache may judge
     a whole fleet without it)."""

@@ -13,7 +13,7 @@ to be guessed, and every later finding would be a consequence of the guess.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..base import SpecViolation
 from ..charts.model import ClientModel, Snapshot
@@ -71,6 +71,9 @@ class Judge:
         self.coverage = Coverage()
         self._last_line = 0
         self._line: tuple[str, str, dict | None, str] = ("", "", None, "ok")
+        # ClientModel.closure's answer another way (the compiled engine's, on its step memo),
+        # for an explanation of a line the compiled engine already refused; None: fired here
+        self.closure: Callable[[list[Snapshot]], dict[tuple, Snapshot]] | None = None
 
     # --- set-up --------------------------------------------------------------------------
     def _start(self, callkit: bool) -> None:
@@ -94,6 +97,8 @@ class Judge:
         return self.m
 
     def _closure(self, configs: list[Snapshot]) -> list[Snapshot]:
+        if self.closure is not None:
+            return list(self.closure(configs).values())
         assert self.m is not None
         return list(self.m.closure(configs).values())
 

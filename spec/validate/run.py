@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..trace.reader import Unusable, _os_reason, iter_raw
-from .compiled import FastJudge, Tables
+from .compiled import FastJudge, Tables, memo_closure
 from .engine import Judge, Violation
 from .stream import judge_stream
 from .sources import list_traces, open_trace, trace_size
@@ -68,6 +68,7 @@ def _explain(fast: FastJudge, opts: Options, line: int, d: dict | None) -> Viola
     """Explain a finding of the compiled engine with the reference judge, started from the
     configurations the compiled engine had reached, so only the failing step is re-run."""
     judge = Judge(callkit=opts.callkit, complete=opts.complete)
+    judge.closure = memo_closure
     callkit, configs = fast.seed()
     judge.seed(callkit, configs, fast.tables.m if fast.tables is not None else None)
     if d is not None:
