@@ -253,27 +253,16 @@ class TableLetter(NamedTuple):
 _STEPPERS: list[Stepper] = []
 
 
-class _Probe(NamedTuple):
-    """An allowed_events probe as the step memo takes it: the event with its probe's own
-    arguments (not facts: a probe is asked of a configuration with ids, not of the tables)."""
-
-    name: str
-    result: str
-    args: tuple
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.args)
-
-
 def memo_probe(snap: Snapshot, probes: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """ClientModel.allowed_events' probes taken on the step memo: a configuration that agrees
     with one probed before on what a probe reads is answered without firing it (an
     explanation of a fleet's new finding probed some forty events, each fired)."""
     st = state_of(snap.configuration, snap.vars)
     memo = step_memo()
+    # a probe's own arguments, not facts (it is asked of a configuration with ids): the memo
+    # keys a step by what is fired, so a letter of the tables with the same ones is the same
     return [name for name, params in probes
-            if memo.step(st, _Probe(name, "ok", tuple(sorted(params.items())))).ok]
+            if memo.step(st, TableLetter("probe", name, "ok", tuple(sorted(params.items())))).ok]
 
 
 model_module.PROBE[0] = memo_probe
