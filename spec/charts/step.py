@@ -126,20 +126,17 @@ class _Reads:
         self.read.add(RPOS["call"])
 
 
-_REC: _Reads | None = None  # the step being recorded (one per process at a time)
-
-
 class TrackedVars(Vars):
     """Vars whose field reads and writes are recorded while a step is fired."""
 
     def __getattribute__(self, name: str) -> Any:
-        rec = _REC
+        rec = READS[0]  # the step being recorded (one per process at a time)
         if rec is not None and name in _FIELDS:
             rec.read.add(POS[name])
         return object.__getattribute__(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        rec = _REC
+        rec = READS[0]
         if rec is not None:
             rec.writes[name] = value
         object.__setattr__(self, name, value)
@@ -296,15 +293,13 @@ class Stepper:
 
     @staticmethod
     def _track(m: ClientModel, read: frozenset[int]) -> _Reads:
-        global _REC
         m.v.__class__ = TrackedVars
-        rec = _REC = READS[0] = _Reads(read)
+        rec = READS[0] = _Reads(read)
         return rec
 
     @staticmethod
     def _untrack(m: ClientModel) -> None:
-        global _REC
-        _REC = READS[0] = None
+        READS[0] = None
         m.v.__class__ = Vars
 
     def _fire(self, st: State, letter: Letter) -> tuple[Outcome, tuple[int, ...]]:
